@@ -1,0 +1,76 @@
+//! `/v1/accounts` and `/v1/accounts/{accountId}`.
+
+use hyper::StatusCode;
+
+use super::input::Fields;
+use super::request::CursorKind;
+use super::respond::{self, Response};
+use super::{App, Call, list_response};
+use crate::error::Error;
+use crate::ids::is_valid_account_id;
+use crate::model::AccountView;
+use crate::time::now_millis;
+
+/// `POST /v1/accounts` (admin).
+pub async fn create(app: &App, call: &mut Call) -> Result<Response, Error> {
+    call.principal.require_admin()?;
+    let mut fields = Fields::new(call.json_object(app, false).await?);
+    let name = fields.required_string("name", 1, 200);
+    let id = match fields.take("id") {
+        None => None,
+        Some(serde_json::Value::String(id)) if is_valid_account_id(&id) => Some(id),
+        Some(_) => {
+            fields.error("id", "must be 1 to 64 characters of A-Z a-z 0-9 _ -");
+            None
+        }
+    };
+    let name = fields.finish_with(name)?;
+    let account = app.store.create_account(id, name, now_millis()).await?;
+    Ok(respond::json(StatusCode::CREATED, &AccountView::from(&account)))
+}
+
+/// `GET /v1/accounts` (admin).
+pub fn list(app: &App, call: &Call) -> Result<Response, Error> {
+    call.principal.require_admin()?;
+    let paging = call
+        .query()?
+        .paging(app.store.signing_key(), CursorKind::Accounts)?;
+    let page = app.store.list_accounts(paging.after.as_deref(), paging.limit);
+    let items: Vec<AccountView> = page.items.iter().map(AccountView::from).collect();
+    let next = page.next_after.map(|key| {
+        super::request::encode_cursor(app.store.signing_key(), CursorKind::Accounts, &key)
+    });
+    Ok(list_response(items, next))
+}
+
+/// `GET /v1/accounts/{accountId}` (admin, or the account's own token).
+pub fn get(app: &App, call: &Call, account_id: &str) -> Result<Response, Error> {
+    call.principal.require_account(&app.store, account_id)?;
+    let account = app
+        .store
+        .account(account_id)
+        .ok_or_else(|| Error::NotFound(format!("account {account_id}")))?;
+    Ok(respond::json(StatusCode::OK, &AccountView::from(&account)))
+}
+
+/// `PUT /v1/accounts/{accountId}` (admin).
+pub async fn update(app: &App, call: &mut Call, account_id: &str) -> Result<Response, Error> {
+    call.principal.require_account(&app.store, account_id)?;
+    call.principal.require_admin()?;
+    let mut fields = Fields::new(call.json_object(app, false).await?);
+    let name = fields.required_string("name", 1, 200);
+    let name = fields.finish_with(name)?;
+    let account = app
+        .store
+        .update_account(account_id.to_string(), name, now_millis())
+        .await?;
+    Ok(respond::json(StatusCode::OK, &AccountView::from(&account)))
+}
+
+/// `DELETE /v1/accounts/{accountId}` (admin).
+pub async fn delete(app: &App, call: &Call, account_id: &str) -> Result<Response, Error> {
+    call.principal.require_account(&app.store, account_id)?;
+    call.principal.require_admin()?;
+    app.store.delete_account(account_id.to_string()).await?;
+    Ok(respond::empty(StatusCode::NO_CONTENT))
+}

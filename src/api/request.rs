@@ -1,0 +1,255 @@
+//! Reading requests: bounded bodies, content types, query strings, JSON objects, cursors.
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Limited};
+use hyper::body::Incoming;
+use hyper::header::{CONTENT_LENGTH, CONTENT_TYPE};
+use hyper::http::request::Parts;
+use serde_json::{Map, Value};
+
+use crate::crypto;
+use crate::error::{Error, FieldError};
+
+/// Reads a body of at most `limit` bytes, refusing larger ones without reading them whole
+/// (a declared `Content-Length` over the limit is refused before reading anything).
+pub async fn read_body(body: Incoming, parts: &Parts, limit: usize) -> Result<Bytes, Error> {
+    if let Some(len) = parts
+        .headers
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok())
+        && len > limit as u64
+    {
+        return Err(Error::PayloadTooLarge { limit });
+    }
+    match Limited::new(body, limit).collect().await {
+        Ok(collected) => Ok(collected.to_bytes()),
+        Err(e) if e.is::<http_body_util::LengthLimitError>() => {
+            Err(Error::PayloadTooLarge { limit })
+        }
+        Err(_) => Err(Error::BadRequest("the request body could not be read".into())),
+    }
+}
+
+/// Whether the request declares a JSON body (`application/json`, any parameters).
+fn is_json(parts: &Parts) -> bool {
+    parts
+        .headers
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| {
+            let mime = v.split(';').next().unwrap_or("").trim();
+            mime.eq_ignore_ascii_case("application/json")
+        })
+        .unwrap_or(false)
+}
+
+/// Parses a JSON object body. `optional` bodies may be empty (treated as `{}`); a non-empty
+/// body must be declared `application/json`.
+pub fn json_object(parts: &Parts, body: &[u8], optional: bool) -> Result<Map<String, Value>, Error> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        if optional {
+            return Ok(Map::new());
+        }
+        if !is_json(parts) && parts.headers.contains_key(CONTENT_TYPE) {
+            return Err(Error::UnsupportedMediaType);
+        }
+        return Err(Error::BadRequest("a JSON object body is required".into()));
+    }
+    if !is_json(parts) {
+        return Err(Error::UnsupportedMediaType);
+    }
+    match serde_json::from_slice::<Value>(body) {
+        Ok(Value::Object(map)) => Ok(map),
+        Ok(_) => Err(Error::BadRequest("the body must be a JSON object".into())),
+        Err(e) => Err(Error::BadRequest(format!("malformed JSON: {e}"))),
+    }
+}
+
+/// The decoded pairs of a query string, in order.
+pub fn query_pairs(query: Option<&str>) -> Result<Vec<(String, String)>, Error> {
+    let Some(query) = query else {
+        return Ok(Vec::new());
+    };
+    query
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .map(|pair| {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            match (percent_decode(k), percent_decode(v)) {
+                (Some(k), Some(v)) => Ok((k, v)),
+                _ => Err(Error::BadRequest("malformed query string".into())),
+            }
+        })
+        .collect()
+}
+
+/// Decodes `%XX` escapes and `+` (as a space); `None` for bad escapes or invalid UTF-8.
+pub fn percent_decode(s: &str) -> Option<String> {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'%' => {
+                let hex = bytes.get(i + 1..i + 3)?;
+                let hex = std::str::from_utf8(hex).ok()?;
+                out.push(u8::from_str_radix(hex, 16).ok()?);
+                i += 3;
+            }
+            b'+' => {
+                out.push(b' ');
+                i += 1;
+            }
+            b => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+/// The query parameters of a list request, checked against the names a route knows.
+pub struct Query {
+    pairs: Vec<(String, String)>,
+}
+
+impl Query {
+    /// Parses the query; parameters not in `known` are ignored, as most APIs do.
+    pub fn parse(query: Option<&str>) -> Result<Query, Error> {
+        Ok(Query {
+            pairs: query_pairs(query)?,
+        })
+    }
+
+    /// The value of `name`, if given (the last one wins).
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.pairs
+            .iter()
+            .rev()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// A boolean parameter: `true`/`false` (also `1`/`0`).
+    pub fn bool(&self, name: &str) -> Result<Option<bool>, Error> {
+        match self.get(name) {
+            None => Ok(None),
+            Some("true" | "1") => Ok(Some(true)),
+            Some("false" | "0") => Ok(Some(false)),
+            Some(_) => Err(Error::field(name, "must be true or false")),
+        }
+    }
+
+    /// `limit` (1–200, default 50) and the decoded `cursor` of a list of `kind`.
+    pub fn paging(&self, signing_key: &[u8], kind: CursorKind) -> Result<Paging, Error> {
+        let mut errors = Vec::new();
+        let limit = match self.get("limit") {
+            None => DEFAULT_LIMIT,
+            Some(text) => match text.parse::<usize>() {
+                Ok(n) if (1..=MAX_LIMIT).contains(&n) => n,
+                _ => {
+                    errors.push(FieldError::new(
+                        "limit",
+                        format!("must be an integer from 1 to {MAX_LIMIT}"),
+                    ));
+                    DEFAULT_LIMIT
+                }
+            },
+        };
+        let after = match self.get("cursor") {
+            None | Some("") => None,
+            Some(text) => match decode_cursor(signing_key, kind, text) {
+                Some(key) => Some(key),
+                None => {
+                    errors.push(FieldError::new("cursor", "is not a cursor this list issued"));
+                    None
+                }
+            },
+        };
+        if errors.is_empty() {
+            Ok(Paging { limit, after })
+        } else {
+            Err(Error::Validation(errors))
+        }
+    }
+}
+
+/// The default and largest page sizes.
+pub const DEFAULT_LIMIT: usize = 50;
+pub const MAX_LIMIT: usize = 200;
+
+/// A checked page request.
+pub struct Paging {
+    pub limit: usize,
+    /// The key after which the page starts.
+    pub after: Option<String>,
+}
+
+/// Which list a cursor belongs to: a cursor of one list is refused by another.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum CursorKind {
+    Accounts = 1,
+    Tokens = 2,
+    Webhooks = 3,
+}
+
+const CURSOR_MAC_LEN: usize = 12;
+
+/// An opaque cursor: the list kind and the last key, MAC'd so hookd can tell its own cursors.
+pub fn encode_cursor(signing_key: &[u8], kind: CursorKind, key: &str) -> String {
+    let mut payload = Vec::with_capacity(1 + key.len() + CURSOR_MAC_LEN);
+    payload.push(kind as u8);
+    payload.extend_from_slice(key.as_bytes());
+    let mac = crypto::hmac_sha256(signing_key, &[b"cursor", &payload]);
+    payload.extend_from_slice(&mac[..CURSOR_MAC_LEN]);
+    crypto::base64url(&payload)
+}
+
+/// The key inside a cursor hookd issued for `kind`; `None` for anything else.
+pub fn decode_cursor(signing_key: &[u8], kind: CursorKind, cursor: &str) -> Option<String> {
+    let bytes = crypto::base64url_decode(cursor)?;
+    if bytes.len() < 1 + CURSOR_MAC_LEN {
+        return None;
+    }
+    let (payload, mac) = bytes.split_at(bytes.len() - CURSOR_MAC_LEN);
+    let expected = crypto::hmac_sha256(signing_key, &[b"cursor", payload]);
+    if !crypto::constant_time_eq(mac, &expected[..CURSOR_MAC_LEN]) || payload[0] != kind as u8 {
+        return None;
+    }
+    String::from_utf8(payload[1..].to_vec()).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursors_round_trip_and_refuse_forgeries() {
+        let key = [7u8; 32];
+        let c = encode_cursor(&key, CursorKind::Webhooks, "abc");
+        assert_eq!(decode_cursor(&key, CursorKind::Webhooks, &c).as_deref(), Some("abc"));
+        assert_eq!(decode_cursor(&key, CursorKind::Accounts, &c), None);
+        assert_eq!(decode_cursor(&[8u8; 32], CursorKind::Webhooks, &c), None);
+        assert_eq!(decode_cursor(&key, CursorKind::Webhooks, "garbage"), None);
+        assert_eq!(decode_cursor(&key, CursorKind::Webhooks, ""), None);
+    }
+
+    #[test]
+    fn query_strings_decode() {
+        let q = query_pairs(Some("a=1&b=x%20y&c=p+q&d")).unwrap();
+        assert_eq!(
+            q,
+            vec![
+                ("a".into(), "1".into()),
+                ("b".into(), "x y".into()),
+                ("c".into(), "p q".into()),
+                ("d".into(), "".into())
+            ]
+        );
+        assert!(query_pairs(Some("a=%zz")).is_err());
+        assert!(query_pairs(Some("a=%ff")).is_err());
+    }
+}

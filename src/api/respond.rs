@@ -1,0 +1,92 @@
+//! Building responses: JSON, plain text, and the one mapping of [`Error`] to problem+json.
+
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::header::{ALLOW, CONTENT_TYPE, HeaderValue, RETRY_AFTER, WWW_AUTHENTICATE};
+use hyper::StatusCode;
+use serde::Serialize;
+
+use crate::error::{Error, problem_title};
+
+/// The body type of every response hookd sends.
+pub type Body = Full<Bytes>;
+/// A response as handlers build it.
+pub type Response = hyper::Response<Body>;
+
+/// A JSON response with `status`.
+pub fn json<T: Serialize + ?Sized>(status: StatusCode, value: &T) -> Response {
+    match serde_json::to_vec(value) {
+        Ok(bytes) => with_type(status, "application/json", bytes),
+        Err(e) => problem(&Error::Internal(format!("cannot serialise response: {e}")), ""),
+    }
+}
+
+/// A response with a body of the given content type.
+pub fn with_type(status: StatusCode, content_type: &'static str, body: impl Into<Bytes>) -> Response {
+    let mut response = hyper::Response::new(Full::new(body.into()));
+    *response.status_mut() = status;
+    response
+        .headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+    response
+}
+
+/// An empty response (204 and the like).
+pub fn empty(status: StatusCode) -> Response {
+    let mut response = hyper::Response::new(Full::new(Bytes::new()));
+    *response.status_mut() = status;
+    response
+}
+
+#[derive(Serialize)]
+struct Problem<'a> {
+    #[serde(rename = "type")]
+    type_uri: String,
+    title: &'static str,
+    status: u16,
+    detail: String,
+    instance: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    errors: Option<&'a [crate::error::FieldError]>,
+}
+
+/// The problem+json response for `error` on the request path `instance`.
+///
+/// This is the only place an [`Error`] becomes HTTP. Internal causes are logged here and never
+/// sent.
+pub fn problem(error: &Error, instance: &str) -> Response {
+    if matches!(error, Error::Internal(_) | Error::Storage(_)) {
+        tracing::error!(error = %error, path = instance, "request failed");
+    }
+    let status = error.status();
+    let type_name = error.type_name();
+    let body = Problem {
+        type_uri: format!("/problems/{type_name}"),
+        title: problem_title(type_name),
+        status: status.as_u16(),
+        detail: error.detail(),
+        instance,
+        errors: match error {
+            Error::Validation(errors) => Some(errors),
+            _ => None,
+        },
+    };
+    let bytes = serde_json::to_vec(&body).unwrap_or_else(|_| b"{}".to_vec());
+    let mut response = with_type(status, "application/problem+json", bytes);
+    let headers = response.headers_mut();
+    match error {
+        Error::Unauthorized => {
+            headers.insert(WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        Error::MethodNotAllowed(allow) => {
+            if let Ok(v) = HeaderValue::from_str(&allow.join(", ")) {
+                headers.insert(ALLOW, v);
+            }
+        }
+        Error::RateLimited { retry_after_secs } => {
+            headers.insert(RETRY_AFTER, HeaderValue::from(*retry_after_secs));
+        }
+        _ => {}
+    }
+    response
+}

@@ -1,0 +1,70 @@
+//! `/v1/accounts/{accountId}/tokens` (admin only).
+
+use hyper::StatusCode;
+use serde_json::json;
+
+use super::input::Fields;
+use super::request::{CursorKind, encode_cursor};
+use super::respond::{self, Response};
+use super::{App, Call, list_response};
+use crate::crypto;
+use crate::error::Error;
+use crate::model::TokenView;
+use crate::time::{format_rfc3339, now_millis};
+
+/// The name a token gets when the admin gives none.
+const DEFAULT_TOKEN_NAME: &str = "token";
+
+/// `POST /v1/accounts/{accountId}/tokens`: the only response that shows the token.
+pub async fn create(app: &App, call: &mut Call, account_id: &str) -> Result<Response, Error> {
+    call.principal.require_admin()?;
+    call.principal.require_account(&app.store, account_id)?;
+    let mut fields = Fields::new(call.json_object(app, true).await?);
+    let name = fields
+        .optional_string("name", 1, 200)
+        .unwrap_or_else(|| DEFAULT_TOKEN_NAME.to_string());
+    fields.finish()?;
+    let (token, hash) = crypto::new_token();
+    let record = app
+        .store
+        .create_token(account_id.to_string(), name, hash, now_millis())
+        .await?;
+    Ok(respond::json(
+        StatusCode::CREATED,
+        &json!({
+            "id": record.id,
+            "name": record.name,
+            "accountId": record.account_id,
+            "createdDate": format_rfc3339(record.created),
+            "token": token,
+        }),
+    ))
+}
+
+/// `GET /v1/accounts/{accountId}/tokens`.
+pub fn list(app: &App, call: &Call, account_id: &str) -> Result<Response, Error> {
+    call.principal.require_admin()?;
+    call.principal.require_account(&app.store, account_id)?;
+    let paging = call
+        .query()?
+        .paging(app.store.signing_key(), CursorKind::Tokens)?;
+    let page = app
+        .store
+        .list_tokens(account_id, paging.after.as_deref(), paging.limit)
+        .ok_or_else(|| Error::NotFound(format!("account {account_id}")))?;
+    let items: Vec<TokenView> = page.items.iter().map(TokenView::from).collect();
+    let next = page
+        .next_after
+        .map(|key| encode_cursor(app.store.signing_key(), CursorKind::Tokens, &key));
+    Ok(list_response(items, next))
+}
+
+/// `DELETE /v1/accounts/{accountId}/tokens/{tokenId}`: revokes at once.
+pub async fn delete(app: &App, call: &Call, account_id: &str, token_id: &str) -> Result<Response, Error> {
+    call.principal.require_admin()?;
+    call.principal.require_account(&app.store, account_id)?;
+    app.store
+        .delete_token(account_id.to_string(), token_id.to_string())
+        .await?;
+    Ok(respond::empty(StatusCode::NO_CONTENT))
+}

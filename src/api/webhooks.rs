@@ -1,0 +1,195 @@
+//! `/v1/accounts/{accountId}/webhooks` and the routes of one webhook.
+
+use hyper::StatusCode;
+use serde_json::json;
+
+use super::input::{self, Fields};
+use super::request::{CursorKind, encode_cursor};
+use super::respond::{self, Response};
+use super::{App, Call, list_response};
+use crate::crypto;
+use crate::error::Error;
+use crate::model::{WebhookStatus, WebhookView};
+use crate::patterns;
+use crate::time::now_millis;
+
+/// The current name of an account, for `ownerName`.
+fn owner_name(app: &App, account_id: &str) -> String {
+    app.store
+        .account(account_id)
+        .map(|a| a.name)
+        .unwrap_or_default()
+}
+
+/// `POST /v1/accounts/{accountId}/webhooks`: the response shows the secret.
+pub async fn create(app: &App, call: &mut Call, account_id: &str) -> Result<Response, Error> {
+    call.principal.require_account(&app.store, account_id)?;
+    let mut fields = Fields::new(call.json_object(app, false).await?);
+    let settings = input::webhook_settings(&mut fields, account_id, app.target_policy());
+    let secret = input::optional_secret(&mut fields);
+    let settings = fields.finish_with(settings)?;
+    let secret = secret.unwrap_or_else(crypto::new_webhook_secret);
+    let webhook = app
+        .store
+        .create_webhook(
+            account_id.to_string(),
+            settings,
+            secret,
+            call.principal.user_identifier(),
+            now_millis(),
+        )
+        .await?;
+    let owner_name = owner_name(app, account_id);
+    Ok(respond::json(
+        StatusCode::CREATED,
+        &WebhookView::new(&webhook, &owner_name).with_secret(&webhook.secret),
+    ))
+}
+
+/// `GET /v1/accounts/{accountId}/webhooks` with filters `name`, `event`, `enabled`, `status`.
+pub fn list(app: &App, call: &Call, account_id: &str) -> Result<Response, Error> {
+    call.principal.require_account(&app.store, account_id)?;
+    let query = call.query()?;
+    let mut errors = Vec::new();
+    let paging = match query.paging(app.store.signing_key(), CursorKind::Webhooks) {
+        Ok(p) => Some(p),
+        Err(Error::Validation(mut e)) => {
+            errors.append(&mut e);
+            None
+        }
+        Err(e) => return Err(e),
+    };
+    let name = query.get("name");
+    let event = query.get("event");
+    if let Some(event) = event
+        && let Err(message) = patterns::check_event_type(event)
+    {
+        errors.push(crate::error::FieldError::new("event", message));
+    }
+    let enabled = match query.bool("enabled") {
+        Ok(v) => v,
+        Err(Error::Validation(mut e)) => {
+            errors.append(&mut e);
+            None
+        }
+        Err(e) => return Err(e),
+    };
+    let status = match query.get("status") {
+        None => None,
+        Some("active") => Some(WebhookStatus::Active),
+        Some("deactivated") => Some(WebhookStatus::Deactivated),
+        Some(_) => {
+            errors.push(crate::error::FieldError::new(
+                "status",
+                "must be active or deactivated",
+            ));
+            None
+        }
+    };
+    let Some(paging) = paging.filter(|_| errors.is_empty()) else {
+        return Err(Error::Validation(errors));
+    };
+    let (page, owner_name) = app.store.list_webhooks(
+        account_id,
+        paging.after.as_deref(),
+        paging.limit,
+        |w| {
+            name.is_none_or(|n| w.settings.name == n)
+                && event.is_none_or(|e| patterns::any_matches(&w.settings.event_list, e))
+                && enabled.is_none_or(|en| w.settings.enabled == en)
+                && status.is_none_or(|s| w.status == s)
+        },
+    )?;
+    let items: Vec<WebhookView> = page
+        .items
+        .iter()
+        .map(|w| WebhookView::new(w, &owner_name))
+        .collect();
+    let next = page
+        .next_after
+        .map(|key| encode_cursor(app.store.signing_key(), CursorKind::Webhooks, &key));
+    Ok(list_response(items, next))
+}
+
+/// `GET /v1/accounts/{accountId}/webhooks/{webhookId}`.
+pub fn get(app: &App, call: &Call, account_id: &str, webhook_id: &str) -> Result<Response, Error> {
+    call.principal.require_account(&app.store, account_id)?;
+    let (webhook, owner_name) = app.store.webhook(account_id, webhook_id)?;
+    Ok(respond::json(StatusCode::OK, &WebhookView::new(&webhook, &owner_name)))
+}
+
+/// `PUT /v1/accounts/{accountId}/webhooks/{webhookId}`: a full replacement, guarded by
+/// `version`.
+pub async fn update(
+    app: &App,
+    call: &mut Call,
+    account_id: &str,
+    webhook_id: &str,
+) -> Result<Response, Error> {
+    call.principal.require_account(&app.store, account_id)?;
+    // A missing webhook is 404 whatever the body says.
+    app.store.webhook(account_id, webhook_id)?;
+    let mut fields = Fields::new(call.json_object(app, false).await?);
+    let settings = input::webhook_settings(&mut fields, account_id, app.target_policy());
+    let version = input::version(&mut fields);
+    let (settings, version) = fields.finish_with(settings.zip(version))?;
+    let webhook = app
+        .store
+        .update_webhook(
+            account_id.to_string(),
+            webhook_id.to_string(),
+            settings,
+            version,
+            now_millis(),
+        )
+        .await?;
+    let owner_name = owner_name(app, account_id);
+    Ok(respond::json(StatusCode::OK, &WebhookView::new(&webhook, &owner_name)))
+}
+
+/// `DELETE /v1/accounts/{accountId}/webhooks/{webhookId}`.
+pub async fn delete(
+    app: &App,
+    call: &Call,
+    account_id: &str,
+    webhook_id: &str,
+) -> Result<Response, Error> {
+    call.principal.require_account(&app.store, account_id)?;
+    app.store
+        .delete_webhook(account_id.to_string(), webhook_id.to_string())
+        .await?;
+    Ok(respond::empty(StatusCode::NO_CONTENT))
+}
+
+/// `GET /v1/accounts/{accountId}/webhooks/{webhookId}/secret`.
+pub fn secret(app: &App, call: &Call, account_id: &str, webhook_id: &str) -> Result<Response, Error> {
+    call.principal.require_account(&app.store, account_id)?;
+    let (webhook, _) = app.store.webhook(account_id, webhook_id)?;
+    Ok(respond::json(StatusCode::OK, &json!({"secret": webhook.secret})))
+}
+
+/// `POST /v1/accounts/{accountId}/webhooks/{webhookId}/rotate-secret`: the previous secret
+/// keeps signing beside the new one for 24 hours.
+pub async fn rotate_secret(
+    app: &App,
+    call: &mut Call,
+    account_id: &str,
+    webhook_id: &str,
+) -> Result<Response, Error> {
+    call.principal.require_account(&app.store, account_id)?;
+    app.store.webhook(account_id, webhook_id)?;
+    let mut fields = Fields::new(call.json_object(app, true).await?);
+    let secret = input::optional_secret(&mut fields);
+    fields.finish()?;
+    let secret = secret.unwrap_or_else(crypto::new_webhook_secret);
+    let webhook = app
+        .store
+        .rotate_webhook_secret(
+            account_id.to_string(),
+            webhook_id.to_string(),
+            secret,
+            now_millis(),
+        )
+        .await?;
+    Ok(respond::json(StatusCode::OK, &json!({"secret": webhook.secret})))
+}

@@ -1,0 +1,239 @@
+//! The one error type of the API and its mapping to RFC 9457 problem documents.
+//!
+//! Every failure a request can meet becomes an [`Error`]; [`Error::into_response`] is the only
+//! place that turns one into HTTP. Keeping the mapping here means a status code, a problem type
+//! and its explanation page can never disagree.
+
+use std::fmt;
+
+use hyper::StatusCode;
+use serde::Serialize;
+
+/// One invalid field of a request, as listed in a validation problem's `errors`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FieldError {
+    /// The field's name as the client wrote it (camelCase, dotted for nested fields).
+    pub field: String,
+    /// What is wrong with it, in words.
+    pub message: String,
+}
+
+impl FieldError {
+    /// Builds a field error; a shorthand used by every validator.
+    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+        FieldError {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+}
+
+/// Everything that can make a request fail.
+///
+/// A request that fails changes nothing: operations check before they write (see the store's
+/// invariants), so returning an `Error` never leaves partial state behind.
+#[derive(Debug)]
+pub enum Error {
+    /// Malformed or invalid input; each bad field is listed.
+    Validation(Vec<FieldError>),
+    /// Malformed input that is not about one field (bad JSON, bad query string).
+    BadRequest(String),
+    /// Missing, unknown or malformed credentials.
+    Unauthorized,
+    /// Valid credentials without access to this route.
+    Forbidden,
+    /// Unknown route or resource; the string names what was not found.
+    NotFound(String),
+    /// The path exists but not with this method; lists the methods it has.
+    MethodNotAllowed(&'static [&'static str]),
+    /// A `version` that is not the stored one.
+    VersionConflict { current: u64 },
+    /// The request clashes with the stored state.
+    Conflict(String),
+    /// A body over the configured limit.
+    PayloadTooLarge { limit: usize },
+    /// A body that is not `application/json`.
+    UnsupportedMediaType,
+    /// Too many failed authentications from this address.
+    RateLimited { retry_after_secs: u64 },
+    /// The store failed (disk, corruption); the cause is logged, never shown.
+    Storage(String),
+    /// A bug or an unexpected condition; the cause is logged, never shown.
+    Internal(String),
+}
+
+/// Every problem type hookd answers with, by its `type` name, with its title and explanation.
+///
+/// `GET /problems/<name>` serves the explanation, so this table is the documentation too.
+pub const PROBLEM_TYPES: &[(&str, &str, &str)] = &[
+    (
+        "validation-error",
+        "Validation failed",
+        "The request was malformed or a field was missing or invalid. The `errors` member lists every bad field with a message; fix them and send the request again.",
+    ),
+    (
+        "unauthorized",
+        "Unauthorized",
+        "The request carried no token, an unknown or revoked token, or a malformed Authorization header. Send `Authorization: Bearer <token>`.",
+    ),
+    (
+        "forbidden",
+        "Forbidden",
+        "The token is valid but may not use this route: account tokens reach only their own account, and never admin routes.",
+    ),
+    (
+        "not-found",
+        "Not found",
+        "No route or resource exists at this address.",
+    ),
+    (
+        "method-not-allowed",
+        "Method not allowed",
+        "The path exists but does not accept this method. The `Allow` header lists the methods it accepts.",
+    ),
+    (
+        "version-conflict",
+        "Version conflict",
+        "The `version` sent does not match the stored one: somebody changed the resource since you read it. Read it again, reapply your change and send the current version.",
+    ),
+    (
+        "conflict",
+        "Conflict",
+        "The request clashes with the current state, for example an id already in use or an idempotency key reused with another body.",
+    ),
+    (
+        "payload-too-large",
+        "Payload too large",
+        "The request body, or one event in it, is larger than the configured limit.",
+    ),
+    (
+        "unsupported-media-type",
+        "Unsupported media type",
+        "Request bodies must be JSON, sent with `Content-Type: application/json`.",
+    ),
+    (
+        "rate-limited",
+        "Too many requests",
+        "Too many failed authentications came from this address. Wait for the number of seconds in `Retry-After`.",
+    ),
+    (
+        "internal",
+        "Internal error",
+        "hookd met an unexpected condition. The server log has the cause; nothing was changed.",
+    ),
+];
+
+impl Error {
+    /// The problem type name (the last segment of `type`).
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Error::Validation(_) | Error::BadRequest(_) => "validation-error",
+            Error::Unauthorized => "unauthorized",
+            Error::Forbidden => "forbidden",
+            Error::NotFound(_) => "not-found",
+            Error::MethodNotAllowed(_) => "method-not-allowed",
+            Error::VersionConflict { .. } => "version-conflict",
+            Error::Conflict(_) => "conflict",
+            Error::PayloadTooLarge { .. } => "payload-too-large",
+            Error::UnsupportedMediaType => "unsupported-media-type",
+            Error::RateLimited { .. } => "rate-limited",
+            Error::Storage(_) | Error::Internal(_) => "internal",
+        }
+    }
+
+    /// The HTTP status of this error.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Error::Validation(_) | Error::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Error::Unauthorized => StatusCode::UNAUTHORIZED,
+            Error::Forbidden => StatusCode::FORBIDDEN,
+            Error::NotFound(_) => StatusCode::NOT_FOUND,
+            Error::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
+            Error::VersionConflict { .. } | Error::Conflict(_) => StatusCode::CONFLICT,
+            Error::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            Error::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Error::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Error::Storage(_) | Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The human-readable `detail` member: what exactly went wrong with this request.
+    pub fn detail(&self) -> String {
+        match self {
+            Error::Validation(errors) => errors
+                .iter()
+                .map(|e| format!("{} {}", e.field, e.message))
+                .collect::<Vec<_>>()
+                .join("; "),
+            Error::BadRequest(detail) => detail.clone(),
+            Error::Unauthorized => "a valid bearer token is required".into(),
+            Error::Forbidden => "this token has no access to this resource".into(),
+            Error::NotFound(what) => format!("{what} not found"),
+            Error::MethodNotAllowed(allow) => {
+                format!("allowed methods: {}", allow.join(", "))
+            }
+            Error::VersionConflict { current } => {
+                format!("the current version is {current}")
+            }
+            Error::Conflict(detail) => detail.clone(),
+            Error::PayloadTooLarge { limit } => format!("the limit is {limit} bytes"),
+            Error::UnsupportedMediaType => "the body must be application/json".into(),
+            Error::RateLimited { retry_after_secs } => {
+                format!("too many failed authentications; retry after {retry_after_secs} s")
+            }
+            Error::Storage(_) | Error::Internal(_) => {
+                "an internal error occurred; the server log has the cause".into()
+            }
+        }
+    }
+
+    /// A validation error about a single field.
+    pub fn field(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Error::Validation(vec![FieldError::new(field, message)])
+    }
+
+    /// Whether this error means the store failed (and a write batch must be abandoned).
+    pub fn is_storage(&self) -> bool {
+        matches!(self, Error::Storage(_))
+    }
+}
+
+/// The title of a problem type, from [`PROBLEM_TYPES`].
+pub fn problem_title(type_name: &str) -> &'static str {
+    PROBLEM_TYPES
+        .iter()
+        .find(|(name, _, _)| *name == type_name)
+        .map(|(_, title, _)| *title)
+        .unwrap_or("Error")
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Storage(cause) => write!(f, "storage error: {cause}"),
+            Error::Internal(cause) => write!(f, "internal error: {cause}"),
+            other => write!(f, "{}: {}", other.type_name(), other.detail()),
+        }
+    }
+}
+
+impl std::error::Error for Error {}
+
+macro_rules! storage_error_from {
+    ($($ty:ty),*) => {$(
+        impl From<$ty> for Error {
+            fn from(e: $ty) -> Self {
+                Error::Storage(e.to_string())
+            }
+        }
+    )*};
+}
+
+storage_error_from!(
+    redb::Error,
+    redb::DatabaseError,
+    redb::TransactionError,
+    redb::TableError,
+    redb::StorageError,
+    redb::CommitError
+);

@@ -1,0 +1,21 @@
+//! hookd: a self-hosted webhook delivery appliance in one binary, with one embedded store.
+//!
+//! See ARCHITECTURE.md for the bird's-eye view. The binary (`main.rs`) parses the command
+//! line and calls [`run`]; everything else lives here so tests and tools can reach it.
+
+pub mod api;
+pub mod config;
+pub mod crypto;
+pub mod error;
+pub mod ids;
+pub mod model;
+pub mod patterns;
+pub mod server;
+pub mod store;
+pub mod target;
+pub mod time;
+
+pub use server::run;
+
+/// The version reported in `user-agent` and `--version`.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");

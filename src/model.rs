@@ -1,0 +1,202 @@
+//! The records hookd keeps about its configuration (accounts, tokens, webhooks) and their API
+//! shapes.
+//!
+//! Records are what the store persists (serde JSON, compact field names are not worth the
+//! opacity at this volume); views are the camelCase shapes of api.md, built only at the edge.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::crypto::TokenHash;
+use crate::time::{Millis, format_rfc3339};
+
+/// An account: the owner of webhooks, tokens and events.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Account {
+    pub id: String,
+    pub name: String,
+    pub created: Millis,
+    pub updated: Millis,
+    /// A number unique over the store's life, never reused: data keyed by it cannot be
+    /// confused with that of a later account that reuses a deleted account's id.
+    pub seq: u64,
+}
+
+/// An account token, as stored (the token itself is never stored, only its hash).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct TokenRecord {
+    pub id: String,
+    pub account_id: String,
+    pub name: String,
+    pub created: Millis,
+    /// Last successful use, truncated to the minute.
+    pub last_used: Option<Millis>,
+    pub hash: TokenHash,
+}
+
+/// Whether a webhook is receiving deliveries or was switched off for failing.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum WebhookStatus {
+    Active,
+    Deactivated,
+}
+
+impl WebhookStatus {
+    /// The API's word for the status.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WebhookStatus::Active => "active",
+            WebhookStatus::Deactivated => "deactivated",
+        }
+    }
+}
+
+/// The fields a client sets on a webhook (create and full update).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct WebhookSettings {
+    pub name: String,
+    pub enabled: bool,
+    pub event_url: String,
+    pub event_list: Vec<String>,
+    pub description: Option<String>,
+    pub headers: BTreeMap<String, String>,
+    pub rate_limit: Option<u32>,
+    pub ordered: bool,
+}
+
+/// A secret that still signs, beside the current one, until `until`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct PreviousSecret {
+    pub secret: String,
+    pub until: Millis,
+}
+
+/// A webhook: one subscription of one account.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Webhook {
+    pub id: String,
+    pub account_id: String,
+    pub created: Millis,
+    pub updated: Millis,
+    pub version: u64,
+    /// The id of the token that created it, or `admin`.
+    pub user_identifier: String,
+    pub settings: WebhookSettings,
+    pub secret: String,
+    pub previous_secret: Option<PreviousSecret>,
+    pub status: WebhookStatus,
+    pub deactivated: Option<Millis>,
+    pub deactivation_reason: Option<String>,
+    pub failure_count: u32,
+    pub failing_since: Option<Millis>,
+}
+
+/// The API shape of an account.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AccountView<'a> {
+    id: &'a str,
+    name: &'a str,
+    created_date: String,
+    last_update: String,
+}
+
+impl<'a> From<&'a Account> for AccountView<'a> {
+    fn from(a: &'a Account) -> Self {
+        AccountView {
+            id: &a.id,
+            name: &a.name,
+            created_date: format_rfc3339(a.created),
+            last_update: format_rfc3339(a.updated),
+        }
+    }
+}
+
+/// The API shape of a token in lists (never the token itself).
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TokenView<'a> {
+    id: &'a str,
+    name: &'a str,
+    account_id: &'a str,
+    created_date: String,
+    last_used_date: Option<String>,
+}
+
+impl<'a> From<&'a TokenRecord> for TokenView<'a> {
+    fn from(t: &'a TokenRecord) -> Self {
+        TokenView {
+            id: &t.id,
+            name: &t.name,
+            account_id: &t.account_id,
+            created_date: format_rfc3339(t.created),
+            last_used_date: t.last_used.map(format_rfc3339),
+        }
+    }
+}
+
+/// The API shape of a webhook; `secret` only where api.md shows it.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WebhookView<'a> {
+    id: &'a str,
+    created_date: String,
+    last_update: String,
+    version: u64,
+    user_identifier: &'a str,
+    owner_identifier: &'a str,
+    owner_name: &'a str,
+    name: &'a str,
+    enabled: bool,
+    event_url: &'a str,
+    event_list: &'a [String],
+    description: Option<&'a str>,
+    headers: &'a BTreeMap<String, String>,
+    rate_limit: Option<u32>,
+    ordered: bool,
+    status: &'static str,
+    deactivated_date: Option<String>,
+    deactivation_reason: Option<&'a str>,
+    failure_count: u32,
+    failing_since: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    secret: Option<&'a str>,
+}
+
+impl<'a> WebhookView<'a> {
+    /// The view of `w`, owned by the account named `owner_name`.
+    pub fn new(w: &'a Webhook, owner_name: &'a str) -> Self {
+        let s = &w.settings;
+        WebhookView {
+            id: &w.id,
+            created_date: format_rfc3339(w.created),
+            last_update: format_rfc3339(w.updated),
+            version: w.version,
+            user_identifier: &w.user_identifier,
+            owner_identifier: &w.account_id,
+            owner_name,
+            name: &s.name,
+            enabled: s.enabled,
+            event_url: &s.event_url,
+            event_list: &s.event_list,
+            description: s.description.as_deref(),
+            headers: &s.headers,
+            rate_limit: s.rate_limit,
+            ordered: s.ordered,
+            status: w.status.as_str(),
+            deactivated_date: w.deactivated.map(format_rfc3339),
+            deactivation_reason: w.deactivation_reason.as_deref(),
+            failure_count: w.failure_count,
+            failing_since: w.failing_since.map(format_rfc3339),
+            secret: None,
+        }
+    }
+
+    /// The same view with the secret shown (creation only).
+    pub fn with_secret(mut self, secret: &'a str) -> Self {
+        self.secret = Some(secret);
+        self
+    }
+}

@@ -1,0 +1,133 @@
+//! The server's life: open the store, listen, serve connections, shut down gracefully.
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
+
+use crate::api::{self, App, auth::Auth};
+use crate::config::Config;
+use crate::store::Store;
+
+/// Why the server could not start or stopped abnormally.
+#[derive(Debug)]
+pub struct RunError(pub String);
+
+impl std::fmt::Display for RunError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for RunError {}
+
+/// Runs hookd until `shutdown` completes, then stops accepting, lets open requests finish
+/// within `shutdown_grace`, commits every pending write and returns.
+pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(), RunError> {
+    let config = Arc::new(config);
+    let data_dir = config.data_dir.clone();
+    let admin_configured = config.auth.admin_token.is_some();
+    let opened = tokio::task::spawn_blocking(move || Store::open(&data_dir, admin_configured))
+        .await
+        .map_err(|e| RunError(format!("store open task failed: {e}")))?
+        .map_err(|e| RunError(e.to_string()))?;
+    if let Some(token) = &opened.generated_admin_token {
+        // Printed once, outside the structured log (which never carries tokens).
+        eprintln!(
+            "hookd: generated admin token (shown only this once, stored hashed): {token}"
+        );
+    }
+    let listener = TcpListener::bind(config.listen)
+        .await
+        .map_err(|e| RunError(format!("cannot listen on {}: {e}", config.listen)))?;
+    let addr = listener
+        .local_addr()
+        .map_err(|e| RunError(format!("cannot read the listening address: {e}")))?;
+    let store = opened.store;
+    let app = Arc::new(App {
+        auth: Auth::new(
+            config.auth.admin_token.as_deref(),
+            &store,
+            config.limits.auth_failures_per_minute,
+        ),
+        store,
+        config: config.clone(),
+        ready: Default::default(),
+    });
+    app.ready.store(true, Ordering::Release);
+    tracing::info!("hookd listening on {addr}");
+    serve(listener, app.clone(), shutdown).await;
+    app.ready.store(false, Ordering::Release);
+    drop(app);
+    // Every store handle is gone once the connections are: the writer drains and exits.
+    let writer = opened.writer_thread;
+    tokio::task::spawn_blocking(move || writer.join())
+        .await
+        .map_err(|e| RunError(format!("writer join failed: {e}")))?
+        .map_err(|_| RunError("the store writer panicked".into()))?;
+    tracing::info!("hookd stopped");
+    Ok(())
+}
+
+/// Accepts connections until `shutdown`, at most `limits.max_connections` at once: further
+/// connections wait in the listen backlog until a slot frees up.
+async fn serve(listener: TcpListener, app: Arc<App>, shutdown: impl Future<Output = ()>) {
+    let limits = &app.config.limits;
+    let slots = Arc::new(Semaphore::new(limits.max_connections));
+    let graceful = GracefulShutdown::new();
+    let mut http = http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(limits.header_read_timeout)
+        .keep_alive(true);
+    tokio::pin!(shutdown);
+    loop {
+        let slot = tokio::select! {
+            slot = slots.clone().acquire_owned() => match slot {
+                Ok(slot) => slot,
+                Err(_) => break,
+            },
+            () = &mut shutdown => break,
+        };
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(pair) => pair,
+                Err(e) => {
+                    // Out of file descriptors and the like: back off instead of spinning.
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let _ = stream.set_nodelay(true);
+        let app = app.clone();
+        let service = service_fn(move |req| {
+            let app = app.clone();
+            async move { Ok::<_, Infallible>(api::handle(app, peer.ip(), req).await) }
+        });
+        let connection = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
+        tokio::spawn(async move {
+            if let Err(e) = connection.await {
+                tracing::debug!(error = %e, "connection ended with an error");
+            }
+            drop(slot);
+        });
+    }
+    drop(listener);
+    let grace = app.config.shutdown_grace;
+    tokio::select! {
+        () = graceful.shutdown() => {}
+        () = tokio::time::sleep(grace) => {
+            tracing::warn!("connections still open after the shutdown grace period; closing them");
+        }
+    }
+}

@@ -1,0 +1,175 @@
+//! The catalog: an in-memory mirror of the configuration records (accounts, tokens, webhooks).
+//!
+//! Configuration is small and read on every request (authentication, fan-out), so it is served
+//! from memory; redb stays the source of truth. Only the writer thread changes the catalog, in
+//! step with the transaction it runs; if a batch fails, the catalog is rebuilt from the store.
+
+use std::collections::{BTreeMap, HashMap};
+use std::ops::Bound;
+use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
+
+use redb::{Database, ReadableDatabase, ReadableTable};
+
+use super::tables::{ACCOUNTS, TOKENS, WEBHOOKS, decode};
+use crate::crypto::TokenHash;
+use crate::error::Error;
+use crate::model::{Account, TokenRecord, Webhook};
+
+/// One account and everything it owns that lives in memory.
+#[derive(Debug, Clone)]
+pub struct AccountEntry {
+    pub account: Account,
+    pub tokens: BTreeMap<String, TokenRecord>,
+    pub webhooks: BTreeMap<String, Arc<Webhook>>,
+}
+
+/// The in-memory view of all configuration records.
+#[derive(Debug, Default)]
+pub struct Catalog {
+    pub accounts: BTreeMap<String, AccountEntry>,
+    /// Token hash → (account id, token id), for authentication by hash lookup.
+    pub token_hashes: HashMap<TokenHash, (String, String)>,
+}
+
+impl Catalog {
+    /// Reads every configuration record from the store.
+    pub fn load(db: &Database) -> Result<Catalog, Error> {
+        let tx = db.begin_read()?;
+        let mut catalog = Catalog::default();
+        for row in tx.open_table(ACCOUNTS)?.iter()? {
+            let (_, value) = row?;
+            let account: Account = decode(value.value())?;
+            catalog.accounts.insert(
+                account.id.clone(),
+                AccountEntry {
+                    account,
+                    tokens: BTreeMap::new(),
+                    webhooks: BTreeMap::new(),
+                },
+            );
+        }
+        for row in tx.open_table(TOKENS)?.iter()? {
+            let (_, value) = row?;
+            let token: TokenRecord = decode(value.value())?;
+            catalog.insert_token(token);
+        }
+        for row in tx.open_table(WEBHOOKS)?.iter()? {
+            let (_, value) = row?;
+            let webhook: Webhook = decode(value.value())?;
+            if let Some(entry) = catalog.accounts.get_mut(&webhook.account_id) {
+                entry.webhooks.insert(webhook.id.clone(), Arc::new(webhook));
+            }
+        }
+        Ok(catalog)
+    }
+
+    /// Adds or replaces a token in both indexes.
+    pub fn insert_token(&mut self, token: TokenRecord) {
+        if let Some(entry) = self.accounts.get_mut(&token.account_id) {
+            self.token_hashes
+                .insert(token.hash, (token.account_id.clone(), token.id.clone()));
+            entry.tokens.insert(token.id.clone(), token);
+        }
+    }
+}
+
+/// The catalog behind a lock, shared by the writer (which changes it) and readers.
+#[derive(Clone, Default)]
+pub struct SharedCatalog(Arc<RwLock<Catalog>>);
+
+impl SharedCatalog {
+    /// Wraps a loaded catalog.
+    pub fn new(catalog: Catalog) -> Self {
+        SharedCatalog(Arc::new(RwLock::new(catalog)))
+    }
+
+    /// A read guard. Held only for a lookup: never across an await or I/O.
+    pub fn read(&self) -> RwLockReadGuard<'_, Catalog> {
+        // A panic while holding the lock cannot leave the maps half-changed in a way that
+        // matters more than refusing all service would, so poisoning is ignored.
+        self.0.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// A write guard, for the writer thread only.
+    pub fn write(&self) -> RwLockWriteGuard<'_, Catalog> {
+        self.0.write().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Replaces the catalog with what is durable in `db`.
+    pub fn reload(&self, db: &Database) -> Result<(), Error> {
+        let fresh = Catalog::load(db)?;
+        *self.write() = fresh;
+        Ok(())
+    }
+}
+
+/// One page of a keyed listing.
+#[derive(Debug)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    /// The key of the last item when more items follow; `None` on the last page.
+    pub next_after: Option<String>,
+}
+
+/// Pages through `map` in key order after `after`, keeping items that pass `keep`.
+///
+/// Keyset pagination: an item is never repeated, and no item that existed throughout is
+/// skipped, however the map changes between pages.
+pub fn page<V, T>(
+    map: &BTreeMap<String, V>,
+    after: Option<&str>,
+    limit: usize,
+    keep: impl Fn(&V) -> bool,
+    project: impl Fn(&V) -> T,
+) -> Page<T> {
+    let start = match after {
+        Some(key) => Bound::Excluded(key),
+        None => Bound::Unbounded,
+    };
+    let mut items = Vec::new();
+    let mut last_key: Option<&String> = None;
+    let mut more = false;
+    for (key, value) in map.range::<str, _>((start, Bound::Unbounded)) {
+        if !keep(value) {
+            continue;
+        }
+        if items.len() == limit {
+            more = true;
+            break;
+        }
+        items.push(project(value));
+        last_key = Some(key);
+    }
+    Page {
+        items,
+        next_after: if more { last_key.cloned() } else { None },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pages_neither_skip_nor_repeat() {
+        let mut map: BTreeMap<String, u32> = (0..10).map(|i| (format!("k{i:02}"), i)).collect();
+        let first = page(&map, None, 4, |_| true, |v| *v);
+        assert_eq!(first.items, vec![0, 1, 2, 3]);
+        // Items arriving between pages, before and after the cursor.
+        map.insert("k00a".into(), 100);
+        map.insert("k99".into(), 99);
+        let second = page(&map, first.next_after.as_deref(), 4, |_| true, |v| *v);
+        assert_eq!(second.items, vec![4, 5, 6, 7]);
+        let third = page(&map, second.next_after.as_deref(), 4, |_| true, |v| *v);
+        assert_eq!(third.items, vec![8, 9, 99]);
+        assert!(third.next_after.is_none());
+    }
+
+    #[test]
+    fn filtered_pages_end_exactly() {
+        let map: BTreeMap<String, u32> = (0..10).map(|i| (format!("k{i}"), i)).collect();
+        let even = page(&map, None, 5, |v| v % 2 == 0, |v| *v);
+        assert_eq!(even.items, vec![0, 2, 4, 6, 8]);
+        assert!(even.next_after.is_none(), "no further match, so no cursor");
+    }
+}

@@ -1,0 +1,500 @@
+//! Reads and writes of configuration records: accounts, tokens, webhooks.
+//!
+//! Every write checks everything it can refuse for (existence, conflicts, versions) before it
+//! writes anything, so a refused request changes nothing even inside a shared batch.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use redb::ReadableTable;
+
+use super::catalog::{AccountEntry, Page, page};
+use super::tables::*;
+use super::{Store, WriteCtx};
+use crate::crypto::TokenHash;
+use crate::error::Error;
+use crate::ids::new_id;
+use crate::model::{
+    Account, PreviousSecret, TokenRecord, Webhook, WebhookSettings, WebhookStatus,
+};
+use crate::time::Millis;
+
+/// How long a rotated-out secret keeps signing beside the new one.
+pub const PREVIOUS_SECRET_GRACE_MS: Millis = 24 * 3600 * 1000;
+
+/// Who an account token belongs to, as authentication finds it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenOwner {
+    pub account_id: String,
+    pub token_id: String,
+    /// Last recorded use, in whole minutes since the epoch.
+    pub last_used_minute: Option<i64>,
+}
+
+fn not_found_account(id: &str) -> Error {
+    Error::NotFound(format!("account {id}"))
+}
+
+fn not_found_webhook(id: &str) -> Error {
+    Error::NotFound(format!("webhook {id}"))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Writes (run on the writer thread)
+// ---------------------------------------------------------------------------------------------
+
+impl WriteCtx<'_> {
+    fn next_account_seq(&mut self) -> Result<u64, Error> {
+        let mut meta = self.tx.open_table(META)?;
+        let next = match meta.get(META_NEXT_ACCOUNT_SEQ)? {
+            Some(v) => <[u8; 8]>::try_from(v.value())
+                .map(u64::from_be_bytes)
+                .map_err(|_| Error::Storage("corrupt account counter".into()))?,
+            None => 1,
+        };
+        meta.insert(META_NEXT_ACCOUNT_SEQ, (next + 1).to_be_bytes().as_slice())?;
+        Ok(next)
+    }
+
+    fn put_account(&mut self, account: &Account) -> Result<(), Error> {
+        let bytes = encode(account)?;
+        self.tx
+            .open_table(ACCOUNTS)?
+            .insert(account.id.as_str(), bytes.as_slice())?;
+        Ok(())
+    }
+
+    fn put_token(&mut self, token: &TokenRecord) -> Result<(), Error> {
+        let bytes = encode(token)?;
+        self.tx
+            .open_table(TOKENS)?
+            .insert(token.id.as_str(), bytes.as_slice())?;
+        Ok(())
+    }
+
+    fn put_webhook(&mut self, webhook: &Webhook) -> Result<(), Error> {
+        let bytes = encode(webhook)?;
+        self.tx
+            .open_table(WEBHOOKS)?
+            .insert(webhook.id.as_str(), bytes.as_slice())?;
+        Ok(())
+    }
+
+    /// Creates an account; `id` is generated when absent.
+    pub fn create_account(
+        &mut self,
+        id: Option<String>,
+        name: String,
+        now: Millis,
+    ) -> Result<Account, Error> {
+        let id = id.unwrap_or_else(new_id);
+        if self.catalog.read().accounts.contains_key(&id) {
+            return Err(Error::Conflict(format!("account id {id} is already in use")));
+        }
+        let account = Account {
+            id,
+            name,
+            created: now,
+            updated: now,
+            seq: self.next_account_seq()?,
+        };
+        self.put_account(&account)?;
+        self.catalog.write().accounts.insert(
+            account.id.clone(),
+            AccountEntry {
+                account: account.clone(),
+                tokens: BTreeMap::new(),
+                webhooks: BTreeMap::new(),
+            },
+        );
+        Ok(account)
+    }
+
+    /// Renames an account.
+    pub fn update_account(&mut self, id: &str, name: String, now: Millis) -> Result<Account, Error> {
+        let mut account = match self.catalog.read().accounts.get(id) {
+            Some(entry) => entry.account.clone(),
+            None => return Err(not_found_account(id)),
+        };
+        account.name = name;
+        account.updated = now;
+        self.put_account(&account)?;
+        if let Some(entry) = self.catalog.write().accounts.get_mut(id) {
+            entry.account = account.clone();
+        }
+        Ok(account)
+    }
+
+    /// Deletes an account with its tokens and webhooks.
+    pub fn delete_account(&mut self, id: &str) -> Result<Account, Error> {
+        let Some(entry) = self.catalog.read().accounts.get(id).cloned() else {
+            return Err(not_found_account(id));
+        };
+        {
+            let mut tokens = self.tx.open_table(TOKENS)?;
+            for token_id in entry.tokens.keys() {
+                tokens.remove(token_id.as_str())?;
+            }
+        }
+        {
+            let mut webhooks = self.tx.open_table(WEBHOOKS)?;
+            for webhook_id in entry.webhooks.keys() {
+                webhooks.remove(webhook_id.as_str())?;
+            }
+        }
+        self.tx.open_table(ACCOUNTS)?.remove(id)?;
+        let mut catalog = self.catalog.write();
+        for token in entry.tokens.values() {
+            catalog.token_hashes.remove(&token.hash);
+        }
+        catalog.accounts.remove(id);
+        Ok(entry.account)
+    }
+
+    /// Issues a token for an account; the caller holds the plaintext, only `hash` is stored.
+    pub fn create_token(
+        &mut self,
+        account_id: &str,
+        name: String,
+        hash: TokenHash,
+        now: Millis,
+    ) -> Result<TokenRecord, Error> {
+        if !self.catalog.read().accounts.contains_key(account_id) {
+            return Err(not_found_account(account_id));
+        }
+        let token = TokenRecord {
+            id: new_id(),
+            account_id: account_id.to_string(),
+            name,
+            created: now,
+            last_used: None,
+            hash,
+        };
+        self.put_token(&token)?;
+        self.catalog.write().insert_token(token.clone());
+        Ok(token)
+    }
+
+    /// Revokes a token: it stops working as soon as this returns.
+    pub fn delete_token(&mut self, account_id: &str, token_id: &str) -> Result<(), Error> {
+        let token = {
+            let catalog = self.catalog.read();
+            let entry = catalog
+                .accounts
+                .get(account_id)
+                .ok_or_else(|| not_found_account(account_id))?;
+            entry
+                .tokens
+                .get(token_id)
+                .cloned()
+                .ok_or_else(|| Error::NotFound(format!("token {token_id}")))?
+        };
+        self.tx.open_table(TOKENS)?.remove(token_id)?;
+        let mut catalog = self.catalog.write();
+        catalog.token_hashes.remove(&token.hash);
+        if let Some(entry) = catalog.accounts.get_mut(account_id) {
+            entry.tokens.remove(token_id);
+        }
+        Ok(())
+    }
+
+    /// Records a token's use at `minute_start` (a time truncated to the minute).
+    pub fn touch_token(
+        &mut self,
+        account_id: &str,
+        token_id: &str,
+        minute_start: Millis,
+    ) -> Result<(), Error> {
+        let token = {
+            let catalog = self.catalog.read();
+            match catalog
+                .accounts
+                .get(account_id)
+                .and_then(|e| e.tokens.get(token_id))
+            {
+                // Revoked meanwhile, or already recorded: nothing to do.
+                None => return Ok(()),
+                Some(t) if t.last_used >= Some(minute_start) => return Ok(()),
+                Some(t) => t.clone(),
+            }
+        };
+        let token = TokenRecord {
+            last_used: Some(minute_start),
+            ..token
+        };
+        self.put_token(&token)?;
+        self.catalog.write().insert_token(token);
+        Ok(())
+    }
+
+    /// Creates a webhook for an account.
+    pub fn create_webhook(
+        &mut self,
+        account_id: &str,
+        settings: WebhookSettings,
+        secret: String,
+        user_identifier: String,
+        now: Millis,
+    ) -> Result<Webhook, Error> {
+        if !self.catalog.read().accounts.contains_key(account_id) {
+            return Err(not_found_account(account_id));
+        }
+        let webhook = Webhook {
+            id: new_id(),
+            account_id: account_id.to_string(),
+            created: now,
+            updated: now,
+            version: 1,
+            user_identifier,
+            settings,
+            secret,
+            previous_secret: None,
+            status: WebhookStatus::Active,
+            deactivated: None,
+            deactivation_reason: None,
+            failure_count: 0,
+            failing_since: None,
+        };
+        self.put_webhook(&webhook)?;
+        self.store_webhook_in_catalog(webhook.clone());
+        Ok(webhook)
+    }
+
+    fn existing_webhook(&self, account_id: &str, webhook_id: &str) -> Result<Arc<Webhook>, Error> {
+        let catalog = self.catalog.read();
+        let entry = catalog
+            .accounts
+            .get(account_id)
+            .ok_or_else(|| not_found_account(account_id))?;
+        entry
+            .webhooks
+            .get(webhook_id)
+            .cloned()
+            .ok_or_else(|| not_found_webhook(webhook_id))
+    }
+
+    fn store_webhook_in_catalog(&mut self, webhook: Webhook) {
+        if let Some(entry) = self.catalog.write().accounts.get_mut(&webhook.account_id) {
+            entry.webhooks.insert(webhook.id.clone(), Arc::new(webhook));
+        }
+    }
+
+    /// Replaces a webhook's settings if `version` is the stored one.
+    pub fn update_webhook(
+        &mut self,
+        account_id: &str,
+        webhook_id: &str,
+        settings: WebhookSettings,
+        version: u64,
+        now: Millis,
+    ) -> Result<Webhook, Error> {
+        let current = self.existing_webhook(account_id, webhook_id)?;
+        if current.version != version {
+            return Err(Error::VersionConflict {
+                current: current.version,
+            });
+        }
+        let webhook = Webhook {
+            settings,
+            version: current.version + 1,
+            updated: now,
+            ..(*current).clone()
+        };
+        self.put_webhook(&webhook)?;
+        self.store_webhook_in_catalog(webhook.clone());
+        Ok(webhook)
+    }
+
+    /// Deletes a webhook.
+    pub fn delete_webhook(&mut self, account_id: &str, webhook_id: &str) -> Result<(), Error> {
+        self.existing_webhook(account_id, webhook_id)?;
+        self.tx.open_table(WEBHOOKS)?.remove(webhook_id)?;
+        if let Some(entry) = self.catalog.write().accounts.get_mut(account_id) {
+            entry.webhooks.remove(webhook_id);
+        }
+        Ok(())
+    }
+
+    /// Replaces a webhook's secret; the old one keeps signing for 24 hours.
+    pub fn rotate_webhook_secret(
+        &mut self,
+        account_id: &str,
+        webhook_id: &str,
+        secret: String,
+        now: Millis,
+    ) -> Result<Webhook, Error> {
+        let current = self.existing_webhook(account_id, webhook_id)?;
+        let webhook = Webhook {
+            previous_secret: Some(PreviousSecret {
+                secret: current.secret.clone(),
+                until: now + PREVIOUS_SECRET_GRACE_MS,
+            }),
+            secret,
+            updated: now,
+            ..(*current).clone()
+        };
+        self.put_webhook(&webhook)?;
+        self.store_webhook_in_catalog(webhook.clone());
+        Ok(webhook)
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reads (from the catalog) and the async write API
+// ---------------------------------------------------------------------------------------------
+
+impl Store {
+    /// The account with this id.
+    pub fn account(&self, id: &str) -> Option<Account> {
+        self.catalog()
+            .read()
+            .accounts
+            .get(id)
+            .map(|e| e.account.clone())
+    }
+
+    /// A page of accounts in id order.
+    pub fn list_accounts(&self, after: Option<&str>, limit: usize) -> Page<Account> {
+        let catalog = self.catalog().read();
+        page(&catalog.accounts, after, limit, |_| true, |e| e.account.clone())
+    }
+
+    /// The owner of a token, by the token's hash.
+    pub fn token_owner(&self, hash: &TokenHash) -> Option<TokenOwner> {
+        let catalog = self.catalog().read();
+        let (account_id, token_id) = catalog.token_hashes.get(hash)?;
+        let token = catalog.accounts.get(account_id)?.tokens.get(token_id)?;
+        Some(TokenOwner {
+            account_id: account_id.clone(),
+            token_id: token_id.clone(),
+            last_used_minute: token.last_used.map(|t| t.div_euclid(60_000)),
+        })
+    }
+
+    /// A page of an account's tokens; `None` when the account does not exist.
+    pub fn list_tokens(
+        &self,
+        account_id: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Option<Page<TokenRecord>> {
+        let catalog = self.catalog().read();
+        let entry = catalog.accounts.get(account_id)?;
+        Some(page(&entry.tokens, after, limit, |_| true, Clone::clone))
+    }
+
+    /// One webhook of an account, with the account's current name.
+    pub fn webhook(&self, account_id: &str, webhook_id: &str) -> Result<(Arc<Webhook>, String), Error> {
+        let catalog = self.catalog().read();
+        let entry = catalog
+            .accounts
+            .get(account_id)
+            .ok_or_else(|| not_found_account(account_id))?;
+        let webhook = entry
+            .webhooks
+            .get(webhook_id)
+            .cloned()
+            .ok_or_else(|| not_found_webhook(webhook_id))?;
+        Ok((webhook, entry.account.name.clone()))
+    }
+
+    /// A page of an account's webhooks passing `keep`, with the account's name.
+    pub fn list_webhooks(
+        &self,
+        account_id: &str,
+        after: Option<&str>,
+        limit: usize,
+        keep: impl Fn(&Webhook) -> bool,
+    ) -> Result<(Page<Arc<Webhook>>, String), Error> {
+        let catalog = self.catalog().read();
+        let entry = catalog
+            .accounts
+            .get(account_id)
+            .ok_or_else(|| not_found_account(account_id))?;
+        let page = page(&entry.webhooks, after, limit, |w| keep(w), Arc::clone);
+        Ok((page, entry.account.name.clone()))
+    }
+
+    /// See [`WriteCtx::create_account`].
+    pub async fn create_account(&self, id: Option<String>, name: String, now: Millis) -> Result<Account, Error> {
+        self.write(move |ctx| ctx.create_account(id, name, now)).await
+    }
+
+    /// See [`WriteCtx::update_account`].
+    pub async fn update_account(&self, id: String, name: String, now: Millis) -> Result<Account, Error> {
+        self.write(move |ctx| ctx.update_account(&id, name, now)).await
+    }
+
+    /// See [`WriteCtx::delete_account`].
+    pub async fn delete_account(&self, id: String) -> Result<Account, Error> {
+        self.write(move |ctx| ctx.delete_account(&id)).await
+    }
+
+    /// See [`WriteCtx::create_token`].
+    pub async fn create_token(
+        &self,
+        account_id: String,
+        name: String,
+        hash: TokenHash,
+        now: Millis,
+    ) -> Result<TokenRecord, Error> {
+        self.write(move |ctx| ctx.create_token(&account_id, name, hash, now))
+            .await
+    }
+
+    /// See [`WriteCtx::delete_token`].
+    pub async fn delete_token(&self, account_id: String, token_id: String) -> Result<(), Error> {
+        self.write(move |ctx| ctx.delete_token(&account_id, &token_id))
+            .await
+    }
+
+    /// See [`WriteCtx::touch_token`].
+    pub async fn touch_token(&self, owner: TokenOwner, minute_start: Millis) -> Result<(), Error> {
+        self.write(move |ctx| ctx.touch_token(&owner.account_id, &owner.token_id, minute_start))
+            .await
+    }
+
+    /// See [`WriteCtx::create_webhook`].
+    pub async fn create_webhook(
+        &self,
+        account_id: String,
+        settings: WebhookSettings,
+        secret: String,
+        user_identifier: String,
+        now: Millis,
+    ) -> Result<Webhook, Error> {
+        self.write(move |ctx| ctx.create_webhook(&account_id, settings, secret, user_identifier, now))
+            .await
+    }
+
+    /// See [`WriteCtx::update_webhook`].
+    pub async fn update_webhook(
+        &self,
+        account_id: String,
+        webhook_id: String,
+        settings: WebhookSettings,
+        version: u64,
+        now: Millis,
+    ) -> Result<Webhook, Error> {
+        self.write(move |ctx| ctx.update_webhook(&account_id, &webhook_id, settings, version, now))
+            .await
+    }
+
+    /// See [`WriteCtx::delete_webhook`].
+    pub async fn delete_webhook(&self, account_id: String, webhook_id: String) -> Result<(), Error> {
+        self.write(move |ctx| ctx.delete_webhook(&account_id, &webhook_id))
+            .await
+    }
+
+    /// See [`WriteCtx::rotate_webhook_secret`].
+    pub async fn rotate_webhook_secret(
+        &self,
+        account_id: String,
+        webhook_id: String,
+        secret: String,
+        now: Millis,
+    ) -> Result<Webhook, Error> {
+        self.write(move |ctx| ctx.rotate_webhook_secret(&account_id, &webhook_id, secret, now))
+            .await
+    }
+}

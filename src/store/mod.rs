@@ -1,0 +1,263 @@
+//! The store: everything hookd keeps, in one redb file, behind one module.
+//!
+//! Only this module touches redb. Writes go through the [`writer`] (one thread, group commit);
+//! configuration reads are served from the in-memory [`catalog`]; bulk reads (events,
+//! deliveries) run on the blocking pool so they never stall the async runtime.
+
+pub mod catalog;
+mod config_ops;
+mod tables;
+pub mod writer;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use redb::{Database, ReadableTable};
+
+pub use catalog::Page;
+pub use config_ops::TokenOwner;
+use catalog::{Catalog, SharedCatalog};
+use tables::*;
+pub use writer::WriteCtx;
+use writer::Writer;
+
+use crate::crypto::{self, TokenHash};
+use crate::error::Error;
+
+/// The store file's name inside `data_dir`.
+pub const STORE_FILE: &str = "hookd.redb";
+
+/// The schema this build writes. A store with a larger number was written by a newer hookd and
+/// is refused; a smaller one is migrated on open.
+pub const SCHEMA_VERSION: u64 = 1;
+
+/// A handle to the open store; cheap to clone.
+#[derive(Clone)]
+pub struct Store {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    db: Arc<Database>,
+    writer: Writer,
+    catalog: SharedCatalog,
+    signing_key: [u8; 32],
+    admin_token_hash: Option<TokenHash>,
+}
+
+/// What opening the store yields besides the handle.
+pub struct Opened {
+    pub store: Store,
+    /// Join this after dropping every [`Store`] to wait until all writes are committed.
+    pub writer_thread: std::thread::JoinHandle<()>,
+    /// Set on the first start without a configured admin token: shown once, stored hashed.
+    pub generated_admin_token: Option<String>,
+}
+
+/// Why the store could not be opened.
+#[derive(Debug)]
+pub struct OpenError(pub String);
+
+impl std::fmt::Display for OpenError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for OpenError {}
+
+impl Store {
+    /// Opens (or creates) `<data_dir>/hookd.redb`, checks its schema version, and starts the
+    /// writer. `admin_token_configured` says whether the operator set an admin token; if not
+    /// and the store has none, one is generated.
+    pub fn open(data_dir: &Path, admin_token_configured: bool) -> Result<Opened, OpenError> {
+        std::fs::create_dir_all(data_dir).map_err(|e| {
+            OpenError(format!(
+                "cannot create data directory {}: {e}",
+                data_dir.display()
+            ))
+        })?;
+        let path: PathBuf = data_dir.join(STORE_FILE);
+        let db = Database::builder()
+            .create(&path)
+            .map_err(|e| OpenError(format!("cannot open store {}: {e}", path.display())))?;
+        let (signing_key, admin_token_hash, generated_admin_token) =
+            initialise(&db, admin_token_configured)
+                .map_err(|e| OpenError(format!("store {}: {e}", path.display())))?;
+        let catalog = Catalog::load(&db)
+            .map_err(|e| OpenError(format!("cannot read store {}: {e}", path.display())))?;
+        let catalog = SharedCatalog::new(catalog);
+        let db = Arc::new(db);
+        let (writer, writer_thread) = Writer::start(db.clone(), catalog.clone())
+            .map_err(|e| OpenError(format!("cannot start the store writer: {e}")))?;
+        Ok(Opened {
+            store: Store {
+                inner: Arc::new(Inner {
+                    db,
+                    writer,
+                    catalog,
+                    signing_key,
+                    admin_token_hash,
+                }),
+            },
+            writer_thread,
+            generated_admin_token,
+        })
+    }
+
+    /// Runs `op` in the writer's next batch; `Ok` means committed and fsync'd.
+    pub async fn write<T, F>(&self, op: F) -> Result<T, Error>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut WriteCtx<'_>) -> Result<T, Error> + Send + 'static,
+    {
+        self.inner.writer.write(op).await
+    }
+
+    /// The key this store signs cursors and links with; created with the store, never shown.
+    pub fn signing_key(&self) -> &[u8; 32] {
+        &self.inner.signing_key
+    }
+
+    /// The stored hash of a generated admin token, if one was generated.
+    pub fn admin_token_hash(&self) -> Option<TokenHash> {
+        self.inner.admin_token_hash
+    }
+
+    /// The in-memory catalog, for lookups.
+    pub(crate) fn catalog(&self) -> &SharedCatalog {
+        &self.inner.catalog
+    }
+
+    /// Runs a read-only closure over a consistent snapshot, on the blocking pool.
+    pub async fn read<T, F>(&self, op: F) -> Result<T, Error>
+    where
+        T: Send + 'static,
+        F: FnOnce(&redb::ReadTransaction) -> Result<T, Error> + Send + 'static,
+    {
+        let db = self.inner.db.clone();
+        tokio::task::spawn_blocking(move || {
+            use redb::ReadableDatabase;
+            let tx = db.begin_read()?;
+            op(&tx)
+        })
+        .await
+        .map_err(|e| Error::Internal(format!("read task failed: {e}")))?
+    }
+
+    /// Whether the store answers a read: the readiness probe's view of the store.
+    pub async fn is_healthy(&self) -> bool {
+        self.read(|tx| {
+            let meta = tx.open_table(META)?;
+            Ok(meta.get(META_SCHEMA_VERSION)?.is_some())
+        })
+        .await
+        .unwrap_or(false)
+    }
+}
+
+/// Checks the schema version and creates the store-wide secrets on first open.
+fn initialise(
+    db: &Database,
+    admin_token_configured: bool,
+) -> Result<([u8; 32], Option<TokenHash>, Option<String>), Error> {
+    let tx = db.begin_write()?;
+    let result = {
+        let mut meta = tx.open_table(META)?;
+        let stored_version = match meta.get(META_SCHEMA_VERSION)? {
+            Some(v) => Some(u64_from(v.value())?),
+            None => None,
+        };
+        match stored_version {
+            Some(v) if v > SCHEMA_VERSION => {
+                return Err(Error::Storage(format!(
+                    "the store has schema version {v}, newer than this hookd understands ({SCHEMA_VERSION}); run a newer hookd"
+                )));
+            }
+            Some(v) if v < SCHEMA_VERSION => {
+                // Future migrations run here, one version step at a time.
+                meta.insert(META_SCHEMA_VERSION, SCHEMA_VERSION.to_be_bytes().as_slice())?;
+            }
+            Some(_) => {}
+            None => {
+                meta.insert(META_SCHEMA_VERSION, SCHEMA_VERSION.to_be_bytes().as_slice())?;
+            }
+        }
+        let stored_key = meta.get(META_SIGNING_KEY)?.map(|v| v.value().to_vec());
+        let signing_key = match stored_key {
+            Some(v) => <[u8; 32]>::try_from(v.as_slice())
+                .map_err(|_| Error::Storage("corrupt signing key".into()))?,
+            None => {
+                let key = crypto::random_bytes::<32>();
+                meta.insert(META_SIGNING_KEY, key.as_slice())?;
+                key
+            }
+        };
+        let mut generated = None;
+        let stored_hash = meta.get(META_ADMIN_TOKEN_HASH)?.map(|v| v.value().to_vec());
+        let admin_hash = match stored_hash {
+            Some(v) => Some(
+                <[u8; 32]>::try_from(v.as_slice())
+                    .map_err(|_| Error::Storage("corrupt admin token hash".into()))?,
+            ),
+            None if !admin_token_configured => {
+                let (token, hash) = crypto::new_token();
+                meta.insert(META_ADMIN_TOKEN_HASH, hash.as_slice())?;
+                generated = Some(token);
+                Some(hash)
+            }
+            None => None,
+        };
+        for table in [ACCOUNTS, TOKENS, WEBHOOKS] {
+            tx.open_table(table)?;
+        }
+        (signing_key, admin_hash, generated)
+    };
+    tx.commit()?;
+    Ok(result)
+}
+
+fn u64_from(bytes: &[u8]) -> Result<u64, Error> {
+    <[u8; 8]>::try_from(bytes)
+        .map(u64::from_be_bytes)
+        .map_err(|_| Error::Storage("corrupt number in meta table".into()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_newer_schema_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let db = Database::create(dir.path().join(STORE_FILE)).unwrap();
+            let tx = db.begin_write().unwrap();
+            tx.open_table(META)
+                .unwrap()
+                .insert(META_SCHEMA_VERSION, (SCHEMA_VERSION + 1).to_be_bytes().as_slice())
+                .unwrap();
+            tx.commit().unwrap();
+        }
+        let err = Store::open(dir.path(), true).err().unwrap();
+        assert!(err.0.contains("newer"), "{err}");
+    }
+
+    #[test]
+    fn admin_token_is_generated_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = Store::open(dir.path(), false).unwrap();
+        let token = first.generated_admin_token.clone().unwrap();
+        assert_eq!(
+            first.store.admin_token_hash(),
+            Some(crypto::hash_token(&token))
+        );
+        let key = *first.store.signing_key();
+        drop(first.store);
+        first.writer_thread.join().unwrap();
+        let second = Store::open(dir.path(), false).unwrap();
+        assert!(second.generated_admin_token.is_none());
+        assert_eq!(second.store.admin_token_hash(), Some(crypto::hash_token(&token)));
+        assert_eq!(second.store.signing_key(), &key);
+    }
+}

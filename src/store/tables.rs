@@ -1,0 +1,32 @@
+//! The redb tables and the encoding of their values. Only the store module knows these.
+
+use redb::TableDefinition;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::error::Error;
+
+/// Store-wide settings: schema version, signing key, admin token hash, counters.
+pub const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
+/// Account id → [`crate::model::Account`].
+pub const ACCOUNTS: TableDefinition<&str, &[u8]> = TableDefinition::new("accounts");
+/// Token id → [`crate::model::TokenRecord`] (with the token's hash, never the token).
+pub const TOKENS: TableDefinition<&str, &[u8]> = TableDefinition::new("tokens");
+/// Webhook id → [`crate::model::Webhook`].
+pub const WEBHOOKS: TableDefinition<&str, &[u8]> = TableDefinition::new("webhooks");
+
+/// Meta keys.
+pub const META_SCHEMA_VERSION: &str = "schema_version";
+pub const META_SIGNING_KEY: &str = "signing_key";
+pub const META_ADMIN_TOKEN_HASH: &str = "admin_token_sha256";
+pub const META_NEXT_ACCOUNT_SEQ: &str = "next_account_seq";
+
+/// Serialises a record for storage.
+pub fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, Error> {
+    serde_json::to_vec(value).map_err(|e| Error::Internal(format!("cannot encode record: {e}")))
+}
+
+/// Reads a stored record; a record that does not decode is corruption, a storage error.
+pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Error> {
+    serde_json::from_slice(bytes).map_err(|e| Error::Storage(format!("corrupt record: {e}")))
+}

@@ -1,0 +1,141 @@
+//! The single writer: one OS thread that owns every write transaction and group-commits.
+//!
+//! Callers send a job (a closure over the open transaction) and await its result. The thread
+//! takes the first waiting job, then every other job already queued (up to [`MAX_BATCH`]),
+//! runs them one after another in one transaction, commits once (one fsync for the whole
+//! batch) and only then answers each caller. So a caller's `Ok` means "durable", and under
+//! concurrency the cost of the fsync is shared by everybody who arrived while the previous one
+//! was running.
+//!
+//! A job that fails with a domain error (validation, conflict) must not have written anything:
+//! jobs check before they write. A job that fails with a storage error poisons the batch: the
+//! transaction is aborted, every job in it fails, and the in-memory catalog is rebuilt from
+//! what is durable.
+
+use std::sync::Arc;
+
+use redb::{Database, Durability, WriteTransaction};
+use tokio::sync::{mpsc, oneshot};
+
+use super::catalog::SharedCatalog;
+use crate::error::Error;
+
+/// The most jobs committed in one transaction; bounds latency of the first job in a batch.
+pub const MAX_BATCH: usize = 4096;
+/// How many jobs may wait for the writer before senders wait too (back-pressure).
+const QUEUE_DEPTH: usize = 16 * 1024;
+
+/// What a job sees: the open transaction and the catalog it keeps in step with it.
+pub struct WriteCtx<'a> {
+    /// The batch's transaction.
+    pub tx: &'a WriteTransaction,
+    /// The in-memory mirror of configuration records; jobs update it as they write.
+    pub catalog: &'a SharedCatalog,
+}
+
+/// Called once the batch's fate is known, with `Ok` only if the commit was durable.
+type Completion = Box<dyn FnOnce(Result<(), Error>) + Send>;
+/// A unit of work for the writer.
+type Job = Box<dyn FnOnce(&mut WriteCtx<'_>) -> (Completion, bool) + Send>;
+
+/// The sending side of the writer: cheap to clone, shared by every task that writes.
+#[derive(Clone)]
+pub struct Writer {
+    jobs: mpsc::Sender<Job>,
+}
+
+impl Writer {
+    /// Starts the writer thread over `db`. It stops when every [`Writer`] is dropped and the
+    /// queue is drained; join the returned handle to wait for that.
+    pub fn start(
+        db: Arc<Database>,
+        catalog: SharedCatalog,
+    ) -> std::io::Result<(Writer, std::thread::JoinHandle<()>)> {
+        let (tx, rx) = mpsc::channel(QUEUE_DEPTH);
+        let handle = std::thread::Builder::new()
+            .name("hookd-writer".into())
+            .spawn(move || run(db, catalog, rx))?;
+        Ok((Writer { jobs: tx }, handle))
+    }
+
+    /// Runs `op` in the next batch and returns its result once the batch is durable.
+    pub async fn write<T, F>(&self, op: F) -> Result<T, Error>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut WriteCtx<'_>) -> Result<T, Error> + Send + 'static,
+    {
+        let (reply, answer) = oneshot::channel::<Result<T, Error>>();
+        let job: Job = Box::new(move |ctx| {
+            let result = op(ctx);
+            let poisoned = matches!(&result, Err(e) if e.is_storage());
+            let completion: Completion = Box::new(move |commit| {
+                let _ = reply.send(commit.and(result));
+            });
+            (completion, poisoned)
+        });
+        self.jobs
+            .send(job)
+            .await
+            .map_err(|_| Error::Internal("the store writer has stopped".into()))?;
+        answer
+            .await
+            .map_err(|_| Error::Internal("the store writer dropped a job".into()))?
+    }
+}
+
+fn run(db: Arc<Database>, catalog: SharedCatalog, mut rx: mpsc::Receiver<Job>) {
+    let mut batch: Vec<Job> = Vec::with_capacity(MAX_BATCH);
+    let mut completions: Vec<Completion> = Vec::with_capacity(MAX_BATCH);
+    while let Some(first) = rx.blocking_recv() {
+        batch.push(first);
+        while batch.len() < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        let mut tx = match db.begin_write() {
+            Ok(tx) => tx,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot begin a write transaction");
+                // Dropping the jobs drops their reply senders: each caller gets an error.
+                batch.clear();
+                continue;
+            }
+        };
+        if let Err(e) = tx.set_durability(Durability::Immediate) {
+            tracing::error!(error = %e, "cannot set durability");
+        }
+        let mut poisoned = false;
+        {
+            let mut ctx = WriteCtx {
+                tx: &tx,
+                catalog: &catalog,
+            };
+            for job in batch.drain(..) {
+                let (completion, failed_storage) = job(&mut ctx);
+                poisoned |= failed_storage;
+                completions.push(completion);
+            }
+        }
+        let outcome = if poisoned {
+            tx.abort().map_err(Error::from).and(Err(Error::Storage(
+                "a write in this batch failed; the batch was rolled back".into(),
+            )))
+        } else {
+            tx.commit().map_err(Error::from)
+        };
+        if let Err(e) = &outcome {
+            tracing::error!(error = %e, jobs = completions.len(), "write batch failed");
+            if let Err(e) = catalog.reload(&db) {
+                tracing::error!(error = %e, "cannot reload the catalog after a failed batch");
+            }
+        }
+        for completion in completions.drain(..) {
+            completion(match &outcome {
+                Ok(()) => Ok(()),
+                Err(e) => Err(Error::Storage(e.to_string())),
+            });
+        }
+    }
+}

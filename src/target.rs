@@ -1,0 +1,180 @@
+//! Delivery targets: which URLs a webhook may point at, and which addresses hookd refuses to
+//! connect to (SSRF protection).
+//!
+//! The same classifier judges a literal address when a webhook is saved and every resolved
+//! address when the dispatcher connects, so a host name cannot be used to reach what a literal
+//! could not (no DNS-rebinding bypass).
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+use hyper::Uri;
+
+/// The longest `eventUrl` accepted.
+pub const MAX_URL_LEN: usize = 2000;
+
+/// What the URL rules allow, from `[delivery]`.
+#[derive(Debug, Clone, Copy)]
+pub struct TargetPolicy {
+    pub allow_http: bool,
+    pub allow_private_targets: bool,
+}
+
+/// Checks an `eventUrl` as it is saved; the error is a message for the `eventUrl` field.
+pub fn check_url(url: &str, policy: TargetPolicy) -> Result<(), String> {
+    if url.len() > MAX_URL_LEN {
+        return Err(format!("must be at most {MAX_URL_LEN} characters"));
+    }
+    let uri: Uri = url
+        .parse()
+        .map_err(|_| "must be an absolute URL".to_string())?;
+    match uri.scheme_str() {
+        Some("https") => {}
+        Some("http") if policy.allow_http => {}
+        Some("http") => {
+            return Err("must use https:// (http:// needs delivery.allow_http)".into());
+        }
+        _ => return Err("must be an absolute https:// URL".into()),
+    }
+    let authority = uri
+        .authority()
+        .ok_or_else(|| "must have a host".to_string())?;
+    if authority.as_str().contains('@') {
+        return Err("must not contain credentials".into());
+    }
+    let host = authority.host();
+    if host.is_empty() {
+        return Err("must have a host".into());
+    }
+    if let Some(ip) = literal_ip(host)
+        && !policy.allow_private_targets
+        && is_forbidden(ip)
+    {
+        return Err(format!(
+            "targets a forbidden address ({ip}); private, loopback and similar addresses need delivery.allow_private_targets"
+        ));
+    }
+    Ok(())
+}
+
+/// The address a URL host names literally (`10.0.0.1`, `[::1]`), if it is one.
+pub fn literal_ip(host: &str) -> Option<IpAddr> {
+    let inner = host
+        .strip_prefix('[')
+        .and_then(|h| h.strip_suffix(']'))
+        .unwrap_or(host);
+    inner.parse().ok()
+}
+
+/// Whether hookd must refuse to connect to `ip` unless private targets are allowed.
+pub fn is_forbidden(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => is_forbidden_v4(v4),
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => is_forbidden_v4(v4),
+            None => is_forbidden_v6(v6),
+        },
+    }
+}
+
+fn is_forbidden_v4(ip: Ipv4Addr) -> bool {
+    let [a, b, c, _] = ip.octets();
+    ip.is_loopback()
+        || ip.is_private()
+        || ip.is_link_local()
+        || ip.is_unspecified()
+        || ip.is_multicast()
+        || ip.is_broadcast()
+        || ip.is_documentation()
+        || a == 0 // "this network"
+        || (a == 100 && (64..128).contains(&b)) // CGNAT 100.64.0.0/10
+        || (a == 192 && b == 0 && c == 0) // IETF protocol assignments
+        || (a == 198 && (b == 18 || b == 19)) // benchmarking
+        || a >= 240 // reserved
+}
+
+fn is_forbidden_v6(ip: Ipv6Addr) -> bool {
+    let first = ip.segments()[0];
+    ip.is_loopback()
+        || ip.is_unspecified()
+        || ip.is_multicast()
+        || (first & 0xfe00) == 0xfc00 // unique local fc00::/7
+        || (first & 0xffc0) == 0xfe80 // link-local fe80::/10
+        || (first == 0x2001 && ip.segments()[1] == 0x0db8) // documentation 2001:db8::/32
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn forbidden_ranges() {
+        for s in [
+            "127.0.0.1",
+            "10.1.2.3",
+            "172.16.0.1",
+            "172.31.255.255",
+            "192.168.1.1",
+            "169.254.169.254",
+            "100.64.0.1",
+            "100.127.255.255",
+            "0.0.0.0",
+            "224.0.0.1",
+            "255.255.255.255",
+            "192.0.2.1",
+            "198.51.100.7",
+            "203.0.113.9",
+            "::1",
+            "::",
+            "fc00::1",
+            "fd12::1",
+            "fe80::1",
+            "ff02::1",
+            "2001:db8::1",
+            "::ffff:10.0.0.1",
+            "::ffff:127.0.0.1",
+        ] {
+            assert!(is_forbidden(ip(s)), "{s} must be forbidden");
+        }
+    }
+
+    #[test]
+    fn public_addresses_pass() {
+        for s in [
+            "8.8.8.8",
+            "1.1.1.1",
+            "172.32.0.1",
+            "100.128.0.1",
+            "2606:4700::1111",
+            "::ffff:8.8.8.8",
+        ] {
+            assert!(!is_forbidden(ip(s)), "{s} must be allowed");
+        }
+    }
+
+    #[test]
+    fn url_rules() {
+        let strict = TargetPolicy {
+            allow_http: false,
+            allow_private_targets: false,
+        };
+        assert!(check_url("https://my.system.com/webhook/wink", strict).is_ok());
+        assert!(check_url("https://localhost:8443/x", strict).is_ok());
+        assert!(check_url("http://my.system.com/", strict).is_err());
+        assert!(check_url("ftp://my.system.com/", strict).is_err());
+        assert!(check_url("/relative", strict).is_err());
+        assert!(check_url("https://user:pw@my.system.com/", strict).is_err());
+        assert!(check_url("https://10.0.0.1/", strict).is_err());
+        assert!(check_url("https://[::1]:8080/", strict).is_err());
+        assert!(check_url("https://[::ffff:192.168.0.1]/", strict).is_err());
+        assert!(check_url(&format!("https://a.com/{}", "x".repeat(2000)), strict).is_err());
+        let open = TargetPolicy {
+            allow_http: true,
+            allow_private_targets: true,
+        };
+        assert!(check_url("http://127.0.0.1:9000/hook", open).is_ok());
+    }
+}
