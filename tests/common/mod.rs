@@ -1,0 +1,393 @@
+//! Test harness: starts the real `hookd` binary on an ephemeral port with a temp data dir, and
+//! talks to it over real HTTP.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+/// The admin token every test server is started with.
+pub const ADMIN: &str = "test-admin-token-0123456789abcdef";
+
+/// Settings every test server gets unless a test overrides them.
+pub const BASE_CONFIG: &str = r#"
+listen = "127.0.0.1:0"
+shutdown_grace = "5s"
+[delivery]
+allow_http = true
+allow_private_targets = true
+[limits]
+auth_failures_per_minute = 100000
+"#;
+
+/// A running hookd process.
+pub struct Server {
+    child: Option<Child>,
+    pub base: String,
+    pub dir: PathBuf,
+    _tmp: Option<tempfile::TempDir>,
+    log: Arc<Mutex<Vec<String>>>,
+    extra_config: String,
+    env: Vec<(String, String)>,
+}
+
+/// A response: status, headers and body (parsed as JSON when it is JSON).
+#[derive(Debug)]
+pub struct Resp {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub text: String,
+    pub json: Value,
+}
+
+impl Resp {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// Asserts the status and that the body is a problem of `type_name`.
+    pub fn assert_problem(&self, status: u16, type_name: &str) {
+        assert_eq!(self.status, status, "body: {}", self.text);
+        assert_eq!(
+            self.header("content-type"),
+            Some("application/problem+json"),
+            "body: {}",
+            self.text
+        );
+        assert_eq!(self.json["type"], format!("/problems/{type_name}"), "{}", self.text);
+        assert_eq!(self.json["status"], status);
+        assert!(self.json["title"].is_string());
+        assert!(self.json["detail"].is_string());
+    }
+
+    /// The fields named in a validation problem's `errors`.
+    pub fn error_fields(&self) -> Vec<String> {
+        self.json["errors"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .map(|e| e["field"].as_str().unwrap_or_default().to_string())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}
+
+impl Server {
+    /// Starts a server with the base test configuration.
+    pub fn start() -> Server {
+        Server::start_with("", &[])
+    }
+
+    /// Starts a server with extra TOML appended to the base configuration (later keys of the
+    /// same section must not repeat base keys) and extra environment variables.
+    pub fn start_with(extra_config: &str, env: &[(&str, &str)]) -> Server {
+        let tmp = tempfile::tempdir().expect("temp dir");
+        let dir = tmp.path().to_path_buf();
+        let mut server = Server {
+            child: None,
+            base: String::new(),
+            dir,
+            _tmp: Some(tmp),
+            log: Arc::new(Mutex::new(Vec::new())),
+            extra_config: extra_config.to_string(),
+            env: env
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        };
+        server.spawn();
+        server
+    }
+
+    fn config_path(&self) -> PathBuf {
+        self.dir.join("hookd.toml")
+    }
+
+    fn spawn(&mut self) {
+        let config = format!(
+            "data_dir = {:?}\n{}\n{}",
+            self.dir.join("data").to_str().unwrap(),
+            merge_sections(BASE_CONFIG, &self.extra_config),
+            ""
+        );
+        std::fs::write(self.config_path(), config).unwrap();
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_hookd"));
+        cmd.arg("--config")
+            .arg(self.config_path())
+            .env_remove("HOOKD_CONFIG")
+            .env_remove("HOOKD_LISTEN")
+            .env_remove("HOOKD_DATA_DIR")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        if !self.env.iter().any(|(k, _)| k == "HOOKD_ADMIN_TOKEN_FILE") {
+            cmd.env("HOOKD_ADMIN_TOKEN", ADMIN);
+        }
+        for (k, v) in &self.env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().expect("start hookd");
+        let stderr = child.stderr.take().unwrap();
+        let log = self.log.clone();
+        log.lock().unwrap().clear();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines() {
+                let Ok(line) = line else { break };
+                log.lock().unwrap().push(line);
+            }
+        });
+        self.child = Some(child);
+        let line = self
+            .wait_for_log("hookd listening on ", Duration::from_secs(30))
+            .unwrap_or_else(|| panic!("hookd did not start; log:\n{}", self.log_text()));
+        let addr = line
+            .split("hookd listening on ")
+            .nth(1)
+            .unwrap()
+            .split_whitespace()
+            .next()
+            .unwrap()
+            .trim_matches('"')
+            .to_string();
+        self.base = format!("http://{addr}");
+    }
+
+    /// Waits until a log line contains `needle`; returns it.
+    pub fn wait_for_log(&mut self, needle: &str, timeout: Duration) -> Option<String> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(line) = self.log.lock().unwrap().iter().find(|l| l.contains(needle)) {
+                return Some(line.clone());
+            }
+            if let Some(child) = self.child.as_mut()
+                && let Ok(Some(_)) = child.try_wait()
+            {
+                // Give the reader thread a moment to collect the last lines.
+                std::thread::sleep(Duration::from_millis(100));
+                return self
+                    .log
+                    .lock()
+                    .unwrap()
+                    .iter()
+                    .find(|l| l.contains(needle))
+                    .cloned();
+            }
+            if Instant::now() > deadline {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// Everything the server wrote to stderr so far.
+    pub fn log_text(&self) -> String {
+        self.log.lock().unwrap().join("\n")
+    }
+
+    /// Sends SIGTERM and waits for the exit.
+    pub fn stop(&mut self) -> ExitStatus {
+        let mut child = self.child.take().expect("server running");
+        unsafe_kill(child.id(), "TERM");
+        wait_exit(&mut child, Duration::from_secs(30))
+    }
+
+    /// Kills the process with SIGKILL (a crash).
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            unsafe_kill(child.id(), "KILL");
+            let _ = child.wait();
+        }
+    }
+
+    /// Starts the server again on the same data dir and configuration.
+    pub fn restart(&mut self) {
+        if self.child.is_some() {
+            let status = self.stop();
+            assert!(status.success(), "clean stop: {status:?}");
+        }
+        self.spawn();
+    }
+
+    pub fn data_dir(&self) -> PathBuf {
+        self.dir.join("data")
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    pub fn get(&self, path: &str, token: &str) -> Resp {
+        request("GET", &self.url(path), Some(token), None)
+    }
+
+    pub fn delete(&self, path: &str, token: &str) -> Resp {
+        request("DELETE", &self.url(path), Some(token), None)
+    }
+
+    pub fn post(&self, path: &str, token: &str, body: &Value) -> Resp {
+        request("POST", &self.url(path), Some(token), Some(body.to_string().as_bytes()))
+    }
+
+    pub fn put(&self, path: &str, token: &str, body: &Value) -> Resp {
+        request("PUT", &self.url(path), Some(token), Some(body.to_string().as_bytes()))
+    }
+
+    /// Creates an account as admin and returns its id.
+    pub fn create_account(&self, name: &str) -> String {
+        let r = self.post("/v1/accounts", ADMIN, &serde_json::json!({"name": name}));
+        assert_eq!(r.status, 201, "{}", r.text);
+        r.json["id"].as_str().unwrap().to_string()
+    }
+
+    /// Creates an account token and returns (token id, token).
+    pub fn create_token(&self, account: &str) -> (String, String) {
+        let r = self.post(
+            &format!("/v1/accounts/{account}/tokens"),
+            ADMIN,
+            &serde_json::json!({"name": "test"}),
+        );
+        assert_eq!(r.status, 201, "{}", r.text);
+        (
+            r.json["id"].as_str().unwrap().to_string(),
+            r.json["token"].as_str().unwrap().to_string(),
+        )
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+fn unsafe_kill(pid: u32, signal: &str) {
+    let _ = Command::new("kill")
+        .arg(format!("-{signal}"))
+        .arg(pid.to_string())
+        .status();
+}
+
+fn wait_exit(child: &mut Child, timeout: Duration) -> ExitStatus {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Ok(Some(status)) = child.try_wait() {
+            return status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("hookd did not exit within {timeout:?}");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// Appends `extra` TOML to `base`, merging keys of a section both name.
+fn merge_sections(base: &str, extra: &str) -> String {
+    let mut table: toml::Table = base.parse().unwrap();
+    let extra: toml::Table = extra.parse().expect("extra config must be valid TOML");
+    for (k, v) in extra {
+        match (table.get_mut(&k), v) {
+            (Some(toml::Value::Table(t)), toml::Value::Table(e)) => {
+                for (ek, ev) in e {
+                    t.insert(ek, ev);
+                }
+            }
+            (_, v) => {
+                table.insert(k, v);
+            }
+        }
+    }
+    toml::to_string(&table).unwrap()
+}
+
+/// Sends one HTTP request with an optional bearer token and JSON body.
+pub fn request(method: &str, url: &str, token: Option<&str>, body: Option<&[u8]>) -> Resp {
+    request_with(method, url, token, body, &[])
+}
+
+/// Like [`request`], with extra headers (a `content-type` given here replaces the JSON one).
+pub fn request_with(
+    method: &str,
+    url: &str,
+    token: Option<&str>,
+    body: Option<&[u8]>,
+    headers: &[(&str, &str)],
+) -> Resp {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(30)))
+        .allow_non_standard_methods(true)
+        .build()
+        .into();
+    let mut builder = ureq::http::Request::builder().method(method).uri(url);
+    if let Some(token) = token {
+        builder = builder.header("authorization", format!("Bearer {token}"));
+    }
+    let has_type = headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("content-type"));
+    if body.is_some() && !has_type {
+        builder = builder.header("content-type", "application/json");
+    }
+    for (k, v) in headers {
+        builder = builder.header(*k, *v);
+    }
+    let request = builder.body(body.map(<[u8]>::to_vec).unwrap_or_default()).unwrap();
+    let mut response = agent.run(request).expect("HTTP request");
+    let status = response.status().as_u16();
+    let headers = response
+        .headers()
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_str().unwrap_or("").to_string()))
+        .collect();
+    let text = response
+        .body_mut()
+        .with_config()
+        .limit(64 * 1024 * 1024)
+        .read_to_string()
+        .unwrap_or_default();
+    let json = serde_json::from_str(&text).unwrap_or(Value::Null);
+    Resp {
+        status,
+        headers,
+        text,
+        json,
+    }
+}
+
+/// Polls `check` until it returns `Some` or the deadline passes.
+pub fn eventually<T>(timeout: Duration, mut check: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(v) = check() {
+            return v;
+        }
+        assert!(Instant::now() < deadline, "condition not met within {timeout:?}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Runs the binary with arguments and environment; returns (exit status, stdout, stderr).
+pub fn run_hookd(args: &[&str], env: &[(&str, &str)], cwd: &Path) -> (ExitStatus, String, String) {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_hookd"));
+    cmd.args(args)
+        .current_dir(cwd)
+        .env_remove("HOOKD_CONFIG")
+        .env_remove("HOOKD_ADMIN_TOKEN")
+        .stdin(Stdio::null());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().expect("run hookd");
+    (
+        out.status,
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
