@@ -804,6 +804,13 @@ mod tests {
     }
 
     #[test]
+    fn the_example_file_documents_exactly_the_defaults() {
+        let example = load(include_str!("../config.example.toml"), &[]).unwrap();
+        let defaults = load("", &[]).unwrap();
+        assert_eq!(format!("{example:?}"), format!("{defaults:?}"));
+    }
+
+    #[test]
     fn unknown_keys_are_named() {
         let e = load("[delivery]\ntimeot = \"5s\"\n", &[]).unwrap_err();
         assert!(e.0.contains("delivery.timeot"), "{e}");
