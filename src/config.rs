@@ -217,9 +217,11 @@ impl Config {
         env: &dyn Fn(&str) -> Option<String>,
     ) -> Result<Config, ConfigError> {
         let mut config = Config::default();
-        let file = file
-            .map(Path::to_path_buf)
-            .or_else(|| env("HOOKD_CONFIG").filter(|s| !s.is_empty()).map(PathBuf::from));
+        let file = file.map(Path::to_path_buf).or_else(|| {
+            env("HOOKD_CONFIG")
+                .filter(|s| !s.is_empty())
+                .map(PathBuf::from)
+        });
         let mut public_url_set = false;
         if let Some(path) = file {
             let text = std::fs::read_to_string(&path)
@@ -367,7 +369,9 @@ impl Config {
             if let Some(v) = s.take("format") {
                 let text = s.string("format", v)?;
                 self.log.format = parse_log_format(&text).ok_or_else(|| {
-                    err(format!("log.format: unknown format {text:?} (use text or json)"))
+                    err(format!(
+                        "log.format: unknown format {text:?} (use text or json)"
+                    ))
                 })?;
             }
             s.finish()?;
@@ -379,9 +383,11 @@ impl Config {
     /// Applies the environment overrides; returns whether they set `public_url`.
     fn apply_env(&mut self, env: &dyn Fn(&str) -> Option<String>) -> Result<bool, ConfigError> {
         if let Some(v) = env("HOOKD_LISTEN") {
-            self.listen = v
-                .parse()
-                .map_err(|_| err(format!("HOOKD_LISTEN: invalid address {v:?} (e.g. 127.0.0.1:8080)")))?;
+            self.listen = v.parse().map_err(|_| {
+                err(format!(
+                    "HOOKD_LISTEN: invalid address {v:?} (e.g. 127.0.0.1:8080)"
+                ))
+            })?;
         }
         if let Some(v) = env("HOOKD_DATA_DIR") {
             self.data_dir = PathBuf::from(v);
@@ -406,8 +412,11 @@ impl Config {
             })?;
         }
         if let Some(v) = env("HOOKD_LOG_FORMAT") {
-            self.log.format = parse_log_format(&v)
-                .ok_or_else(|| err(format!("HOOKD_LOG_FORMAT: unknown format {v:?} (use text or json)")))?;
+            self.log.format = parse_log_format(&v).ok_or_else(|| {
+                err(format!(
+                    "HOOKD_LOG_FORMAT: unknown format {v:?} (use text or json)"
+                ))
+            })?;
         }
         Ok(public_url_set)
     }
@@ -433,7 +442,10 @@ impl Config {
         for (key, d) in [
             ("delivery.timeout", self.delivery.timeout),
             ("delivery.connect_timeout", self.delivery.connect_timeout),
-            ("limits.header_read_timeout", self.limits.header_read_timeout),
+            (
+                "limits.header_read_timeout",
+                self.limits.header_read_timeout,
+            ),
             ("retention.events", self.retention.events),
             ("retention.buffer", self.retention.buffer),
         ] {
@@ -542,7 +554,9 @@ pub fn parse_duration(text: &str) -> Option<Duration> {
 /// Parses a byte size: an integer, or an integer with `B`, `KiB`, `MiB`.
 fn parse_size(text: &str) -> Option<usize> {
     let text = text.trim();
-    let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
     let (digits, unit) = text.split_at(split);
     let n: usize = digits.parse().ok()?;
     let factor = match unit.trim() {
@@ -737,9 +751,8 @@ mod tests {
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
-        set |= config.apply_env(&|key| {
-            env.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone())
-        })?;
+        set |=
+            config.apply_env(&|key| env.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone()))?;
         if !set {
             config.public_url = default_public_url(config.listen, false);
         }
@@ -797,7 +810,10 @@ mod tests {
         )
         .unwrap();
         assert_eq!(c.public_url, "http://127.0.0.1:9000");
-        assert_eq!(c.delivery.retry_schedule, vec![Duration::from_secs(1), Duration::from_secs(2)]);
+        assert_eq!(
+            c.delivery.retry_schedule,
+            vec![Duration::from_secs(1), Duration::from_secs(2)]
+        );
         assert_eq!(c.limits.max_event_bytes, 1024);
         assert_eq!(c.deactivation.after, Duration::ZERO);
         assert_eq!(c.log.format, LogFormat::Json);
@@ -823,7 +839,10 @@ mod tests {
     #[test]
     fn bad_values_are_named() {
         let e = load("[delivery]\ntimeout = \"5x\"\n", &[]).unwrap_err();
-        assert!(e.0.contains("delivery.timeout") && e.0.contains("5x"), "{e}");
+        assert!(
+            e.0.contains("delivery.timeout") && e.0.contains("5x"),
+            "{e}"
+        );
         let e = load("[delivery]\nmax_in_flight = 0\n", &[]).unwrap_err();
         assert!(e.0.contains("delivery.max_in_flight"), "{e}");
         let e = load("listen = \"nope\"\n", &[]).unwrap_err();
@@ -856,7 +875,11 @@ mod tests {
         let p = path.to_str().unwrap();
         let c = load("", &[("HOOKD_ADMIN_TOKEN_FILE", p)]).unwrap();
         assert_eq!(c.auth.admin_token.as_deref(), Some("s3cret"));
-        let e = load("", &[("HOOKD_ADMIN_TOKEN_FILE", p), ("HOOKD_ADMIN_TOKEN", "x")]).unwrap_err();
+        let e = load(
+            "",
+            &[("HOOKD_ADMIN_TOKEN_FILE", p), ("HOOKD_ADMIN_TOKEN", "x")],
+        )
+        .unwrap_err();
         assert!(e.0.contains("HOOKD_ADMIN_TOKEN_FILE"), "{e}");
     }
 

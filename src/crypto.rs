@@ -31,7 +31,10 @@ pub fn random_bytes<const N: usize>() -> [u8; N] {
 
 /// A new random token (`hkd_` + 43 base64url characters) and its hash.
 pub fn new_token() -> (String, TokenHash) {
-    let token = format!("{TOKEN_PREFIX}{}", URL_SAFE_NO_PAD.encode(random_bytes::<32>()));
+    let token = format!(
+        "{TOKEN_PREFIX}{}",
+        URL_SAFE_NO_PAD.encode(random_bytes::<32>())
+    );
     let hash = hash_token(&token);
     (token, hash)
 }

@@ -6,10 +6,14 @@
 pub mod api;
 pub mod config;
 pub mod crypto;
+pub mod dispatch;
+pub mod engine;
 pub mod error;
 pub mod ids;
 pub mod model;
 pub mod patterns;
+pub mod records;
+pub mod retry;
 pub mod server;
 pub mod store;
 pub mod target;

@@ -101,7 +101,10 @@ mod tests {
     fn system_events_need_to_be_named() {
         assert!(!matches("*", "hookd.webhook.deactivated"));
         assert!(matches("hookd.*", "hookd.webhook.deactivated"));
-        assert!(matches("hookd.webhook.deactivated", "hookd.webhook.deactivated"));
+        assert!(matches(
+            "hookd.webhook.deactivated",
+            "hookd.webhook.deactivated"
+        ));
         assert!(matches("hookd.*", "hookd.ping"));
     }
 }

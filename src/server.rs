@@ -15,6 +15,7 @@ use tokio::sync::Semaphore;
 
 use crate::api::{self, App, auth::Auth};
 use crate::config::Config;
+use crate::engine::Engine;
 use crate::store::Store;
 
 /// Why the server could not start or stopped abnormally.
@@ -41,9 +42,7 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
         .map_err(|e| RunError(e.to_string()))?;
     if let Some(token) = &opened.generated_admin_token {
         // Printed once, outside the structured log (which never carries tokens).
-        eprintln!(
-            "hookd: generated admin token (shown only this once, stored hashed): {token}"
-        );
+        eprintln!("hookd: generated admin token (shown only this once, stored hashed): {token}");
     }
     let listener = TcpListener::bind(config.listen)
         .await
@@ -52,7 +51,10 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
         .local_addr()
         .map_err(|e| RunError(format!("cannot read the listening address: {e}")))?;
     let store = opened.store;
+    let engine = Engine::start(store.clone(), &config, tokio::runtime::Handle::current())
+        .map_err(|e| RunError(format!("cannot start the scheduler: {e}")))?;
     let app = Arc::new(App {
+        engine: engine.clone(),
         auth: Auth::new(
             config.auth.admin_token.as_deref(),
             &store,
@@ -64,9 +66,10 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
     });
     app.ready.store(true, Ordering::Release);
     tracing::info!("hookd listening on {addr}");
-    serve(listener, app.clone(), shutdown).await;
+    serve(listener, app.clone(), shutdown, engine.clone()).await;
     app.ready.store(false, Ordering::Release);
     drop(app);
+    drop(engine);
     // Every store handle is gone once the connections are: the writer drains and exits.
     let writer = opened.writer_thread;
     tokio::task::spawn_blocking(move || writer.join())
@@ -79,7 +82,12 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
 
 /// Accepts connections until `shutdown`, at most `limits.max_connections` at once: further
 /// connections wait in the listen backlog until a slot frees up.
-async fn serve(listener: TcpListener, app: Arc<App>, shutdown: impl Future<Output = ()>) {
+async fn serve(
+    listener: TcpListener,
+    app: Arc<App>,
+    shutdown: impl Future<Output = ()>,
+    engine: Engine,
+) {
     let limits = &app.config.limits;
     let slots = Arc::new(Semaphore::new(limits.max_connections));
     let graceful = GracefulShutdown::new();
@@ -124,10 +132,14 @@ async fn serve(listener: TcpListener, app: Arc<App>, shutdown: impl Future<Outpu
     }
     drop(listener);
     let grace = app.config.shutdown_grace;
-    tokio::select! {
-        () = graceful.shutdown() => {}
-        () = tokio::time::sleep(grace) => {
-            tracing::warn!("connections still open after the shutdown grace period; closing them");
+    // Open requests and in-flight attempts finish side by side, each within the grace period.
+    let connections = async {
+        tokio::select! {
+            () = graceful.shutdown() => {}
+            () = tokio::time::sleep(grace) => {
+                tracing::warn!("connections still open after the shutdown grace period; closing them");
+            }
         }
-    }
+    };
+    tokio::join!(connections, engine.shutdown(grace));
 }

@@ -56,7 +56,10 @@ mod tests {
     fn formats_epoch_and_known_dates() {
         assert_eq!(format_rfc3339(0), "1970-01-01T00:00:00.000Z");
         // 2026-11-22T10:15:02.123Z
-        assert_eq!(format_rfc3339(1_795_342_502_123), "2026-11-22T10:15:02.123Z");
+        assert_eq!(
+            format_rfc3339(1_795_342_502_123),
+            "2026-11-22T10:15:02.123Z"
+        );
         // a leap day
         assert_eq!(format_rfc3339(951_782_400_000), "2000-02-29T00:00:00.000Z");
     }

@@ -26,7 +26,10 @@ pub async fn create(app: &App, call: &mut Call) -> Result<Response, Error> {
     };
     let name = fields.finish_with(name)?;
     let account = app.store.create_account(id, name, now_millis()).await?;
-    Ok(respond::json(StatusCode::CREATED, &AccountView::from(&account)))
+    Ok(respond::json(
+        StatusCode::CREATED,
+        &AccountView::from(&account),
+    ))
 }
 
 /// `GET /v1/accounts` (admin).
@@ -35,7 +38,9 @@ pub fn list(app: &App, call: &Call) -> Result<Response, Error> {
     let paging = call
         .query()?
         .paging(app.store.signing_key(), CursorKind::Accounts)?;
-    let page = app.store.list_accounts(paging.after.as_deref(), paging.limit);
+    let page = app
+        .store
+        .list_accounts(paging.after.as_deref(), paging.limit);
     let items: Vec<AccountView> = page.items.iter().map(AccountView::from).collect();
     let next = page.next_after.map(|key| {
         super::request::encode_cursor(app.store.signing_key(), CursorKind::Accounts, &key)

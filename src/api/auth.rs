@@ -83,7 +83,11 @@ const FAILURE_TABLE_PRUNE_AT: usize = 10_000;
 
 impl Auth {
     /// `configured_admin_token` wins over a generated one stored in the store.
-    pub fn new(configured_admin_token: Option<&str>, store: &Store, failures_per_minute: u32) -> Self {
+    pub fn new(
+        configured_admin_token: Option<&str>,
+        store: &Store,
+        failures_per_minute: u32,
+    ) -> Self {
         Auth {
             admin_hash: configured_admin_token
                 .map(crypto::hash_token)

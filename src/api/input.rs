@@ -273,7 +273,9 @@ fn check_entity(fields: &mut Fields, account_id: &str) {
     match entity {
         Value::Object(map) => match map.get("id") {
             Some(Value::String(id)) if id == account_id => {}
-            Some(Value::String(_)) => fields.error("entity.id", "must equal the account in the path"),
+            Some(Value::String(_)) => {
+                fields.error("entity.id", "must equal the account in the path")
+            }
             None | Some(Value::Null) => fields.error("entity.id", "is required"),
             Some(_) => fields.error("entity.id", "must be a string"),
         },
@@ -287,7 +289,10 @@ pub fn optional_secret(fields: &mut Fields) -> Option<String> {
     match value {
         Value::String(s) if crypto::decode_webhook_secret(&s).is_some() => Some(s),
         _ => {
-            fields.error("secret", "must be whsec_ followed by base64 of 24 to 64 bytes");
+            fields.error(
+                "secret",
+                "must be whsec_ followed by base64 of 24 to 64 bytes",
+            );
             None
         }
     }

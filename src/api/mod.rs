@@ -5,6 +5,8 @@
 
 mod accounts;
 pub mod auth;
+mod deliveries;
+mod events;
 pub mod input;
 pub mod request;
 pub mod respond;
@@ -34,6 +36,7 @@ pub struct App {
     pub config: Arc<Config>,
     pub store: Store,
     pub auth: Auth,
+    pub engine: crate::engine::Engine,
     /// Set once every background part has started; cleared when shutting down.
     pub ready: AtomicBool,
 }
@@ -58,13 +61,29 @@ pub struct Call {
 impl Call {
     /// Reads the body (bounded by `limits.max_body_bytes`) as a JSON object.
     /// With `optional`, an empty body reads as `{}`.
-    pub async fn json_object(&mut self, app: &App, optional: bool) -> Result<Map<String, Value>, Error> {
+    pub async fn json_object(
+        &mut self,
+        app: &App,
+        optional: bool,
+    ) -> Result<Map<String, Value>, Error> {
         let body = self
             .body
             .take()
             .ok_or_else(|| Error::Internal("request body read twice".into()))?;
         let bytes = request::read_body(body, &self.parts, app.config.limits.max_body_bytes).await?;
         request::json_object(&self.parts, &bytes, optional)
+    }
+
+    /// Reads a JSON body of at most `limit` bytes without parsing it (for event ingest, which
+    /// keeps `data` byte-for-byte).
+    pub async fn raw_json_body(&mut self, limit: usize) -> Result<bytes::Bytes, Error> {
+        let body = self
+            .body
+            .take()
+            .ok_or_else(|| Error::Internal("request body read twice".into()))?;
+        let bytes = request::read_body(body, &self.parts, limit).await?;
+        request::require_json(&self.parts, &bytes)?;
+        Ok(bytes)
     }
 
     /// The parsed query string.
@@ -87,6 +106,14 @@ enum Route<'a> {
     Webhook(&'a str, &'a str),
     WebhookSecret(&'a str, &'a str),
     WebhookRotateSecret(&'a str, &'a str),
+    WebhookTest(&'a str, &'a str),
+    WebhookDeliveries(&'a str, &'a str),
+    Events(&'a str),
+    EventsBatch(&'a str),
+    Event(&'a str, &'a str),
+    Deliveries(&'a str),
+    Delivery(&'a str, &'a str),
+    DeliveryRetry(&'a str, &'a str),
 }
 
 const GET: &[&str] = &["GET"];
@@ -113,6 +140,14 @@ impl<'a> Route<'a> {
             ["v1", "accounts", a, "webhooks", w, "rotate-secret"] => {
                 Route::WebhookRotateSecret(a, w)
             }
+            ["v1", "accounts", a, "webhooks", w, "test"] => Route::WebhookTest(a, w),
+            ["v1", "accounts", a, "webhooks", w, "deliveries"] => Route::WebhookDeliveries(a, w),
+            ["v1", "accounts", a, "events"] => Route::Events(a),
+            ["v1", "accounts", a, "events", "batch"] => Route::EventsBatch(a),
+            ["v1", "accounts", a, "events", e] => Route::Event(a, e),
+            ["v1", "accounts", a, "deliveries"] => Route::Deliveries(a),
+            ["v1", "accounts", a, "deliveries", d] => Route::Delivery(a, d),
+            ["v1", "accounts", a, "deliveries", d, "retry"] => Route::DeliveryRetry(a, d),
             _ => return None,
         })
     }
@@ -120,11 +155,18 @@ impl<'a> Route<'a> {
     fn methods(self) -> &'static [&'static str] {
         match self {
             Route::Healthz | Route::Readyz | Route::Problem(_) => GET,
-            Route::Accounts | Route::Tokens(_) | Route::Webhooks(_) => GET_POST,
+            Route::Accounts | Route::Tokens(_) | Route::Webhooks(_) | Route::Events(_) => GET_POST,
             Route::Account(_) | Route::Webhook(..) => GET_PUT_DELETE,
             Route::Token(..) => DELETE,
-            Route::WebhookSecret(..) => GET,
-            Route::WebhookRotateSecret(..) => POST,
+            Route::WebhookSecret(..)
+            | Route::WebhookDeliveries(..)
+            | Route::Event(..)
+            | Route::Deliveries(_)
+            | Route::Delivery(..) => GET,
+            Route::WebhookRotateSecret(..)
+            | Route::WebhookTest(..)
+            | Route::EventsBatch(_)
+            | Route::DeliveryRetry(..) => POST,
         }
     }
 }
@@ -157,7 +199,12 @@ async fn dispatch(app: &App, peer: IpAddr, req: Request<Incoming>) -> Result<Res
         return Err(Error::MethodNotAllowed(allowed));
     }
     match route {
-        Route::Healthz => return Ok(respond::json(StatusCode::OK, &serde_json::json!({"status": "ok"}))),
+        Route::Healthz => {
+            return Ok(respond::json(
+                StatusCode::OK,
+                &serde_json::json!({"status": "ok"}),
+            ));
+        }
         Route::Readyz => return Ok(readiness(app).await),
         Route::Problem(name) => return problem_page(name),
         _ => {}
@@ -184,15 +231,28 @@ async fn dispatch(app: &App, peer: IpAddr, req: Request<Incoming>) -> Result<Res
         (Route::Webhook(a, w), Method::PUT) => webhooks::update(app, &mut call, a, w).await,
         (Route::Webhook(a, w), _) => webhooks::delete(app, &call, a, w).await,
         (Route::WebhookSecret(a, w), _) => webhooks::secret(app, &call, a, w),
-        (Route::WebhookRotateSecret(a, w), _) => webhooks::rotate_secret(app, &mut call, a, w).await,
-        (Route::Healthz | Route::Readyz | Route::Problem(_), _) => {
-            Err(Error::Internal("unauthenticated route reached the API".into()))
+        (Route::WebhookRotateSecret(a, w), _) => {
+            webhooks::rotate_secret(app, &mut call, a, w).await
         }
+        (Route::WebhookTest(a, w), _) => deliveries::test(app, &call, a, w).await,
+        (Route::WebhookDeliveries(a, w), _) => deliveries::list_for_webhook(app, &call, a, w).await,
+        (Route::Events(a), Method::POST) => events::ingest(app, &mut call, a).await,
+        (Route::Events(a), _) => events::list(app, &call, a).await,
+        (Route::EventsBatch(a), _) => events::ingest_batch(app, &mut call, a).await,
+        (Route::Event(a, e), _) => events::get(app, &call, a, e).await,
+        (Route::Deliveries(a), _) => deliveries::list(app, &call, a).await,
+        (Route::Delivery(a, d), _) => deliveries::get(app, &call, a, d).await,
+        (Route::DeliveryRetry(a, d), _) => deliveries::retry(app, &call, a, d).await,
+        (Route::Healthz | Route::Readyz | Route::Problem(_), _) => Err(Error::Internal(
+            "unauthenticated route reached the API".into(),
+        )),
     }
 }
 
 async fn readiness(app: &App) -> Response {
-    let ready = app.ready.load(Ordering::Acquire) && app.store.is_healthy().await;
+    let ready = app.ready.load(Ordering::Acquire)
+        && app.engine.is_running()
+        && app.store.is_healthy().await;
     let (status, word) = if ready {
         (StatusCode::OK, "ready")
     } else {

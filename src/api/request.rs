@@ -27,7 +27,9 @@ pub async fn read_body(body: Incoming, parts: &Parts, limit: usize) -> Result<By
         Err(e) if e.is::<http_body_util::LengthLimitError>() => {
             Err(Error::PayloadTooLarge { limit })
         }
-        Err(_) => Err(Error::BadRequest("the request body could not be read".into())),
+        Err(_) => Err(Error::BadRequest(
+            "the request body could not be read".into(),
+        )),
     }
 }
 
@@ -44,21 +46,31 @@ fn is_json(parts: &Parts) -> bool {
         .unwrap_or(false)
 }
 
-/// Parses a JSON object body. `optional` bodies may be empty (treated as `{}`); a non-empty
-/// body must be declared `application/json`.
-pub fn json_object(parts: &Parts, body: &[u8], optional: bool) -> Result<Map<String, Value>, Error> {
+/// Checks that a required body is present and declared as JSON.
+pub fn require_json(parts: &Parts, body: &[u8]) -> Result<(), Error> {
     if body.iter().all(u8::is_ascii_whitespace) {
-        if optional {
-            return Ok(Map::new());
-        }
-        if !is_json(parts) && parts.headers.contains_key(CONTENT_TYPE) {
+        if parts.headers.contains_key(CONTENT_TYPE) && !is_json(parts) {
             return Err(Error::UnsupportedMediaType);
         }
-        return Err(Error::BadRequest("a JSON object body is required".into()));
+        return Err(Error::BadRequest("a JSON body is required".into()));
     }
     if !is_json(parts) {
         return Err(Error::UnsupportedMediaType);
     }
+    Ok(())
+}
+
+/// Parses a JSON object body. `optional` bodies may be empty (treated as `{}`); a non-empty
+/// body must be declared `application/json`.
+pub fn json_object(
+    parts: &Parts,
+    body: &[u8],
+    optional: bool,
+) -> Result<Map<String, Value>, Error> {
+    if optional && body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(Map::new());
+    }
+    require_json(parts, body)?;
     match serde_json::from_slice::<Value>(body) {
         Ok(Value::Object(map)) => Ok(map),
         Ok(_) => Err(Error::BadRequest("the body must be a JSON object".into())),
@@ -163,7 +175,10 @@ impl Query {
             Some(text) => match decode_cursor(signing_key, kind, text) {
                 Some(key) => Some(key),
                 None => {
-                    errors.push(FieldError::new("cursor", "is not a cursor this list issued"));
+                    errors.push(FieldError::new(
+                        "cursor",
+                        "is not a cursor this list issued",
+                    ));
                     None
                 }
             },
@@ -194,6 +209,19 @@ pub enum CursorKind {
     Accounts = 1,
     Tokens = 2,
     Webhooks = 3,
+    Events = 4,
+    Deliveries = 5,
+}
+
+/// The cursor key of a numeric id.
+pub fn id_key(id: u128) -> String {
+    format!("{id:032x}")
+}
+
+/// The numeric id inside a cursor key.
+pub fn key_id(key: &str) -> Result<u128, Error> {
+    u128::from_str_radix(key, 16)
+        .map_err(|_| Error::field("cursor", "is not a cursor this list issued"))
 }
 
 const CURSOR_MAC_LEN: usize = 12;
@@ -230,7 +258,10 @@ mod tests {
     fn cursors_round_trip_and_refuse_forgeries() {
         let key = [7u8; 32];
         let c = encode_cursor(&key, CursorKind::Webhooks, "abc");
-        assert_eq!(decode_cursor(&key, CursorKind::Webhooks, &c).as_deref(), Some("abc"));
+        assert_eq!(
+            decode_cursor(&key, CursorKind::Webhooks, &c).as_deref(),
+            Some("abc")
+        );
         assert_eq!(decode_cursor(&key, CursorKind::Accounts, &c), None);
         assert_eq!(decode_cursor(&[8u8; 32], CursorKind::Webhooks, &c), None);
         assert_eq!(decode_cursor(&key, CursorKind::Webhooks, "garbage"), None);

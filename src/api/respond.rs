@@ -2,8 +2,8 @@
 
 use bytes::Bytes;
 use http_body_util::Full;
-use hyper::header::{ALLOW, CONTENT_TYPE, HeaderValue, RETRY_AFTER, WWW_AUTHENTICATE};
 use hyper::StatusCode;
+use hyper::header::{ALLOW, CONTENT_TYPE, HeaderValue, RETRY_AFTER, WWW_AUTHENTICATE};
 use serde::Serialize;
 
 use crate::error::{Error, problem_title};
@@ -17,12 +17,19 @@ pub type Response = hyper::Response<Body>;
 pub fn json<T: Serialize + ?Sized>(status: StatusCode, value: &T) -> Response {
     match serde_json::to_vec(value) {
         Ok(bytes) => with_type(status, "application/json", bytes),
-        Err(e) => problem(&Error::Internal(format!("cannot serialise response: {e}")), ""),
+        Err(e) => problem(
+            &Error::Internal(format!("cannot serialise response: {e}")),
+            "",
+        ),
     }
 }
 
 /// A response with a body of the given content type.
-pub fn with_type(status: StatusCode, content_type: &'static str, body: impl Into<Bytes>) -> Response {
+pub fn with_type(
+    status: StatusCode,
+    content_type: &'static str,
+    body: impl Into<Bytes>,
+) -> Response {
     let mut response = hyper::Response::new(Full::new(body.into()));
     *response.status_mut() = status;
     response
@@ -50,28 +57,38 @@ struct Problem<'a> {
     errors: Option<&'a [crate::error::FieldError]>,
 }
 
-/// The problem+json response for `error` on the request path `instance`.
-///
-/// This is the only place an [`Error`] becomes HTTP. Internal causes are logged here and never
-/// sent.
-pub fn problem(error: &Error, instance: &str) -> Response {
+/// The problem document of `error`; internal causes are logged here, never sent.
+fn problem_body<'a>(error: &'a Error, instance: &'a str) -> Problem<'a> {
     if matches!(error, Error::Internal(_) | Error::Storage(_)) {
         tracing::error!(error = %error, path = instance, "request failed");
     }
-    let status = error.status();
     let type_name = error.type_name();
-    let body = Problem {
+    Problem {
         type_uri: format!("/problems/{type_name}"),
         title: problem_title(type_name),
-        status: status.as_u16(),
+        status: error.status().as_u16(),
         detail: error.detail(),
         instance,
         errors: match error {
             Error::Validation(errors) => Some(errors),
             _ => None,
         },
-    };
-    let bytes = serde_json::to_vec(&body).unwrap_or_else(|_| b"{}".to_vec());
+    }
+}
+
+/// The problem document of `error` as a JSON value, for one item of a batch response.
+pub fn problem_value(error: &Error, instance: &str) -> serde_json::Value {
+    serde_json::to_value(problem_body(error, instance)).unwrap_or(serde_json::Value::Null)
+}
+
+/// The problem+json response for `error` on the request path `instance`.
+///
+/// This is the only place an [`Error`] becomes HTTP. Internal causes are logged here and never
+/// sent.
+pub fn problem(error: &Error, instance: &str) -> Response {
+    let status = error.status();
+    let bytes =
+        serde_json::to_vec(&problem_body(error, instance)).unwrap_or_else(|_| b"{}".to_vec());
     let mut response = with_type(status, "application/problem+json", bytes);
     let headers = response.headers_mut();
     match error {

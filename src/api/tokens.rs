@@ -60,7 +60,12 @@ pub fn list(app: &App, call: &Call, account_id: &str) -> Result<Response, Error>
 }
 
 /// `DELETE /v1/accounts/{accountId}/tokens/{tokenId}`: revokes at once.
-pub async fn delete(app: &App, call: &Call, account_id: &str, token_id: &str) -> Result<Response, Error> {
+pub async fn delete(
+    app: &App,
+    call: &Call,
+    account_id: &str,
+    token_id: &str,
+) -> Result<Response, Error> {
     call.principal.require_admin()?;
     call.principal.require_account(&app.store, account_id)?;
     app.store

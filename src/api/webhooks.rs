@@ -89,17 +89,14 @@ pub fn list(app: &App, call: &Call, account_id: &str) -> Result<Response, Error>
     let Some(paging) = paging.filter(|_| errors.is_empty()) else {
         return Err(Error::Validation(errors));
     };
-    let (page, owner_name) = app.store.list_webhooks(
-        account_id,
-        paging.after.as_deref(),
-        paging.limit,
-        |w| {
-            name.is_none_or(|n| w.settings.name == n)
-                && event.is_none_or(|e| patterns::any_matches(&w.settings.event_list, e))
-                && enabled.is_none_or(|en| w.settings.enabled == en)
-                && status.is_none_or(|s| w.status == s)
-        },
-    )?;
+    let (page, owner_name) =
+        app.store
+            .list_webhooks(account_id, paging.after.as_deref(), paging.limit, |w| {
+                name.is_none_or(|n| w.settings.name == n)
+                    && event.is_none_or(|e| patterns::any_matches(&w.settings.event_list, e))
+                    && enabled.is_none_or(|en| w.settings.enabled == en)
+                    && status.is_none_or(|s| w.status == s)
+            })?;
     let items: Vec<WebhookView> = page
         .items
         .iter()
@@ -115,7 +112,10 @@ pub fn list(app: &App, call: &Call, account_id: &str) -> Result<Response, Error>
 pub fn get(app: &App, call: &Call, account_id: &str, webhook_id: &str) -> Result<Response, Error> {
     call.principal.require_account(&app.store, account_id)?;
     let (webhook, owner_name) = app.store.webhook(account_id, webhook_id)?;
-    Ok(respond::json(StatusCode::OK, &WebhookView::new(&webhook, &owner_name)))
+    Ok(respond::json(
+        StatusCode::OK,
+        &WebhookView::new(&webhook, &owner_name),
+    ))
 }
 
 /// `PUT /v1/accounts/{accountId}/webhooks/{webhookId}`: a full replacement, guarded by
@@ -143,8 +143,13 @@ pub async fn update(
             now_millis(),
         )
         .await?;
+    // Re-enabled, or its pacing changed: the scheduler looks at its queue again.
+    app.engine.wake(crate::ids::parse_id(&webhook.id));
     let owner_name = owner_name(app, account_id);
-    Ok(respond::json(StatusCode::OK, &WebhookView::new(&webhook, &owner_name)))
+    Ok(respond::json(
+        StatusCode::OK,
+        &WebhookView::new(&webhook, &owner_name),
+    ))
 }
 
 /// `DELETE /v1/accounts/{accountId}/webhooks/{webhookId}`.
@@ -162,10 +167,18 @@ pub async fn delete(
 }
 
 /// `GET /v1/accounts/{accountId}/webhooks/{webhookId}/secret`.
-pub fn secret(app: &App, call: &Call, account_id: &str, webhook_id: &str) -> Result<Response, Error> {
+pub fn secret(
+    app: &App,
+    call: &Call,
+    account_id: &str,
+    webhook_id: &str,
+) -> Result<Response, Error> {
     call.principal.require_account(&app.store, account_id)?;
     let (webhook, _) = app.store.webhook(account_id, webhook_id)?;
-    Ok(respond::json(StatusCode::OK, &json!({"secret": webhook.secret})))
+    Ok(respond::json(
+        StatusCode::OK,
+        &json!({"secret": webhook.secret}),
+    ))
 }
 
 /// `POST /v1/accounts/{accountId}/webhooks/{webhookId}/rotate-secret`: the previous secret
@@ -191,5 +204,8 @@ pub async fn rotate_secret(
             now_millis(),
         )
         .await?;
-    Ok(respond::json(StatusCode::OK, &json!({"secret": webhook.secret})))
+    Ok(respond::json(
+        StatusCode::OK,
+        &json!({"secret": webhook.secret}),
+    ))
 }

@@ -29,6 +29,8 @@ pub struct Catalog {
     pub accounts: BTreeMap<String, AccountEntry>,
     /// Token hash → (account id, token id), for authentication by hash lookup.
     pub token_hashes: HashMap<TokenHash, (String, String)>,
+    /// Webhook id (as a number) → webhook, for the scheduler and attempt results.
+    pub webhooks_by_id: HashMap<u128, Arc<Webhook>>,
 }
 
 impl Catalog {
@@ -56,11 +58,34 @@ impl Catalog {
         for row in tx.open_table(WEBHOOKS)?.iter()? {
             let (_, value) = row?;
             let webhook: Webhook = decode(value.value())?;
-            if let Some(entry) = catalog.accounts.get_mut(&webhook.account_id) {
-                entry.webhooks.insert(webhook.id.clone(), Arc::new(webhook));
-            }
+            catalog.put_webhook(Arc::new(webhook));
         }
         Ok(catalog)
+    }
+
+    /// Adds or replaces a webhook in both indexes.
+    pub fn put_webhook(&mut self, webhook: Arc<Webhook>) {
+        if let Some(entry) = self.accounts.get_mut(&webhook.account_id) {
+            if let Some(id) = crate::ids::parse_id(&webhook.id) {
+                self.webhooks_by_id.insert(id, webhook.clone());
+            }
+            entry.webhooks.insert(webhook.id.clone(), webhook);
+        }
+    }
+
+    /// Removes a webhook from both indexes.
+    pub fn remove_webhook(&mut self, account_id: &str, webhook_id: &str) {
+        if let Some(entry) = self.accounts.get_mut(account_id) {
+            entry.webhooks.remove(webhook_id);
+        }
+        if let Some(id) = crate::ids::parse_id(webhook_id) {
+            self.webhooks_by_id.remove(&id);
+        }
+    }
+
+    /// A webhook by its numeric id.
+    pub fn webhook_by_id(&self, id: u128) -> Option<Arc<Webhook>> {
+        self.webhooks_by_id.get(&id).cloned()
     }
 
     /// Adds or replaces a token in both indexes.

@@ -14,9 +14,7 @@ use super::{Store, WriteCtx};
 use crate::crypto::TokenHash;
 use crate::error::Error;
 use crate::ids::new_id;
-use crate::model::{
-    Account, PreviousSecret, TokenRecord, Webhook, WebhookSettings, WebhookStatus,
-};
+use crate::model::{Account, PreviousSecret, TokenRecord, Webhook, WebhookSettings, WebhookStatus};
 use crate::time::Millis;
 
 /// How long a rotated-out secret keeps signing beside the new one.
@@ -89,7 +87,9 @@ impl WriteCtx<'_> {
     ) -> Result<Account, Error> {
         let id = id.unwrap_or_else(new_id);
         if self.catalog.read().accounts.contains_key(&id) {
-            return Err(Error::Conflict(format!("account id {id} is already in use")));
+            return Err(Error::Conflict(format!(
+                "account id {id} is already in use"
+            )));
         }
         let account = Account {
             id,
@@ -111,7 +111,12 @@ impl WriteCtx<'_> {
     }
 
     /// Renames an account.
-    pub fn update_account(&mut self, id: &str, name: String, now: Millis) -> Result<Account, Error> {
+    pub fn update_account(
+        &mut self,
+        id: &str,
+        name: String,
+        now: Millis,
+    ) -> Result<Account, Error> {
         let mut account = match self.catalog.read().accounts.get(id) {
             Some(entry) => entry.account.clone(),
             None => return Err(not_found_account(id)),
@@ -142,10 +147,19 @@ impl WriteCtx<'_> {
                 webhooks.remove(webhook_id.as_str())?;
             }
         }
+        let webhook_ids: Vec<u128> = entry
+            .webhooks
+            .keys()
+            .filter_map(|id| crate::ids::parse_id(id))
+            .collect();
+        self.purge_account_traffic(entry.account.seq, &webhook_ids)?;
         self.tx.open_table(ACCOUNTS)?.remove(id)?;
         let mut catalog = self.catalog.write();
         for token in entry.tokens.values() {
             catalog.token_hashes.remove(&token.hash);
+        }
+        for webhook_id in entry.webhooks.keys() {
+            catalog.remove_webhook(id, webhook_id);
         }
         catalog.accounts.remove(id);
         Ok(entry.account)
@@ -274,9 +288,14 @@ impl WriteCtx<'_> {
     }
 
     fn store_webhook_in_catalog(&mut self, webhook: Webhook) {
-        if let Some(entry) = self.catalog.write().accounts.get_mut(&webhook.account_id) {
-            entry.webhooks.insert(webhook.id.clone(), Arc::new(webhook));
-        }
+        self.catalog.write().put_webhook(Arc::new(webhook));
+    }
+
+    /// Writes a changed webhook to the store and the catalog.
+    pub fn replace_webhook(&mut self, webhook: Webhook) -> Result<(), Error> {
+        self.put_webhook(&webhook)?;
+        self.store_webhook_in_catalog(webhook);
+        Ok(())
     }
 
     /// Replaces a webhook's settings if `version` is the stored one.
@@ -305,13 +324,14 @@ impl WriteCtx<'_> {
         Ok(webhook)
     }
 
-    /// Deletes a webhook.
+    /// Deletes a webhook; its pending and buffered deliveries become `cancelled`.
     pub fn delete_webhook(&mut self, account_id: &str, webhook_id: &str) -> Result<(), Error> {
         self.existing_webhook(account_id, webhook_id)?;
-        self.tx.open_table(WEBHOOKS)?.remove(webhook_id)?;
-        if let Some(entry) = self.catalog.write().accounts.get_mut(account_id) {
-            entry.webhooks.remove(webhook_id);
+        if let Some(id) = crate::ids::parse_id(webhook_id) {
+            self.cancel_webhook_deliveries(id)?;
         }
+        self.tx.open_table(WEBHOOKS)?.remove(webhook_id)?;
+        self.catalog.write().remove_webhook(account_id, webhook_id);
         Ok(())
     }
 
@@ -353,10 +373,31 @@ impl Store {
             .map(|e| e.account.clone())
     }
 
+    /// A webhook by its numeric id.
+    pub fn webhook_by_id(&self, id: u128) -> Option<Arc<Webhook>> {
+        self.catalog().read().webhook_by_id(id)
+    }
+
+    /// The numeric ids of every webhook.
+    pub fn webhook_ids(&self) -> Vec<u128> {
+        self.catalog()
+            .read()
+            .webhooks_by_id
+            .keys()
+            .copied()
+            .collect()
+    }
+
     /// A page of accounts in id order.
     pub fn list_accounts(&self, after: Option<&str>, limit: usize) -> Page<Account> {
         let catalog = self.catalog().read();
-        page(&catalog.accounts, after, limit, |_| true, |e| e.account.clone())
+        page(
+            &catalog.accounts,
+            after,
+            limit,
+            |_| true,
+            |e| e.account.clone(),
+        )
     }
 
     /// The owner of a token, by the token's hash.
@@ -384,7 +425,11 @@ impl Store {
     }
 
     /// One webhook of an account, with the account's current name.
-    pub fn webhook(&self, account_id: &str, webhook_id: &str) -> Result<(Arc<Webhook>, String), Error> {
+    pub fn webhook(
+        &self,
+        account_id: &str,
+        webhook_id: &str,
+    ) -> Result<(Arc<Webhook>, String), Error> {
         let catalog = self.catalog().read();
         let entry = catalog
             .accounts
@@ -416,13 +461,25 @@ impl Store {
     }
 
     /// See [`WriteCtx::create_account`].
-    pub async fn create_account(&self, id: Option<String>, name: String, now: Millis) -> Result<Account, Error> {
-        self.write(move |ctx| ctx.create_account(id, name, now)).await
+    pub async fn create_account(
+        &self,
+        id: Option<String>,
+        name: String,
+        now: Millis,
+    ) -> Result<Account, Error> {
+        self.write(move |ctx| ctx.create_account(id, name, now))
+            .await
     }
 
     /// See [`WriteCtx::update_account`].
-    pub async fn update_account(&self, id: String, name: String, now: Millis) -> Result<Account, Error> {
-        self.write(move |ctx| ctx.update_account(&id, name, now)).await
+    pub async fn update_account(
+        &self,
+        id: String,
+        name: String,
+        now: Millis,
+    ) -> Result<Account, Error> {
+        self.write(move |ctx| ctx.update_account(&id, name, now))
+            .await
     }
 
     /// See [`WriteCtx::delete_account`].
@@ -463,8 +520,10 @@ impl Store {
         user_identifier: String,
         now: Millis,
     ) -> Result<Webhook, Error> {
-        self.write(move |ctx| ctx.create_webhook(&account_id, settings, secret, user_identifier, now))
-            .await
+        self.write(move |ctx| {
+            ctx.create_webhook(&account_id, settings, secret, user_identifier, now)
+        })
+        .await
     }
 
     /// See [`WriteCtx::update_webhook`].
@@ -481,7 +540,11 @@ impl Store {
     }
 
     /// See [`WriteCtx::delete_webhook`].
-    pub async fn delete_webhook(&self, account_id: String, webhook_id: String) -> Result<(), Error> {
+    pub async fn delete_webhook(
+        &self,
+        account_id: String,
+        webhook_id: String,
+    ) -> Result<(), Error> {
         self.write(move |ctx| ctx.delete_webhook(&account_id, &webhook_id))
             .await
     }

@@ -7,6 +7,7 @@
 pub mod catalog;
 mod config_ops;
 mod tables;
+mod traffic;
 pub mod writer;
 
 use std::path::{Path, PathBuf};
@@ -15,9 +16,10 @@ use std::sync::Arc;
 use redb::{Database, ReadableTable};
 
 pub use catalog::Page;
-pub use config_ops::TokenOwner;
 use catalog::{Catalog, SharedCatalog};
+pub use config_ops::TokenOwner;
 use tables::*;
+pub use traffic::{AttemptReport, DeliveryFilter, DueBatch, DueItem, Ingested, NewEvent};
 pub use writer::WriteCtx;
 use writer::Writer;
 
@@ -124,6 +126,11 @@ impl Store {
         self.inner.admin_token_hash
     }
 
+    /// The database, for the store's own blocking reads.
+    fn db(&self) -> &Database {
+        &self.inner.db
+    }
+
     /// The in-memory catalog, for lookups.
     pub(crate) fn catalog(&self) -> &SharedCatalog {
         &self.inner.catalog
@@ -156,11 +163,14 @@ impl Store {
     }
 }
 
+/// The store-wide secrets: signing key, admin token hash, and a token generated just now.
+type Initialised = ([u8; 32], Option<TokenHash>, Option<String>);
+
 /// Checks the schema version and creates the store-wide secrets on first open.
 fn initialise(
     db: &Database,
     admin_token_configured: bool,
-) -> Result<([u8; 32], Option<TokenHash>, Option<String>), Error> {
+) -> Result<Initialised, Error> {
     let tx = db.begin_write()?;
     let result = {
         let mut meta = tx.open_table(META)?;
@@ -211,6 +221,11 @@ fn initialise(
         for table in [ACCOUNTS, TOKENS, WEBHOOKS] {
             tx.open_table(table)?;
         }
+        tx.open_table(EVENTS)?;
+        tx.open_table(DELIVERIES)?;
+        tx.open_table(DUE)?;
+        tx.open_table(BUFFER)?;
+        tx.open_table(IDEMPOTENCY)?;
         (signing_key, admin_hash, generated)
     };
     tx.commit()?;
@@ -235,7 +250,10 @@ mod tests {
             let tx = db.begin_write().unwrap();
             tx.open_table(META)
                 .unwrap()
-                .insert(META_SCHEMA_VERSION, (SCHEMA_VERSION + 1).to_be_bytes().as_slice())
+                .insert(
+                    META_SCHEMA_VERSION,
+                    (SCHEMA_VERSION + 1).to_be_bytes().as_slice(),
+                )
                 .unwrap();
             tx.commit().unwrap();
         }
@@ -257,7 +275,10 @@ mod tests {
         first.writer_thread.join().unwrap();
         let second = Store::open(dir.path(), false).unwrap();
         assert!(second.generated_admin_token.is_none());
-        assert_eq!(second.store.admin_token_hash(), Some(crypto::hash_token(&token)));
+        assert_eq!(
+            second.store.admin_token_hash(),
+            Some(crypto::hash_token(&token))
+        );
         assert_eq!(second.store.signing_key(), &key);
     }
 }

@@ -30,3 +30,17 @@ pub fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, Error> {
 pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Error> {
     serde_json::from_slice(bytes).map_err(|e| Error::Storage(format!("corrupt record: {e}")))
 }
+
+/// (account seq, event id) → event metadata and envelope (see [`crate::records::StoredEvent`]).
+pub const EVENTS: TableDefinition<(u64, u128), &[u8]> = TableDefinition::new("events");
+/// (account seq, delivery id) → [`crate::records::DeliveryRecord`].
+pub const DELIVERIES: TableDefinition<(u64, u128), &[u8]> = TableDefinition::new("deliveries");
+/// The due-queue: (webhook id, due key, delivery id) → (account seq, due time).
+///
+/// The due key is the due time for ordinary webhooks, so a webhook's queue reads in due order;
+/// it is 0 for `ordered` webhooks, so their queue reads in delivery (event) order.
+pub const DUE: TableDefinition<(u128, u64, u128), (u64, i64)> = TableDefinition::new("due");
+/// Buffered deliveries of deactivated webhooks: (webhook id, delivery id) → account seq.
+pub const BUFFER: TableDefinition<(u128, u128), u64> = TableDefinition::new("buffer");
+/// (account seq, idempotency key) → event id (16 bytes BE) and SHA-256 of type and data.
+pub const IDEMPOTENCY: TableDefinition<(u64, &str), &[u8]> = TableDefinition::new("idempotency");

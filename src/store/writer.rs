@@ -19,6 +19,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::catalog::SharedCatalog;
 use crate::error::Error;
+use crate::ids::IdGen;
 
 /// The most jobs committed in one transaction; bounds latency of the first job in a batch.
 pub const MAX_BATCH: usize = 4096;
@@ -31,6 +32,8 @@ pub struct WriteCtx<'a> {
     pub tx: &'a WriteTransaction,
     /// The in-memory mirror of configuration records; jobs update it as they write.
     pub catalog: &'a SharedCatalog,
+    /// Event and delivery ids, increasing in commit order.
+    pub ids: &'a mut IdGen,
 }
 
 /// Called once the batch's fate is known, with `Ok` only if the commit was durable.
@@ -86,6 +89,7 @@ impl Writer {
 fn run(db: Arc<Database>, catalog: SharedCatalog, mut rx: mpsc::Receiver<Job>) {
     let mut batch: Vec<Job> = Vec::with_capacity(MAX_BATCH);
     let mut completions: Vec<Completion> = Vec::with_capacity(MAX_BATCH);
+    let mut ids = IdGen::default();
     while let Some(first) = rx.blocking_recv() {
         batch.push(first);
         while batch.len() < MAX_BATCH {
@@ -111,6 +115,7 @@ fn run(db: Arc<Database>, catalog: SharedCatalog, mut rx: mpsc::Receiver<Job>) {
             let mut ctx = WriteCtx {
                 tx: &tx,
                 catalog: &catalog,
+                ids: &mut ids,
             };
             for job in batch.drain(..) {
                 let (completion, failed_storage) = job(&mut ctx);

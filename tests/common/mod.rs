@@ -10,6 +10,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+pub mod receiver;
+
 /// The admin token every test server is started with.
 pub const ADMIN: &str = "test-admin-token-0123456789abcdef";
 
@@ -61,7 +63,12 @@ impl Resp {
             "body: {}",
             self.text
         );
-        assert_eq!(self.json["type"], format!("/problems/{type_name}"), "{}", self.text);
+        assert_eq!(
+            self.json["type"],
+            format!("/problems/{type_name}"),
+            "{}",
+            self.text
+        );
         assert_eq!(self.json["status"], status);
         assert!(self.json["title"].is_string());
         assert!(self.json["detail"].is_string());
@@ -233,11 +240,21 @@ impl Server {
     }
 
     pub fn post(&self, path: &str, token: &str, body: &Value) -> Resp {
-        request("POST", &self.url(path), Some(token), Some(body.to_string().as_bytes()))
+        request(
+            "POST",
+            &self.url(path),
+            Some(token),
+            Some(body.to_string().as_bytes()),
+        )
     }
 
     pub fn put(&self, path: &str, token: &str, body: &Value) -> Resp {
-        request("PUT", &self.url(path), Some(token), Some(body.to_string().as_bytes()))
+        request(
+            "PUT",
+            &self.url(path),
+            Some(token),
+            Some(body.to_string().as_bytes()),
+        )
     }
 
     /// Creates an account as admin and returns its id.
@@ -331,14 +348,18 @@ pub fn request_with(
     if let Some(token) = token {
         builder = builder.header("authorization", format!("Bearer {token}"));
     }
-    let has_type = headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("content-type"));
+    let has_type = headers
+        .iter()
+        .any(|(k, _)| k.eq_ignore_ascii_case("content-type"));
     if body.is_some() && !has_type {
         builder = builder.header("content-type", "application/json");
     }
     for (k, v) in headers {
         builder = builder.header(*k, *v);
     }
-    let request = builder.body(body.map(<[u8]>::to_vec).unwrap_or_default()).unwrap();
+    let request = builder
+        .body(body.map(<[u8]>::to_vec).unwrap_or_default())
+        .unwrap();
     let mut response = agent.run(request).expect("HTTP request");
     let status = response.status().as_u16();
     let headers = response
@@ -368,7 +389,10 @@ pub fn eventually<T>(timeout: Duration, mut check: impl FnMut() -> Option<T>) ->
         if let Some(v) = check() {
             return v;
         }
-        assert!(Instant::now() < deadline, "condition not met within {timeout:?}");
+        assert!(
+            Instant::now() < deadline,
+            "condition not met within {timeout:?}"
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
 }

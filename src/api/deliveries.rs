@@ -1,0 +1,190 @@
+//! `/v1/accounts/{accountId}/deliveries` and a webhook's deliveries, test and retry.
+
+use hyper::StatusCode;
+use serde_json::json;
+
+use super::request::{CursorKind, Query, encode_cursor, id_key, key_id};
+use super::respond::{self, Response};
+use super::{App, Call, list_response};
+use crate::error::{Error, FieldError};
+use crate::ids::{id_to_string, parse_id};
+use crate::records::{DeliveryStatus, DeliveryView};
+use crate::store::{DeliveryFilter, NewEvent};
+use crate::time::now_millis;
+
+/// The event type of test deliveries.
+pub const PING_EVENT: &str = "hookd.ping";
+
+fn filter_from(query: &Query, errors: &mut Vec<FieldError>) -> DeliveryFilter {
+    let mut id_param = |name: &str| match query.get(name) {
+        None | Some("") => None,
+        Some(text) => match parse_id(text) {
+            Some(id) => Some(id),
+            None => {
+                errors.push(FieldError::new(name, "must be an id"));
+                None
+            }
+        },
+    };
+    let webhook_id = id_param("webhookId");
+    let event_id = id_param("eventId");
+    let status = match query.get("status") {
+        None | Some("") => None,
+        Some(text) => match DeliveryStatus::parse(text) {
+            Some(s) => Some(s),
+            None => {
+                errors.push(FieldError::new(
+                    "status",
+                    "must be pending, succeeded, failed, buffered, cancelled or expired",
+                ));
+                None
+            }
+        },
+    };
+    DeliveryFilter {
+        webhook_id,
+        event_id,
+        status,
+    }
+}
+
+async fn list_filtered(
+    app: &App,
+    call: &Call,
+    account_id: &str,
+    forced_webhook: Option<u128>,
+) -> Result<Response, Error> {
+    let query = call.query()?;
+    let mut errors = Vec::new();
+    let paging = match query.paging(app.store.signing_key(), CursorKind::Deliveries) {
+        Ok(p) => Some(p),
+        Err(Error::Validation(mut e)) => {
+            errors.append(&mut e);
+            None
+        }
+        Err(e) => return Err(e),
+    };
+    let mut filter = filter_from(&query, &mut errors);
+    if forced_webhook.is_some() {
+        filter.webhook_id = forced_webhook;
+    }
+    let Some(paging) = paging.filter(|_| errors.is_empty()) else {
+        return Err(Error::Validation(errors));
+    };
+    let after = paging.after.as_deref().map(key_id).transpose()?;
+    let (items, next) = app
+        .store
+        .list_deliveries(account_id, after, paging.limit, filter)
+        .await?;
+    let views: Vec<DeliveryView> = items
+        .iter()
+        .map(|(id, d)| DeliveryView::new(*id, d))
+        .collect();
+    let next =
+        next.map(|id| encode_cursor(app.store.signing_key(), CursorKind::Deliveries, &id_key(id)));
+    Ok(list_response(views, next))
+}
+
+/// `GET /v1/accounts/{accountId}/deliveries?webhookId=&eventId=&status=`.
+pub async fn list(app: &App, call: &Call, account_id: &str) -> Result<Response, Error> {
+    call.principal.require_account(&app.store, account_id)?;
+    list_filtered(app, call, account_id, None).await
+}
+
+/// `GET /v1/accounts/{accountId}/webhooks/{webhookId}/deliveries?status=`.
+pub async fn list_for_webhook(
+    app: &App,
+    call: &Call,
+    account_id: &str,
+    webhook_id: &str,
+) -> Result<Response, Error> {
+    call.principal.require_account(&app.store, account_id)?;
+    app.store.webhook(account_id, webhook_id)?;
+    let id =
+        parse_id(webhook_id).ok_or_else(|| Error::NotFound(format!("webhook {webhook_id}")))?;
+    list_filtered(app, call, account_id, Some(id)).await
+}
+
+/// `GET /v1/accounts/{accountId}/deliveries/{deliveryId}`.
+pub async fn get(
+    app: &App,
+    call: &Call,
+    account_id: &str,
+    delivery_id: &str,
+) -> Result<Response, Error> {
+    call.principal.require_account(&app.store, account_id)?;
+    let not_found = || Error::NotFound(format!("delivery {delivery_id}"));
+    let id = parse_id(delivery_id).ok_or_else(not_found)?;
+    let mut found = app.store.deliveries_by_id(account_id, vec![id]).await?;
+    let (id, record) = found.pop().ok_or_else(not_found)?;
+    Ok(respond::json(
+        StatusCode::OK,
+        &DeliveryView::new(id, &record),
+    ))
+}
+
+/// `POST /v1/accounts/{accountId}/deliveries/{deliveryId}/retry`: scheduled again now.
+pub async fn retry(
+    app: &App,
+    call: &Call,
+    account_id: &str,
+    delivery_id: &str,
+) -> Result<Response, Error> {
+    call.principal.require_account(&app.store, account_id)?;
+    let id =
+        parse_id(delivery_id).ok_or_else(|| Error::NotFound(format!("delivery {delivery_id}")))?;
+    let (record, webhook_id) = app
+        .store
+        .retry_delivery(account_id.to_string(), id, now_millis())
+        .await?;
+    app.engine.wake([webhook_id]);
+    Ok(respond::json(
+        StatusCode::ACCEPTED,
+        &DeliveryView::new(id, &record),
+    ))
+}
+
+/// `POST /v1/accounts/{accountId}/webhooks/{webhookId}/test`: a `hookd.ping` event to this
+/// webhook alone.
+pub async fn test(
+    app: &App,
+    call: &Call,
+    account_id: &str,
+    webhook_id: &str,
+) -> Result<Response, Error> {
+    call.principal.require_account(&app.store, account_id)?;
+    let (webhook, _) = app.store.webhook(account_id, webhook_id)?;
+    let target = parse_id(&webhook.id)
+        .ok_or_else(|| Error::Internal(format!("webhook id {} is not a UUID", webhook.id)))?;
+    let data = json!({
+        "webhookId": webhook.id,
+        "message": "This is a test event sent by hookd.",
+    });
+    let event = NewEvent {
+        event_type: PING_EVENT.to_string(),
+        data: data.to_string().into_bytes(),
+        idempotency_key: None,
+    };
+    let mut results = app
+        .store
+        .ingest(
+            account_id.to_string(),
+            vec![event],
+            Some(target),
+            now_millis(),
+        )
+        .await?;
+    let ingested = results
+        .pop()
+        .ok_or_else(|| Error::Internal("ingest returned no result".into()))??;
+    app.engine.wake(ingested.woken.iter().copied());
+    let delivery_id = ingested
+        .delivery_ids
+        .first()
+        .copied()
+        .ok_or_else(|| Error::Internal("the test event made no delivery".into()))?;
+    Ok(respond::json(
+        StatusCode::ACCEPTED,
+        &json!({"eventId": id_to_string(ingested.id), "deliveryId": id_to_string(delivery_id)}),
+    ))
+}

@@ -1,0 +1,341 @@
+//! `/v1/accounts/{accountId}/events`: ingest (single and batch), list, show.
+
+use std::collections::BTreeMap;
+
+use hyper::StatusCode;
+use hyper::header::HeaderValue;
+use serde::Serialize;
+use serde_json::value::RawValue;
+
+use super::request::{CursorKind, encode_cursor, id_key, key_id};
+use super::respond::{self, Response};
+use super::{App, Call, list_response};
+use crate::error::{Error, FieldError};
+use crate::ids::{id_to_string, parse_id};
+use crate::patterns;
+use crate::records::StoredEvent;
+use crate::store::{Ingested, NewEvent};
+use crate::time::{format_rfc3339, now_millis};
+
+/// The most events one batch request may carry.
+pub const MAX_BATCH_EVENTS: usize = 1000;
+
+/// The response to an accepted event.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct IngestView {
+    id: String,
+    #[serde(rename = "type")]
+    event_type: String,
+    created_date: String,
+    deliveries: u32,
+}
+
+impl From<&Ingested> for IngestView {
+    fn from(i: &Ingested) -> Self {
+        IngestView {
+            id: id_to_string(i.id),
+            event_type: i.event_type.clone(),
+            created_date: format_rfc3339(i.created),
+            deliveries: i.deliveries,
+        }
+    }
+}
+
+/// Validates one event body (`type`, `data`, `idempotencyKey`), keeping `data`'s bytes.
+fn parse_event(body: &[u8], header_key: Option<&str>) -> Result<NewEvent, Error> {
+    let fields: BTreeMap<String, Box<RawValue>> = match serde_json::from_slice(body) {
+        Ok(fields) => fields,
+        Err(e) if e.is_data() => {
+            return Err(Error::BadRequest("the event must be a JSON object".into()));
+        }
+        Err(e) => return Err(Error::BadRequest(format!("malformed JSON: {e}"))),
+    };
+    event_from_fields(fields, header_key)
+}
+
+fn event_from_fields(
+    mut fields: BTreeMap<String, Box<RawValue>>,
+    header_key: Option<&str>,
+) -> Result<NewEvent, Error> {
+    let mut errors = Vec::new();
+    let event_type = match fields.remove("type") {
+        None => {
+            errors.push(FieldError::new("type", "is required"));
+            None
+        }
+        Some(raw) => match serde_json::from_str::<String>(raw.get()) {
+            Ok(t) => match patterns::check_event_type(&t) {
+                Err(message) => {
+                    errors.push(FieldError::new("type", message));
+                    None
+                }
+                Ok(()) if t.starts_with(patterns::SYSTEM_PREFIX) => {
+                    errors.push(FieldError::new(
+                        "type",
+                        "must not start with hookd. (reserved for system events)",
+                    ));
+                    None
+                }
+                Ok(()) => Some(t),
+            },
+            Err(_) => {
+                errors.push(FieldError::new("type", "must be a string"));
+                None
+            }
+        },
+    };
+    let data = match fields.remove("data") {
+        None => {
+            errors.push(FieldError::new("data", "is required (null is allowed)"));
+            None
+        }
+        Some(raw) => Some(raw.get().as_bytes().to_vec()),
+    };
+    let body_key = match fields.remove("idempotencyKey") {
+        None => None,
+        Some(raw) if raw.get() == "null" => None,
+        Some(raw) => match serde_json::from_str::<String>(raw.get()) {
+            Ok(k) if (1..=200).contains(&k.chars().count()) => Some(k),
+            _ => {
+                errors.push(FieldError::new(
+                    "idempotencyKey",
+                    "must be a string of 1 to 200 characters",
+                ));
+                None
+            }
+        },
+    };
+    let idempotency_key = match (body_key, header_key) {
+        (Some(b), Some(h)) if b != h => {
+            errors.push(FieldError::new(
+                "idempotencyKey",
+                "differs from the Idempotency-Key header",
+            ));
+            None
+        }
+        (Some(b), _) => Some(b),
+        (None, Some(h)) => Some(h.to_string()),
+        (None, None) => None,
+    };
+    if !errors.is_empty() {
+        return Err(Error::Validation(errors));
+    }
+    match (event_type, data) {
+        (Some(event_type), Some(data)) => Ok(NewEvent {
+            event_type,
+            data,
+            idempotency_key,
+        }),
+        _ => Err(Error::Internal("event validation lost a field".into())),
+    }
+}
+
+fn header_idempotency_key(call: &Call) -> Result<Option<String>, Error> {
+    match call.parts.headers.get("idempotency-key") {
+        None => Ok(None),
+        Some(v) => match v.to_str() {
+            Ok(k) if (1..=200).contains(&k.chars().count()) => Ok(Some(k.to_string())),
+            _ => Err(Error::field(
+                "Idempotency-Key",
+                "must be 1 to 200 visible ASCII characters",
+            )),
+        },
+    }
+}
+
+/// `POST /v1/accounts/{accountId}/events`: 202 once the event and its deliveries are durable.
+pub async fn ingest(app: &App, call: &mut Call, account_id: &str) -> Result<Response, Error> {
+    call.principal.require_account(&app.store, account_id)?;
+    let header_key = header_idempotency_key(call)?;
+    let body = call
+        .raw_json_body(app.config.limits.max_event_bytes)
+        .await?;
+    let event = parse_event(&body, header_key.as_deref())?;
+    let mut results = app
+        .store
+        .ingest(account_id.to_string(), vec![event], None, now_millis())
+        .await?;
+    let ingested = results
+        .pop()
+        .ok_or_else(|| Error::Internal("ingest returned no result".into()))??;
+    app.engine.wake(ingested.woken.iter().copied());
+    let (status, replayed) = if ingested.replayed {
+        (StatusCode::OK, true)
+    } else {
+        (StatusCode::ACCEPTED, false)
+    };
+    let mut response = respond::json(status, &IngestView::from(&ingested));
+    if replayed {
+        response
+            .headers_mut()
+            .insert("idempotent-replayed", HeaderValue::from_static("true"));
+    }
+    Ok(response)
+}
+
+/// `POST /v1/accounts/{accountId}/events/batch`: valid events are committed in one
+/// transaction; each item answers for itself.
+pub async fn ingest_batch(app: &App, call: &mut Call, account_id: &str) -> Result<Response, Error> {
+    call.principal.require_account(&app.store, account_id)?;
+    let body = call.raw_json_body(app.config.limits.max_body_bytes).await?;
+    #[derive(serde::Deserialize)]
+    struct Batch {
+        events: Vec<Box<RawValue>>,
+    }
+    let batch: Batch = serde_json::from_slice(&body).map_err(|e| {
+        if e.is_data() {
+            Error::field("events", "must be an array of event objects")
+        } else {
+            Error::BadRequest(format!("malformed JSON: {e}"))
+        }
+    })?;
+    if batch.events.len() > MAX_BATCH_EVENTS {
+        return Err(Error::field(
+            "events",
+            format!("must have at most {MAX_BATCH_EVENTS} entries"),
+        ));
+    }
+    let instance = call.parts.uri.path().to_string();
+    let limit = app.config.limits.max_event_bytes;
+    let mut slots: Vec<Result<usize, Error>> = Vec::with_capacity(batch.events.len());
+    let mut valid = Vec::new();
+    for raw in &batch.events {
+        let parsed = if raw.get().len() > limit {
+            Err(Error::PayloadTooLarge { limit })
+        } else {
+            parse_event(raw.get().as_bytes(), None)
+        };
+        slots.push(parsed.map(|event| {
+            valid.push(event);
+            valid.len() - 1
+        }));
+    }
+    let mut results = if valid.is_empty() {
+        Vec::new()
+    } else {
+        app.store
+            .ingest(account_id.to_string(), valid, None, now_millis())
+            .await?
+    };
+    for ingested in results.iter().flatten() {
+        app.engine.wake(ingested.woken.iter().copied());
+    }
+    let items: Vec<serde_json::Value> = slots
+        .into_iter()
+        .map(|slot| {
+            let outcome = slot.and_then(|i| {
+                std::mem::replace(&mut results[i], Err(Error::Internal("taken".into())))
+            });
+            match outcome {
+                Ok(ingested) => serde_json::to_value(IngestView::from(&ingested))
+                    .unwrap_or(serde_json::Value::Null),
+                Err(e) => respond::problem_value(&e, &instance),
+            }
+        })
+        .collect();
+    Ok(respond::json(
+        StatusCode::ACCEPTED,
+        &serde_json::json!({ "items": items }),
+    ))
+}
+
+/// A delivery as listed inside an event.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct DeliverySummary {
+    id: String,
+    webhook_id: String,
+    status: &'static str,
+    next_attempt_date: Option<String>,
+    attempt_count: u32,
+}
+
+/// An event as the API shows it.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct EventView<'a> {
+    id: String,
+    #[serde(rename = "type")]
+    event_type: &'a str,
+    created_date: String,
+    data: &'a RawValue,
+    idempotency_key: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    deliveries: Option<Vec<DeliverySummary>>,
+}
+
+fn event_view(
+    event: &StoredEvent,
+    deliveries: Option<Vec<DeliverySummary>>,
+) -> Result<serde_json::Value, Error> {
+    let data: &RawValue = serde_json::from_slice(event.data())
+        .map_err(|e| Error::Storage(format!("stored event data is not JSON: {e}")))?;
+    serde_json::to_value(EventView {
+        id: id_to_string(event.id),
+        event_type: &event.meta.event_type,
+        created_date: format_rfc3339(event.meta.created),
+        data,
+        idempotency_key: event.meta.idempotency_key.as_deref(),
+        deliveries,
+    })
+    .map_err(|e| Error::Internal(format!("cannot render event: {e}")))
+}
+
+/// `GET /v1/accounts/{accountId}/events/{eventId}`.
+pub async fn get(
+    app: &App,
+    call: &Call,
+    account_id: &str,
+    event_id: &str,
+) -> Result<Response, Error> {
+    call.principal.require_account(&app.store, account_id)?;
+    let not_found = || Error::NotFound(format!("event {event_id}"));
+    let id = parse_id(event_id).ok_or_else(not_found)?;
+    let event = app
+        .store
+        .event(account_id, id)
+        .await?
+        .ok_or_else(not_found)?;
+    let ids = event.meta.deliveries.iter().map(|(d, _)| *d).collect();
+    let deliveries = app
+        .store
+        .deliveries_by_id(account_id, ids)
+        .await?
+        .into_iter()
+        .map(|(id, d)| DeliverySummary {
+            id: id_to_string(id),
+            webhook_id: id_to_string(d.webhook_id),
+            status: d.status.as_str(),
+            next_attempt_date: d.next_attempt.map(format_rfc3339),
+            attempt_count: d.attempt_count,
+        })
+        .collect();
+    let view = event_view(&event, Some(deliveries))?;
+    Ok(respond::json(StatusCode::OK, &view))
+}
+
+/// `GET /v1/accounts/{accountId}/events?type=`: newest first.
+pub async fn list(app: &App, call: &Call, account_id: &str) -> Result<Response, Error> {
+    call.principal.require_account(&app.store, account_id)?;
+    let query = call.query()?;
+    let paging = query.paging(app.store.signing_key(), CursorKind::Events)?;
+    let event_type = query.get("type").map(str::to_string);
+    if let Some(t) = &event_type
+        && let Err(message) = patterns::check_event_type(t)
+    {
+        return Err(Error::field("type", message));
+    }
+    let before = paging.after.as_deref().map(key_id).transpose()?;
+    let (events, next) = app
+        .store
+        .list_events(account_id, before, paging.limit, event_type)
+        .await?;
+    let items = events
+        .iter()
+        .map(|e| event_view(e, None))
+        .collect::<Result<Vec<_>, _>>()?;
+    let next =
+        next.map(|id| encode_cursor(app.store.signing_key(), CursorKind::Events, &id_key(id)));
+    Ok(list_response(items, next))
+}

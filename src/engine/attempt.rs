@@ -1,0 +1,115 @@
+//! One delivery attempt: sign, send, record the result, free the slot.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::sync::mpsc;
+
+use super::{Shared, Signal};
+use crate::dispatch::client::{Attempt, AttemptResult, DeliveryClient, Outcome};
+use crate::dispatch::signature::signature_header;
+use crate::ids::id_to_string;
+use crate::model::Webhook;
+use crate::retry::RetryPolicy;
+use crate::store::{AttemptReport, DueItem, Store};
+use crate::time::now_millis;
+
+/// What every attempt needs, shared.
+pub(super) struct AttemptContext {
+    pub store: Store,
+    pub client: DeliveryClient,
+    pub policy: Arc<RetryPolicy>,
+    pub signals: mpsc::Sender<Signal>,
+    pub shared: Arc<Shared>,
+}
+
+/// The headers of one attempt: Standard Webhooks, hookd's own, then the webhook's custom ones.
+pub fn request_headers(webhook: &Webhook, item: &DueItem, now_ms: i64) -> Vec<(String, String)> {
+    let msg_id = id_to_string(item.event_id);
+    let timestamp = now_ms.div_euclid(1000);
+    let previous = webhook
+        .previous_secret
+        .as_ref()
+        .filter(|p| p.until > now_ms)
+        .map(|p| p.secret.as_str());
+    let mut headers = Vec::with_capacity(6 + webhook.settings.headers.len());
+    if let Some(signature) = signature_header(
+        &webhook.secret,
+        previous,
+        &msg_id,
+        timestamp,
+        &item.envelope,
+    ) {
+        headers.push(("webhook-signature".to_string(), signature));
+    }
+    headers.push(("webhook-id".to_string(), msg_id));
+    headers.push(("webhook-timestamp".to_string(), timestamp.to_string()));
+    headers.push(("hookd-event-type".to_string(), item.event_type.clone()));
+    headers.push((
+        "hookd-delivery-id".to_string(),
+        id_to_string(item.delivery_id),
+    ));
+    headers.push(("hookd-attempt".to_string(), item.attempt_number.to_string()));
+    for (name, value) in &webhook.settings.headers {
+        headers.push((name.clone(), value.clone()));
+    }
+    headers
+}
+
+impl AttemptContext {
+    /// Runs one attempt to the end: the result is durable before the slot is given back.
+    pub(super) async fn run(
+        self: Arc<Self>,
+        webhook: Arc<Webhook>,
+        webhook_id: u128,
+        item: DueItem,
+    ) {
+        let mut cancel = self.shared.cancel.subscribe();
+        let started = now_millis();
+        let headers = request_headers(&webhook, &item, started);
+        let send = self.client.send(Attempt {
+            url: &webhook.settings.event_url,
+            headers: &headers,
+            body: item.envelope.clone(),
+        });
+        let result: Option<AttemptResult> = tokio::select! {
+            result = send => Some(result),
+            _ = cancel.wait_for(|cancelled| *cancelled) => None,
+        };
+        if let Some(result) = result {
+            if result.outcome != Outcome::Success {
+                tracing::info!(
+                    webhook = %webhook.id,
+                    delivery = %id_to_string(item.delivery_id),
+                    attempt = item.attempt_number,
+                    outcome = result.outcome.as_str(),
+                    status = result.status_code,
+                    "delivery attempt failed"
+                );
+            }
+            let report = AttemptReport {
+                account_seq: item.account_seq,
+                delivery_id: item.delivery_id,
+                webhook_id,
+                date: started,
+                duration_ms: result.duration_ms,
+                outcome: result.outcome.as_str(),
+                success: result.outcome == Outcome::Success,
+                status_code: result.status_code,
+                response_body: result.response_body,
+                error: result.error,
+                retry_after: result.retry_after,
+            };
+            if let Err(e) = self.store.record_attempt(report, self.policy.clone()).await {
+                // The due entry stays: the attempt is made again (at-least-once).
+                tracing::error!(error = %e, "cannot record a delivery attempt");
+            }
+        }
+        let _ = self.signals.send(Signal::Done {
+            webhook: webhook_id,
+            delivery: item.delivery_id,
+        });
+        if self.shared.in_flight.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.shared.idle.notify_waiters();
+        }
+    }
+}

@@ -1,0 +1,141 @@
+//! The delivery engine: the scheduler (which owns time and decides what starts when) and the
+//! attempts it starts.
+//!
+//! The due-queue lives in the store; the scheduler keeps in memory only one timer per webhook
+//! and the set of deliveries in flight, so a million pending deliveries cost no memory. Results
+//! are written back through the store's writer (group-committed with everything else) before
+//! the scheduler hears that a slot is free, so it never reads a stale queue entry.
+
+mod attempt;
+pub mod pace;
+mod scheduler;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use tokio::sync::{Notify, watch};
+
+use crate::config::Config;
+use crate::dispatch::client::{ClientConfig, DeliveryClient};
+use crate::retry::RetryPolicy;
+use crate::store::Store;
+
+/// What the scheduler hears from the rest of hookd.
+#[derive(Debug)]
+enum Signal {
+    /// A webhook may have new due work (ingest, retry, re-enable).
+    Wake(u128),
+    /// An attempt's result is durable; its slot is free.
+    Done { webhook: u128, delivery: u128 },
+    /// Start nothing more.
+    Stop,
+}
+
+/// State shared by the scheduler and every attempt task.
+struct Shared {
+    in_flight: AtomicUsize,
+    idle: Notify,
+    running: AtomicBool,
+    cancel: watch::Sender<bool>,
+}
+
+/// A handle to the running engine; cheap to clone.
+#[derive(Clone)]
+pub struct Engine {
+    signals: mpsc::Sender<Signal>,
+    shared: Arc<Shared>,
+}
+
+impl Engine {
+    /// Starts the scheduler thread. Attempts run as tasks on `runtime`.
+    pub fn start(
+        store: Store,
+        config: &Config,
+        runtime: tokio::runtime::Handle,
+    ) -> std::io::Result<Engine> {
+        let (signals, inbox) = mpsc::channel();
+        let (cancel, _) = watch::channel(false);
+        let shared = Arc::new(Shared {
+            in_flight: AtomicUsize::new(0),
+            idle: Notify::new(),
+            running: AtomicBool::new(true),
+            cancel,
+        });
+        let client = DeliveryClient::new(ClientConfig {
+            timeout: config.delivery.timeout,
+            connect_timeout: config.delivery.connect_timeout,
+            allow_private_targets: config.delivery.allow_private_targets,
+            user_agent: format!("hookd/{}", crate::VERSION),
+        });
+        let engine = Engine {
+            signals: signals.clone(),
+            shared: shared.clone(),
+        };
+        let attempts = Arc::new(attempt::AttemptContext {
+            store: store.clone(),
+            client,
+            policy: Arc::new(RetryPolicy::new(config.delivery.retry_schedule.clone())),
+            signals,
+            shared: shared.clone(),
+        });
+        let scheduler = scheduler::Scheduler::new(
+            store,
+            inbox,
+            runtime,
+            attempts,
+            config.delivery.max_in_flight,
+            config.delivery.max_in_flight_per_webhook,
+        );
+        std::thread::Builder::new()
+            .name("hookd-scheduler".into())
+            .spawn(move || {
+                scheduler.run();
+                shared.running.store(false, Ordering::Release);
+            })?;
+        Ok(engine)
+    }
+
+    /// Tells the scheduler these webhooks may have new due work.
+    pub fn wake(&self, webhooks: impl IntoIterator<Item = u128>) {
+        for webhook in webhooks {
+            let _ = self.signals.send(Signal::Wake(webhook));
+        }
+    }
+
+    /// Whether the scheduler is running (for `/readyz`).
+    pub fn is_running(&self) -> bool {
+        self.shared.running.load(Ordering::Acquire)
+    }
+
+    /// Attempts running now.
+    pub fn in_flight(&self) -> usize {
+        self.shared.in_flight.load(Ordering::Acquire)
+    }
+
+    /// Stops starting attempts, lets running ones finish and record their results for up to
+    /// `grace`, then cancels the rest (they are attempted again after restart).
+    pub async fn shutdown(&self, grace: Duration) {
+        let _ = self.signals.send(Signal::Stop);
+        if tokio::time::timeout(grace, self.idle()).await.is_err() {
+            tracing::warn!(
+                in_flight = self.in_flight(),
+                "attempts still running after the shutdown grace period; they will be retried after restart"
+            );
+            let _ = self.shared.cancel.send(true);
+            let _ = tokio::time::timeout(Duration::from_secs(5), self.idle()).await;
+        }
+    }
+
+    /// Completes when no attempt is running.
+    async fn idle(&self) {
+        loop {
+            let idle = self.shared.idle.notified();
+            if self.shared.in_flight.load(Ordering::Acquire) == 0 {
+                return;
+            }
+            idle.await;
+        }
+    }
+}

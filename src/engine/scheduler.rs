@@ -1,0 +1,219 @@
+//! The scheduler thread: one timer per webhook, one look at a webhook's queue when its timer
+//! fires, and the in-flight caps and pacing that keep one endpoint from delaying another.
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::time::Duration;
+
+use super::Signal;
+use super::attempt::AttemptContext;
+use super::pace::Pace;
+use crate::model::WebhookStatus;
+use crate::store::Store;
+use crate::time::{Millis, now_millis};
+
+/// The longest the scheduler sleeps without looking at the clock.
+const MAX_SLEEP_MS: Millis = 1000;
+/// How long to wait before looking again at a webhook whose queue could not be read.
+const READ_ERROR_BACKOFF_MS: Millis = 1000;
+
+/// What the scheduler knows of one webhook.
+#[derive(Default)]
+struct WebhookState {
+    in_flight: HashSet<u128>,
+    pace: Pace,
+}
+
+pub(super) struct Scheduler {
+    store: Store,
+    inbox: Receiver<Signal>,
+    runtime: tokio::runtime::Handle,
+    attempts: Arc<AttemptContext>,
+    max_in_flight: usize,
+    max_per_webhook: usize,
+    /// (when, webhook): the next time each webhook's queue must be looked at.
+    timers: BTreeSet<(Millis, u128)>,
+    timer_of: HashMap<u128, Millis>,
+    webhooks: HashMap<u128, WebhookState>,
+    in_flight: usize,
+    stopping: bool,
+}
+
+impl Scheduler {
+    pub(super) fn new(
+        store: Store,
+        inbox: Receiver<Signal>,
+        runtime: tokio::runtime::Handle,
+        attempts: Arc<AttemptContext>,
+        max_in_flight: usize,
+        max_per_webhook: usize,
+    ) -> Self {
+        Scheduler {
+            store,
+            inbox,
+            runtime,
+            attempts,
+            max_in_flight,
+            max_per_webhook,
+            timers: BTreeSet::new(),
+            timer_of: HashMap::new(),
+            webhooks: HashMap::new(),
+            in_flight: 0,
+            stopping: false,
+        }
+    }
+
+    /// Runs until told to stop or every sender is gone.
+    pub(super) fn run(mut self) {
+        // After a start (or a crash) every webhook's queue is looked at once: whatever was
+        // pending or in flight is found there.
+        for webhook in self.store.webhook_ids() {
+            self.set_timer(webhook, 0);
+        }
+        while !self.stopping {
+            let now = now_millis();
+            self.start_due(now);
+            let sleep = if self.in_flight >= self.max_in_flight {
+                MAX_SLEEP_MS
+            } else {
+                self.timers
+                    .first()
+                    .map_or(MAX_SLEEP_MS, |(at, _)| (at - now).clamp(0, MAX_SLEEP_MS))
+            };
+            match self.inbox.recv_timeout(Duration::from_millis(sleep as u64)) {
+                Ok(signal) => {
+                    self.handle(signal);
+                    while let Ok(signal) = self.inbox.try_recv() {
+                        self.handle(signal);
+                    }
+                }
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => break,
+            }
+        }
+    }
+
+    fn handle(&mut self, signal: Signal) {
+        let now = now_millis();
+        match signal {
+            Signal::Wake(webhook) => self.set_timer(webhook, now),
+            Signal::Done { webhook, delivery } => {
+                if let Some(state) = self.webhooks.get_mut(&webhook)
+                    && state.in_flight.remove(&delivery)
+                {
+                    self.in_flight -= 1;
+                }
+                // Its queue may hold more work (or this delivery, rescheduled).
+                self.set_timer(webhook, now);
+            }
+            Signal::Stop => self.stopping = true,
+        }
+    }
+
+    /// Keeps the earlier of the existing timer and `at`.
+    fn set_timer(&mut self, webhook: u128, at: Millis) {
+        if let Some(&existing) = self.timer_of.get(&webhook) {
+            if existing <= at {
+                return;
+            }
+            self.timers.remove(&(existing, webhook));
+        }
+        self.timers.insert((at, webhook));
+        self.timer_of.insert(webhook, at);
+    }
+
+    /// Starts every attempt that is due and allowed.
+    fn start_due(&mut self, now: Millis) {
+        while self.in_flight < self.max_in_flight {
+            let Some(&(at, webhook_id)) = self.timers.first() else {
+                return;
+            };
+            if at > now {
+                return;
+            }
+            self.timers.pop_first();
+            self.timer_of.remove(&webhook_id);
+            self.look_at(webhook_id, now);
+        }
+    }
+
+    fn look_at(&mut self, webhook_id: u128, now: Millis) {
+        let Some(webhook) = self.store.webhook_by_id(webhook_id) else {
+            // Deleted: forget it once nothing of it is in flight.
+            if self
+                .webhooks
+                .get(&webhook_id)
+                .is_none_or(|s| s.in_flight.is_empty())
+            {
+                self.webhooks.remove(&webhook_id);
+            }
+            return;
+        };
+        if !webhook.settings.enabled || webhook.status == WebhookStatus::Deactivated {
+            // Paused: woken again when enabled or activated.
+            return;
+        }
+        let ordered = webhook.settings.ordered;
+        let rate = webhook.settings.rate_limit;
+        let cap = if ordered { 1 } else { self.max_per_webhook };
+        let global_free = self.max_in_flight - self.in_flight;
+        let state = self.webhooks.entry(webhook_id).or_default();
+        let free = cap.saturating_sub(state.in_flight.len());
+        if free == 0 {
+            return; // a Done signal looks again
+        }
+        let (allowed, paced_until) = state.pace.allowance(now, rate);
+        if allowed == 0 {
+            if let Some(at) = paced_until {
+                self.set_timer(webhook_id, at);
+            }
+            return;
+        }
+        let take = free.min(allowed).min(global_free);
+        let batch = match self
+            .store
+            .due_batch(webhook_id, now, take, &state.in_flight, ordered)
+        {
+            Ok(batch) => batch,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot read the due-queue");
+                self.set_timer(webhook_id, now + READ_ERROR_BACKOFF_MS);
+                return;
+            }
+        };
+        let started = batch.items.len();
+        state.pace.consume(now, rate, started);
+        for item in batch.items {
+            state.in_flight.insert(item.delivery_id);
+            self.in_flight += 1;
+            self.attempts
+                .shared
+                .in_flight
+                .fetch_add(1, Ordering::AcqRel);
+            let attempts = self.attempts.clone();
+            let webhook = webhook.clone();
+            self.runtime
+                .spawn(async move { attempts.run(webhook, webhook_id, item).await });
+        }
+        match batch.next_due {
+            Some(at) if at > now => self.set_timer(webhook_id, at),
+            Some(_) => {
+                // More is due now. Limited by this webhook's own cap: its Done signals look
+                // again. Limited by pacing or the global cap: look again when allowed.
+                let state = &self.webhooks[&webhook_id];
+                if state.in_flight.len() < cap {
+                    let (allowed, paced_until) = state.pace.allowance(now, rate);
+                    let at = if allowed == 0 {
+                        paced_until.unwrap_or(now)
+                    } else {
+                        now
+                    };
+                    self.set_timer(webhook_id, at);
+                }
+            }
+            None => {}
+        }
+    }
+}

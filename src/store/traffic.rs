@@ -1,0 +1,750 @@
+//! Events, deliveries and the due-queue: ingest with fan-out, attempt results, manual retries,
+//! and the reads the API and the scheduler make.
+
+use std::collections::HashSet;
+use std::ops::Bound;
+use std::sync::Arc;
+use std::time::Duration;
+
+use redb::{ReadTransaction, ReadableDatabase, ReadableTable};
+
+use super::tables::*;
+use super::{Store, WriteCtx};
+use crate::crypto;
+use crate::error::Error;
+use crate::model::{Webhook, WebhookStatus};
+use crate::patterns;
+use crate::records::{
+    AttemptRecord, DeliveryRecord, DeliveryStatus, EventMeta, MAX_KEPT_ATTEMPTS, StoredEvent,
+    envelope,
+};
+use crate::retry::{RetryPolicy, random_unit};
+use crate::time::Millis;
+
+/// An event as validated by the API, ready to be stored.
+#[derive(Debug, Clone)]
+pub struct NewEvent {
+    pub event_type: String,
+    /// The `data` JSON exactly as the client sent it.
+    pub data: Vec<u8>,
+    pub idempotency_key: Option<String>,
+}
+
+impl NewEvent {
+    /// What "the same body" means for idempotency: the type and the data bytes.
+    fn body_hash(&self) -> [u8; 32] {
+        use sha2::{Digest, Sha256};
+        let mut h = Sha256::new();
+        h.update(self.event_type.as_bytes());
+        h.update([0u8]);
+        h.update(&self.data);
+        h.finalize().into()
+    }
+}
+
+/// The outcome of ingesting one event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ingested {
+    pub id: u128,
+    pub event_type: String,
+    pub created: Millis,
+    /// Webhooks the event was fanned out to (buffered ones included).
+    pub deliveries: u32,
+    /// True when an earlier event with the same idempotency key was returned instead.
+    pub replayed: bool,
+    /// Webhooks with new due work, for the scheduler.
+    pub woken: Vec<u128>,
+    /// The deliveries made (empty on a replay).
+    pub delivery_ids: Vec<u128>,
+}
+
+/// The result of one delivery attempt, to be recorded.
+#[derive(Debug, Clone)]
+pub struct AttemptReport {
+    pub account_seq: u64,
+    pub delivery_id: u128,
+    pub webhook_id: u128,
+    pub date: Millis,
+    pub duration_ms: u64,
+    pub outcome: &'static str,
+    pub success: bool,
+    pub status_code: Option<u16>,
+    pub response_body: Option<String>,
+    pub error: Option<String>,
+    pub retry_after: Option<Duration>,
+}
+
+/// A delivery the scheduler may start now, with everything the attempt needs.
+#[derive(Debug, Clone)]
+pub struct DueItem {
+    pub account_seq: u64,
+    pub delivery_id: u128,
+    pub event_id: u128,
+    pub event_type: String,
+    /// The number this attempt will have.
+    pub attempt_number: u32,
+    pub envelope: bytes::Bytes,
+}
+
+/// What the scheduler learns from one look at a webhook's queue.
+#[derive(Debug, Default)]
+pub struct DueBatch {
+    pub items: Vec<DueItem>,
+    /// When the next entry not taken is due (now or earlier when capacity ran out).
+    pub next_due: Option<Millis>,
+}
+
+fn webhook_key(webhook: &Webhook) -> Result<u128, Error> {
+    crate::ids::parse_id(&webhook.id)
+        .ok_or_else(|| Error::Storage(format!("webhook id {} is not a UUID", webhook.id)))
+}
+
+fn due_key(webhook: &Webhook, due: Millis) -> u64 {
+    if webhook.settings.ordered {
+        0
+    } else {
+        due.max(0) as u64
+    }
+}
+
+impl WriteCtx<'_> {
+    fn account_seq(&self, account_id: &str) -> Result<u64, Error> {
+        self.catalog
+            .read()
+            .accounts
+            .get(account_id)
+            .map(|e| e.account.seq)
+            .ok_or_else(|| Error::NotFound(format!("account {account_id}")))
+    }
+
+    /// Stores an event and its deliveries: one per enabled webhook whose patterns match (or
+    /// only `target`), pending for active webhooks and buffered for deactivated ones.
+    pub fn ingest(
+        &mut self,
+        account_id: &str,
+        event: NewEvent,
+        target: Option<u128>,
+        now: Millis,
+    ) -> Result<Ingested, Error> {
+        let seq = self.account_seq(account_id)?;
+        let hash = event.body_hash();
+        if let Some(key) = &event.idempotency_key {
+            let known = self
+                .tx
+                .open_table(IDEMPOTENCY)?
+                .get((seq, key.as_str()))?
+                .map(|v| v.value().to_vec());
+            if let Some(value) = known {
+                return self.replay(seq, key, &value, &hash);
+            }
+        }
+        let webhooks: Vec<Arc<Webhook>> = {
+            let catalog = self.catalog.read();
+            let entry = catalog
+                .accounts
+                .get(account_id)
+                .ok_or_else(|| Error::NotFound(format!("account {account_id}")))?;
+            entry
+                .webhooks
+                .values()
+                .filter(|w| match target {
+                    Some(id) => crate::ids::parse_id(&w.id) == Some(id),
+                    None => {
+                        w.settings.enabled
+                            && patterns::any_matches(&w.settings.event_list, &event.event_type)
+                    }
+                })
+                .cloned()
+                .collect()
+        };
+        let event_id = self.ids.next(now);
+        let (envelope, data_start, data_end) =
+            envelope(event_id, &event.event_type, now, account_id, &event.data);
+        let mut deliveries = Vec::with_capacity(webhooks.len());
+        let mut woken = Vec::new();
+        {
+            let mut delivery_table = self.tx.open_table(DELIVERIES)?;
+            let mut due_table = self.tx.open_table(DUE)?;
+            let mut buffer_table = self.tx.open_table(BUFFER)?;
+            for webhook in &webhooks {
+                let webhook_id = webhook_key(webhook)?;
+                let delivery_id = self.ids.next(now);
+                let buffered = webhook.status == WebhookStatus::Deactivated && target.is_none();
+                let record = DeliveryRecord {
+                    event_id,
+                    webhook_id,
+                    event_type: event.event_type.clone(),
+                    created: now,
+                    status: if buffered {
+                        DeliveryStatus::Buffered
+                    } else {
+                        DeliveryStatus::Pending
+                    },
+                    next_attempt: (!buffered).then_some(now),
+                    due_key: due_key(webhook, now),
+                    attempt_count: 0,
+                    series_start: 0,
+                    attempts: Vec::new(),
+                };
+                delivery_table.insert((seq, delivery_id), record.encode()?.as_slice())?;
+                if buffered {
+                    buffer_table.insert((webhook_id, delivery_id), seq)?;
+                } else {
+                    due_table.insert((webhook_id, record.due_key, delivery_id), (seq, now))?;
+                    woken.push(webhook_id);
+                }
+                deliveries.push((delivery_id, webhook_id));
+            }
+        }
+        let count = deliveries.len() as u32;
+        let delivery_ids = deliveries.iter().map(|(d, _)| *d).collect();
+        let meta = EventMeta {
+            event_type: event.event_type.clone(),
+            created: now,
+            idempotency_key: event.idempotency_key.clone(),
+            deliveries,
+            data_start,
+            data_end,
+        };
+        self.tx.open_table(EVENTS)?.insert(
+            (seq, event_id),
+            StoredEvent::encode(&meta, &envelope)?.as_slice(),
+        )?;
+        if let Some(key) = &event.idempotency_key {
+            let mut value = Vec::with_capacity(48);
+            value.extend_from_slice(&event_id.to_be_bytes());
+            value.extend_from_slice(&hash);
+            self.tx
+                .open_table(IDEMPOTENCY)?
+                .insert((seq, key.as_str()), value.as_slice())?;
+        }
+        Ok(Ingested {
+            id: event_id,
+            event_type: event.event_type,
+            created: now,
+            deliveries: count,
+            replayed: false,
+            woken,
+            delivery_ids,
+        })
+    }
+
+    fn replay(
+        &mut self,
+        seq: u64,
+        key: &str,
+        value: &[u8],
+        hash: &[u8; 32],
+    ) -> Result<Ingested, Error> {
+        let corrupt = || Error::Storage("corrupt idempotency record".into());
+        let id_bytes: [u8; 16] = value
+            .get(..16)
+            .and_then(|b| b.try_into().ok())
+            .ok_or_else(corrupt)?;
+        let stored_hash = value.get(16..48).ok_or_else(corrupt)?;
+        if !crypto::constant_time_eq(stored_hash, hash) {
+            return Err(Error::Conflict(format!(
+                "idempotency key {key:?} was used with a different body"
+            )));
+        }
+        let event_id = u128::from_be_bytes(id_bytes);
+        let stored = self
+            .tx
+            .open_table(EVENTS)?
+            .get((seq, event_id))?
+            .map(|v| StoredEvent::decode(event_id, v.value()))
+            .transpose()?
+            .ok_or_else(corrupt)?;
+        Ok(Ingested {
+            id: event_id,
+            event_type: stored.meta.event_type,
+            created: stored.meta.created,
+            deliveries: stored.meta.deliveries.len() as u32,
+            replayed: true,
+            woken: Vec::new(),
+            delivery_ids: Vec::new(),
+        })
+    }
+
+    fn load_delivery(&self, seq: u64, delivery_id: u128) -> Result<Option<DeliveryRecord>, Error> {
+        self.tx
+            .open_table(DELIVERIES)?
+            .get((seq, delivery_id))?
+            .map(|v| DeliveryRecord::decode(v.value()))
+            .transpose()
+    }
+
+    fn save_delivery(
+        &mut self,
+        seq: u64,
+        delivery_id: u128,
+        record: &DeliveryRecord,
+    ) -> Result<(), Error> {
+        self.tx
+            .open_table(DELIVERIES)?
+            .insert((seq, delivery_id), record.encode()?.as_slice())?;
+        Ok(())
+    }
+
+    /// Records an attempt's result: the delivery succeeds, is rescheduled by the retry
+    /// policy, or fails for good; the webhook's failure count follows. Returns whether the
+    /// delivery is still pending.
+    pub fn record_attempt(
+        &mut self,
+        report: &AttemptReport,
+        policy: &RetryPolicy,
+    ) -> Result<bool, Error> {
+        let Some(mut record) = self.load_delivery(report.account_seq, report.delivery_id)? else {
+            // Purged or its account deleted meanwhile: nothing to record.
+            return Ok(false);
+        };
+        record.attempt_count += 1;
+        record.attempts.push(AttemptRecord {
+            number: record.attempt_count,
+            date: report.date,
+            duration_ms: report.duration_ms,
+            outcome: report.outcome.to_string(),
+            status_code: report.status_code,
+            response_body: report.response_body.clone(),
+            error: report.error.clone(),
+        });
+        if record.attempts.len() > MAX_KEPT_ATTEMPTS {
+            let excess = record.attempts.len() - MAX_KEPT_ATTEMPTS;
+            record.attempts.drain(..excess);
+        }
+        let webhook = self.catalog.read().webhook_by_id(report.webhook_id);
+        let still_pending = record.status == DeliveryStatus::Pending;
+        if still_pending {
+            let mut due = self.tx.open_table(DUE)?;
+            due.remove((report.webhook_id, record.due_key, report.delivery_id))?;
+            let next = if report.success {
+                None
+            } else {
+                policy.next_due(
+                    record.attempt_count - record.series_start,
+                    report.date,
+                    random_unit(),
+                    report.retry_after,
+                )
+            };
+            match (report.success, next, &webhook) {
+                (true, _, _) => {
+                    record.status = DeliveryStatus::Succeeded;
+                    record.next_attempt = None;
+                }
+                (false, Some(at), Some(webhook)) => {
+                    record.next_attempt = Some(at);
+                    record.due_key = due_key(webhook, at);
+                    due.insert(
+                        (report.webhook_id, record.due_key, report.delivery_id),
+                        (report.account_seq, at),
+                    )?;
+                }
+                (false, _, _) => {
+                    record.status = DeliveryStatus::Failed;
+                    record.next_attempt = None;
+                }
+            }
+        }
+        self.save_delivery(report.account_seq, report.delivery_id, &record)?;
+        if let Some(webhook) = webhook {
+            self.count_failure(&webhook, report.success, report.date)?;
+        }
+        Ok(record.status == DeliveryStatus::Pending)
+    }
+
+    /// Keeps the webhook's `failureCount` and `failingSince` in step with attempt outcomes.
+    fn count_failure(
+        &mut self,
+        webhook: &Webhook,
+        success: bool,
+        now: Millis,
+    ) -> Result<(), Error> {
+        let updated = if success {
+            if webhook.failure_count == 0 && webhook.failing_since.is_none() {
+                return Ok(());
+            }
+            Webhook {
+                failure_count: 0,
+                failing_since: None,
+                ..webhook.clone()
+            }
+        } else {
+            Webhook {
+                failure_count: webhook.failure_count.saturating_add(1),
+                failing_since: webhook.failing_since.or(Some(now)),
+                ..webhook.clone()
+            }
+        };
+        self.replace_webhook(updated)
+    }
+
+    /// Schedules a delivery again now: a finished one starts a fresh series of attempts, a
+    /// pending one is moved to now. Deliveries of deactivated or deleted webhooks are refused.
+    pub fn retry_delivery(
+        &mut self,
+        account_id: &str,
+        delivery_id: u128,
+        now: Millis,
+    ) -> Result<(DeliveryRecord, u128), Error> {
+        let seq = self.account_seq(account_id)?;
+        let mut record = self.load_delivery(seq, delivery_id)?.ok_or_else(|| {
+            Error::NotFound(format!(
+                "delivery {}",
+                crate::ids::id_to_string(delivery_id)
+            ))
+        })?;
+        let webhook = self.catalog.read().webhook_by_id(record.webhook_id);
+        let webhook = match webhook {
+            Some(w) if w.status == WebhookStatus::Deactivated => {
+                return Err(Error::Conflict(
+                    "the delivery's webhook is deactivated; activate it first".into(),
+                ));
+            }
+            Some(w) => w,
+            None => {
+                return Err(Error::Conflict("the delivery's webhook was deleted".into()));
+            }
+        };
+        match record.status {
+            DeliveryStatus::Pending => {
+                self.tx.open_table(DUE)?.remove((
+                    record.webhook_id,
+                    record.due_key,
+                    delivery_id,
+                ))?;
+            }
+            DeliveryStatus::Failed | DeliveryStatus::Succeeded | DeliveryStatus::Expired => {
+                record.series_start = record.attempt_count;
+            }
+            DeliveryStatus::Buffered | DeliveryStatus::Cancelled => {
+                return Err(Error::Conflict(format!(
+                    "a {} delivery cannot be retried",
+                    record.status.as_str()
+                )));
+            }
+        }
+        record.status = DeliveryStatus::Pending;
+        record.next_attempt = Some(now);
+        record.due_key = due_key(&webhook, now);
+        self.tx
+            .open_table(DUE)?
+            .insert((record.webhook_id, record.due_key, delivery_id), (seq, now))?;
+        self.save_delivery(seq, delivery_id, &record)?;
+        let webhook_id = record.webhook_id;
+        Ok((record, webhook_id))
+    }
+
+    /// Cancels every pending and buffered delivery of a webhook (it is being deleted).
+    pub fn cancel_webhook_deliveries(&mut self, webhook_id: u128) -> Result<(), Error> {
+        let mut cancelled: Vec<(u64, u128)> = Vec::new();
+        {
+            let mut due = self.tx.open_table(DUE)?;
+            let range = (webhook_id, 0u64, 0u128)..=(webhook_id, u64::MAX, u128::MAX);
+            for entry in due.extract_from_if(range, |_, _| true)? {
+                let (key, value) = entry?;
+                cancelled.push((value.value().0, key.value().2));
+            }
+            let mut buffer = self.tx.open_table(BUFFER)?;
+            let range = (webhook_id, 0u128)..=(webhook_id, u128::MAX);
+            for entry in buffer.extract_from_if(range, |_, _| true)? {
+                let (key, value) = entry?;
+                cancelled.push((value.value(), key.value().1));
+            }
+        }
+        for (seq, delivery_id) in cancelled {
+            if let Some(mut record) = self.load_delivery(seq, delivery_id)? {
+                record.status = DeliveryStatus::Cancelled;
+                record.next_attempt = None;
+                self.save_delivery(seq, delivery_id, &record)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Removes every event, delivery and idempotency key of an account (it is being deleted).
+    pub fn purge_account_traffic(&mut self, seq: u64, webhook_ids: &[u128]) -> Result<(), Error> {
+        for &webhook_id in webhook_ids {
+            self.tx.open_table(DUE)?.retain_in(
+                (webhook_id, 0u64, 0u128)..=(webhook_id, u64::MAX, u128::MAX),
+                |_, _| false,
+            )?;
+            self.tx
+                .open_table(BUFFER)?
+                .retain_in((webhook_id, 0u128)..=(webhook_id, u128::MAX), |_, _| false)?;
+        }
+        self.tx
+            .open_table(EVENTS)?
+            .retain_in((seq, 0u128)..=(seq, u128::MAX), |_, _| false)?;
+        self.tx
+            .open_table(DELIVERIES)?
+            .retain_in((seq, 0u128)..=(seq, u128::MAX), |_, _| false)?;
+        let mut idempotency = self.tx.open_table(IDEMPOTENCY)?;
+        let keys: Vec<String> = idempotency
+            .range((seq, "")..)?
+            .map_while(|entry| {
+                let (key, _) = entry.ok()?;
+                let (s, k) = key.value();
+                (s == seq).then(|| k.to_string())
+            })
+            .collect();
+        for key in keys {
+            idempotency.remove((seq, key.as_str()))?;
+        }
+        Ok(())
+    }
+}
+
+/// Filters of a delivery listing.
+#[derive(Debug, Default, Clone)]
+pub struct DeliveryFilter {
+    pub webhook_id: Option<u128>,
+    pub event_id: Option<u128>,
+    pub status: Option<DeliveryStatus>,
+}
+
+impl Store {
+    fn seq_of(&self, account_id: &str) -> Result<u64, Error> {
+        self.account(account_id)
+            .map(|a| a.seq)
+            .ok_or_else(|| Error::NotFound(format!("account {account_id}")))
+    }
+
+    /// Ingests events in one durable transaction; each event gets its own result (an
+    /// idempotency conflict fails that event only). `target` restricts fan-out to one webhook.
+    pub async fn ingest(
+        &self,
+        account_id: String,
+        events: Vec<NewEvent>,
+        target: Option<u128>,
+        now: Millis,
+    ) -> Result<Vec<Result<Ingested, Error>>, Error> {
+        self.write(move |ctx| {
+            let mut results = Vec::with_capacity(events.len());
+            for event in events {
+                match ctx.ingest(&account_id, event, target, now) {
+                    Err(e) if e.is_storage() => return Err(e),
+                    other => results.push(other),
+                }
+            }
+            Ok(results)
+        })
+        .await
+    }
+
+    /// Records an attempt (see [`WriteCtx::record_attempt`]).
+    pub async fn record_attempt(
+        &self,
+        report: AttemptReport,
+        policy: Arc<RetryPolicy>,
+    ) -> Result<bool, Error> {
+        self.write(move |ctx| ctx.record_attempt(&report, &policy))
+            .await
+    }
+
+    /// Retries a delivery (see [`WriteCtx::retry_delivery`]); returns it and its webhook id.
+    pub async fn retry_delivery(
+        &self,
+        account_id: String,
+        delivery_id: u128,
+        now: Millis,
+    ) -> Result<(DeliveryRecord, u128), Error> {
+        self.write(move |ctx| ctx.retry_delivery(&account_id, delivery_id, now))
+            .await
+    }
+
+    /// One event of an account.
+    pub async fn event(
+        &self,
+        account_id: &str,
+        event_id: u128,
+    ) -> Result<Option<StoredEvent>, Error> {
+        let seq = self.seq_of(account_id)?;
+        self.read(move |tx| {
+            tx.open_table(EVENTS)?
+                .get((seq, event_id))?
+                .map(|v| StoredEvent::decode(event_id, v.value()))
+                .transpose()
+        })
+        .await
+    }
+
+    /// A page of an account's events, newest first, optionally of one type. Returns the
+    /// events and, when more follow, the id to continue before.
+    pub async fn list_events(
+        &self,
+        account_id: &str,
+        before: Option<u128>,
+        limit: usize,
+        event_type: Option<String>,
+    ) -> Result<(Vec<StoredEvent>, Option<u128>), Error> {
+        let seq = self.seq_of(account_id)?;
+        self.read(move |tx| {
+            let table = tx.open_table(EVENTS)?;
+            let upper = match before {
+                Some(id) => Bound::Excluded((seq, id)),
+                None => Bound::Included((seq, u128::MAX)),
+            };
+            let mut items = Vec::new();
+            let mut more = false;
+            for entry in table.range((Bound::Included((seq, 0u128)), upper))?.rev() {
+                let (key, value) = entry?;
+                let event = StoredEvent::decode(key.value().1, value.value())?;
+                if event_type
+                    .as_deref()
+                    .is_some_and(|t| t != event.meta.event_type)
+                {
+                    continue;
+                }
+                if items.len() == limit {
+                    more = true;
+                    break;
+                }
+                items.push(event);
+            }
+            let next = if more {
+                items.last().map(|e| e.id)
+            } else {
+                None
+            };
+            Ok((items, next))
+        })
+        .await
+    }
+
+    /// Several deliveries of an account by id (missing ones are skipped).
+    pub async fn deliveries_by_id(
+        &self,
+        account_id: &str,
+        ids: Vec<u128>,
+    ) -> Result<Vec<(u128, DeliveryRecord)>, Error> {
+        let seq = self.seq_of(account_id)?;
+        self.read(move |tx| {
+            let table = tx.open_table(DELIVERIES)?;
+            let mut out = Vec::with_capacity(ids.len());
+            for id in ids {
+                if let Some(v) = table.get((seq, id))? {
+                    out.push((id, DeliveryRecord::decode(v.value())?));
+                }
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    /// A page of an account's deliveries in creation order, filtered.
+    pub async fn list_deliveries(
+        &self,
+        account_id: &str,
+        after: Option<u128>,
+        limit: usize,
+        filter: DeliveryFilter,
+    ) -> Result<(Vec<(u128, DeliveryRecord)>, Option<u128>), Error> {
+        let seq = self.seq_of(account_id)?;
+        self.read(move |tx| {
+            let table = tx.open_table(DELIVERIES)?;
+            let lower = match after {
+                Some(id) => Bound::Excluded((seq, id)),
+                None => Bound::Included((seq, 0u128)),
+            };
+            let mut items = Vec::new();
+            let mut more = false;
+            for entry in table.range((lower, Bound::Included((seq, u128::MAX))))? {
+                let (key, value) = entry?;
+                let record = DeliveryRecord::decode(value.value())?;
+                let keep = filter.webhook_id.is_none_or(|w| w == record.webhook_id)
+                    && filter.event_id.is_none_or(|e| e == record.event_id)
+                    && filter.status.is_none_or(|s| s == record.status);
+                if !keep {
+                    continue;
+                }
+                if items.len() == limit {
+                    more = true;
+                    break;
+                }
+                items.push((key.value().1, record));
+            }
+            let next = if more {
+                items.last().map(|(id, _)| *id)
+            } else {
+                None
+            };
+            Ok((items, next))
+        })
+        .await
+    }
+
+    /// The scheduler's look at one webhook's queue: up to `take` deliveries due by `now`
+    /// that are not in flight, and when the next one is due. Blocking: call it from the
+    /// scheduler's own thread.
+    pub fn due_batch(
+        &self,
+        webhook_id: u128,
+        now: Millis,
+        take: usize,
+        in_flight: &HashSet<u128>,
+        ordered: bool,
+    ) -> Result<DueBatch, Error> {
+        let tx = self.db().begin_read()?;
+        due_batch_in(&tx, webhook_id, now, take, in_flight, ordered)
+    }
+}
+
+fn due_batch_in(
+    tx: &ReadTransaction,
+    webhook_id: u128,
+    now: Millis,
+    take: usize,
+    in_flight: &HashSet<u128>,
+    ordered: bool,
+) -> Result<DueBatch, Error> {
+    let due = tx.open_table(DUE)?;
+    let deliveries = tx.open_table(DELIVERIES)?;
+    let events = tx.open_table(EVENTS)?;
+    let mut batch = DueBatch::default();
+    let range = (webhook_id, 0u64, 0u128)..=(webhook_id, u64::MAX, u128::MAX);
+    for entry in due.range(range)? {
+        let (key, value) = entry?;
+        let (_, key_due, delivery_id) = key.value();
+        let (seq, at) = value.value();
+        if in_flight.contains(&delivery_id) {
+            if ordered {
+                // The head is on its way: nothing behind it may start.
+                return Ok(batch);
+            }
+            continue;
+        }
+        if at > now {
+            batch.next_due = Some(batch.next_due.map_or(at, |n: Millis| n.min(at)));
+            // Entries are sorted by due key: past a real due key, everything is later.
+            if ordered || key_due > 0 {
+                break;
+            }
+            continue;
+        }
+        if batch.items.len() == take {
+            batch.next_due = Some(now);
+            break;
+        }
+        let Some(record) = deliveries.get((seq, delivery_id))? else {
+            continue;
+        };
+        let record = DeliveryRecord::decode(record.value())?;
+        let Some(event) = events.get((seq, record.event_id))? else {
+            continue;
+        };
+        let event = StoredEvent::decode(record.event_id, event.value())?;
+        batch.items.push(DueItem {
+            account_seq: seq,
+            delivery_id,
+            event_id: record.event_id,
+            event_type: record.event_type,
+            attempt_number: record.attempt_count + 1,
+            envelope: bytes::Bytes::from(event.envelope),
+        });
+        if ordered {
+            break;
+        }
+    }
+    Ok(batch)
+}
