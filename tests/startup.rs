@@ -18,7 +18,10 @@ fn unknown_config_key_is_a_startup_error_naming_it() {
     assert!(!status.success());
     assert_eq!(status.code(), Some(2));
     assert!(stderr.contains("delivery.timeot"), "{stderr}");
-    assert!(!dir.path().join("data").exists(), "the store must not be opened");
+    assert!(
+        !dir.path().join("data").exists(),
+        "the store must not be opened"
+    );
 }
 
 #[test]
@@ -76,7 +79,6 @@ fn admin_token_from_file_works_and_trailing_newline_is_stripped() {
     let server = Server::start_with("", &[("HOOKD_ADMIN_TOKEN_FILE", file.to_str().unwrap())]);
     let r = server.get("/v1/accounts", "file-admin-token-value");
     assert_eq!(r.status, 200, "{}", r.text);
-
 }
 
 #[test]
@@ -123,15 +125,29 @@ fn generated_admin_token_is_printed_once_and_works_after_restart() {
     let (mut first, token, addr) = start();
     let token = token.expect("a generated token is printed on the first start");
     assert!(token.starts_with("hkd_"));
-    let r = request("GET", &format!("http://{addr}/v1/accounts"), Some(&token), None);
+    let r = request(
+        "GET",
+        &format!("http://{addr}/v1/accounts"),
+        Some(&token),
+        None,
+    );
     assert_eq!(r.status, 200, "{}", r.text);
     first.kill().unwrap();
     first.wait().unwrap();
 
     let (mut second, again, addr) = start();
     assert!(again.is_none(), "the token is shown only once");
-    let r = request("GET", &format!("http://{addr}/v1/accounts"), Some(&token), None);
-    assert_eq!(r.status, 200, "the stored hash still authenticates: {}", r.text);
+    let r = request(
+        "GET",
+        &format!("http://{addr}/v1/accounts"),
+        Some(&token),
+        None,
+    );
+    assert_eq!(
+        r.status, 200,
+        "the stored hash still authenticates: {}",
+        r.text
+    );
     second.kill().unwrap();
     second.wait().unwrap();
 }
@@ -160,7 +176,10 @@ fn everything_survives_a_restart() {
     let mut expected = webhook.clone();
     expected.as_object_mut().unwrap().remove("secret");
     assert_eq!(r.json, expected);
-    let r = server.get(&format!("/v1/accounts/{account}/webhooks/{id}/secret"), ADMIN);
+    let r = server.get(
+        &format!("/v1/accounts/{account}/webhooks/{id}/secret"),
+        ADMIN,
+    );
     assert_eq!(r.json["secret"], webhook["secret"]);
     let r = server.get(&format!("/v1/accounts/{account}/tokens"), ADMIN);
     assert_eq!(r.json["items"][0]["id"], token_id);

@@ -167,10 +167,7 @@ impl Store {
 type Initialised = ([u8; 32], Option<TokenHash>, Option<String>);
 
 /// Checks the schema version and creates the store-wide secrets on first open.
-fn initialise(
-    db: &Database,
-    admin_token_configured: bool,
-) -> Result<Initialised, Error> {
+fn initialise(db: &Database, admin_token_configured: bool) -> Result<Initialised, Error> {
     let tx = db.begin_write()?;
     let result = {
         let mut meta = tx.open_table(META)?;
