@@ -566,3 +566,32 @@ fn test_event_lists_and_shows() {
     );
     missing.assert_problem(404, "not-found");
 }
+
+#[test]
+fn the_global_in_flight_cap_holds_across_webhooks() {
+    let server = Server::start_with("[delivery]\nmax_in_flight = 3\ntimeout = \"30s\"\n", &[]);
+    let hung = Receiver::start(|_, _| Reply::ok().after(Duration::from_secs(60)));
+    let account = server.create_account("a");
+    for _ in 0..3 {
+        webhook(&server, &account, &hung.url, &["*"], json!({}));
+    }
+    let batch: Vec<Value> = (0..10).map(|i| json!({"type": "h.n", "data": i})).collect();
+    server.post(
+        &format!("/v1/accounts/{account}/events/batch"),
+        ADMIN,
+        &json!({"events": batch}),
+    );
+    hung.wait_for(3, WAIT);
+    // Give the scheduler every chance to overshoot: more events wake it again. Without the
+    // cap, 24 attempts (3 webhooks x 8) would be running within milliseconds.
+    send(&server, &account, "h.n", json!(99));
+    let watch_until = std::time::Instant::now() + Duration::from_secs(1);
+    while std::time::Instant::now() < watch_until {
+        assert!(
+            hung.count() <= 3,
+            "{} attempts at once with max_in_flight = 3",
+            hung.count()
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}

@@ -76,6 +76,14 @@ impl AttemptContext {
             _ = cancel.wait_for(|cancelled| *cancelled) => None,
         };
         if let Some(result) = result {
+            // An ordered webhook's next delivery waits until a failure is rescheduled; anything
+            // else frees its slot now, while the result is being committed.
+            if result.outcome == Outcome::Success || !webhook.settings.ordered {
+                let _ = self.signals.send(Signal::Finished {
+                    webhook: webhook_id,
+                    delivery: item.delivery_id,
+                });
+            }
             if result.outcome != Outcome::Success {
                 tracing::info!(
                     webhook = %webhook.id,

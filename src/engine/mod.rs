@@ -27,7 +27,10 @@ use crate::store::Store;
 enum Signal {
     /// A webhook may have new due work (ingest, retry, re-enable).
     Wake(u128),
-    /// An attempt's result is durable; its slot is free.
+    /// An attempt's HTTP exchange is over: its slot is free, but its delivery stays out of
+    /// reach until the result is durable (`Done`).
+    Finished { webhook: u128, delivery: u128 },
+    /// An attempt's result is durable (or abandoned); the delivery may be looked at again.
     Done { webhook: u128, delivery: u128 },
     /// Start nothing more.
     Stop,

@@ -22,8 +22,17 @@ const READ_ERROR_BACKOFF_MS: Millis = 1000;
 /// What the scheduler knows of one webhook.
 #[derive(Default)]
 struct WebhookState {
+    /// Attempts whose HTTP exchange is running: they count against the caps.
     in_flight: HashSet<u128>,
+    /// Attempts whose result is being committed: no longer counted, but not to be started again.
+    recording: HashSet<u128>,
     pace: Pace,
+}
+
+impl WebhookState {
+    fn is_busy(&self, delivery: u128) -> bool {
+        self.in_flight.contains(&delivery) || self.recording.contains(&delivery)
+    }
 }
 
 pub(super) struct Scheduler {
@@ -99,11 +108,21 @@ impl Scheduler {
         let now = now_millis();
         match signal {
             Signal::Wake(webhook) => self.set_timer(webhook, now),
-            Signal::Done { webhook, delivery } => {
+            Signal::Finished { webhook, delivery } => {
                 if let Some(state) = self.webhooks.get_mut(&webhook)
                     && state.in_flight.remove(&delivery)
                 {
+                    state.recording.insert(delivery);
                     self.in_flight -= 1;
+                }
+                self.set_timer(webhook, now);
+            }
+            Signal::Done { webhook, delivery } => {
+                if let Some(state) = self.webhooks.get_mut(&webhook) {
+                    if state.in_flight.remove(&delivery) {
+                        self.in_flight -= 1;
+                    }
+                    state.recording.remove(&delivery);
                 }
                 // Its queue may hold more work (or this delivery, rescheduled).
                 self.set_timer(webhook, now);
@@ -145,7 +164,7 @@ impl Scheduler {
             if self
                 .webhooks
                 .get(&webhook_id)
-                .is_none_or(|s| s.in_flight.is_empty())
+                .is_none_or(|s| s.in_flight.is_empty() && s.recording.is_empty())
             {
                 self.webhooks.remove(&webhook_id);
             }
@@ -172,17 +191,18 @@ impl Scheduler {
             return;
         }
         let take = free.min(allowed).min(global_free);
-        let batch = match self
-            .store
-            .due_batch(webhook_id, now, take, &state.in_flight, ordered)
-        {
-            Ok(batch) => batch,
-            Err(e) => {
-                tracing::error!(error = %e, "cannot read the due-queue");
-                self.set_timer(webhook_id, now + READ_ERROR_BACKOFF_MS);
-                return;
-            }
-        };
+        let batch =
+            match self
+                .store
+                .due_batch(webhook_id, now, take, &|d| state.is_busy(d), ordered)
+            {
+                Ok(batch) => batch,
+                Err(e) => {
+                    tracing::error!(error = %e, "cannot read the due-queue");
+                    self.set_timer(webhook_id, now + READ_ERROR_BACKOFF_MS);
+                    return;
+                }
+            };
         let started = batch.items.len();
         state.pace.consume(now, rate, started);
         for item in batch.items {

@@ -1,7 +1,6 @@
 //! Events, deliveries and the due-queue: ingest with fan-out, attempt results, manual retries,
 //! and the reads the API and the scheduler make.
 
-use std::collections::HashSet;
 use std::ops::Bound;
 use std::sync::Arc;
 use std::time::Duration;
@@ -675,18 +674,18 @@ impl Store {
     }
 
     /// The scheduler's look at one webhook's queue: up to `take` deliveries due by `now`
-    /// that are not in flight, and when the next one is due. Blocking: call it from the
+    /// that are not `busy` (in flight or being recorded), and when the next one is due. Blocking: call it from the
     /// scheduler's own thread.
     pub fn due_batch(
         &self,
         webhook_id: u128,
         now: Millis,
         take: usize,
-        in_flight: &HashSet<u128>,
+        busy: &dyn Fn(u128) -> bool,
         ordered: bool,
     ) -> Result<DueBatch, Error> {
         let tx = self.db().begin_read()?;
-        due_batch_in(&tx, webhook_id, now, take, in_flight, ordered)
+        due_batch_in(&tx, webhook_id, now, take, busy, ordered)
     }
 }
 
@@ -695,7 +694,7 @@ fn due_batch_in(
     webhook_id: u128,
     now: Millis,
     take: usize,
-    in_flight: &HashSet<u128>,
+    busy: &dyn Fn(u128) -> bool,
     ordered: bool,
 ) -> Result<DueBatch, Error> {
     let due = tx.open_table(DUE)?;
@@ -707,7 +706,7 @@ fn due_batch_in(
         let (key, value) = entry?;
         let (_, key_due, delivery_id) = key.value();
         let (seq, at) = value.value();
-        if in_flight.contains(&delivery_id) {
+        if busy(delivery_id) {
             if ordered {
                 // The head is on its way: nothing behind it may start.
                 return Ok(batch);
