@@ -10,6 +10,7 @@ pub mod dispatch;
 pub mod engine;
 pub mod error;
 pub mod ids;
+pub mod links;
 pub mod model;
 pub mod patterns;
 pub mod records;

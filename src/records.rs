@@ -276,3 +276,43 @@ mod tests {
         assert!(StoredEvent::decode(9, b"\0\0").is_err());
     }
 }
+
+/// A notice to the operator (today: a webhook was deactivated).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct NotificationRecord {
+    pub kind: String,
+    pub account_id: String,
+    pub account_seq: u64,
+    pub webhook_id: String,
+    pub created: Millis,
+    pub message: String,
+    pub activation_url: String,
+}
+
+/// The API shape of a notification.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NotificationView<'a> {
+    id: String,
+    kind: &'a str,
+    account_id: &'a str,
+    webhook_id: &'a str,
+    created_date: String,
+    message: &'a str,
+    activation_url: &'a str,
+}
+
+impl<'a> NotificationView<'a> {
+    /// The view of notification `id`.
+    pub fn new(id: u128, n: &'a NotificationRecord) -> Self {
+        NotificationView {
+            id: id_to_string(id),
+            kind: &n.kind,
+            account_id: &n.account_id,
+            webhook_id: &n.webhook_id,
+            created_date: format_rfc3339(n.created),
+            message: &n.message,
+            activation_url: &n.activation_url,
+        }
+    }
+}

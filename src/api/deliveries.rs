@@ -9,7 +9,7 @@ use super::{App, Call, list_response};
 use crate::error::{Error, FieldError};
 use crate::ids::{id_to_string, parse_id};
 use crate::records::{DeliveryStatus, DeliveryView};
-use crate::store::{DeliveryFilter, NewEvent};
+use crate::store::{DeliveryFilter, FanOut, NewEvent};
 use crate::time::now_millis;
 
 /// The event type of test deliveries.
@@ -170,7 +170,7 @@ pub async fn test(
         .ingest(
             account_id.to_string(),
             vec![event],
-            Some(target),
+            FanOut::Only(target),
             now_millis(),
         )
         .await?;

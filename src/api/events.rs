@@ -14,7 +14,7 @@ use crate::error::{Error, FieldError};
 use crate::ids::{id_to_string, parse_id};
 use crate::patterns;
 use crate::records::StoredEvent;
-use crate::store::{Ingested, NewEvent};
+use crate::store::{FanOut, Ingested, NewEvent};
 use crate::time::{format_rfc3339, now_millis};
 
 /// The most events one batch request may carry.
@@ -154,7 +154,7 @@ pub async fn ingest(app: &App, call: &mut Call, account_id: &str) -> Result<Resp
     let event = parse_event(&body, header_key.as_deref())?;
     let mut results = app
         .store
-        .ingest(account_id.to_string(), vec![event], None, now_millis())
+        .ingest(account_id.to_string(), vec![event], FanOut::Subscribers, now_millis())
         .await?;
     let ingested = results
         .pop()
@@ -215,7 +215,7 @@ pub async fn ingest_batch(app: &App, call: &mut Call, account_id: &str) -> Resul
         Vec::new()
     } else {
         app.store
-            .ingest(account_id.to_string(), valid, None, now_millis())
+            .ingest(account_id.to_string(), valid, FanOut::Subscribers, now_millis())
             .await?
     };
     for ingested in results.iter().flatten() {

@@ -4,10 +4,12 @@
 //! and never block the runtime.
 
 mod accounts;
+mod activation;
 pub mod auth;
 mod deliveries;
 mod events;
 pub mod input;
+mod notifications;
 pub mod request;
 pub mod respond;
 mod tokens;
@@ -98,6 +100,10 @@ enum Route<'a> {
     Healthz,
     Readyz,
     Problem(&'a str),
+    ActivationLink(&'a str),
+    Notifications,
+    AccountNotifications(&'a str),
+    WebhookActivate(&'a str, &'a str),
     Accounts,
     Account(&'a str),
     Tokens(&'a str),
@@ -130,6 +136,10 @@ impl<'a> Route<'a> {
             ["healthz"] => Route::Healthz,
             ["readyz"] => Route::Readyz,
             ["problems", name] => Route::Problem(name),
+            ["activate", token] => Route::ActivationLink(token),
+            ["v1", "notifications"] => Route::Notifications,
+            ["v1", "accounts", a, "notifications"] => Route::AccountNotifications(a),
+            ["v1", "accounts", a, "webhooks", w, "activate"] => Route::WebhookActivate(a, w),
             ["v1", "accounts"] => Route::Accounts,
             ["v1", "accounts", a] => Route::Account(a),
             ["v1", "accounts", a, "tokens"] => Route::Tokens(a),
@@ -155,6 +165,9 @@ impl<'a> Route<'a> {
     fn methods(self) -> &'static [&'static str] {
         match self {
             Route::Healthz | Route::Readyz | Route::Problem(_) => GET,
+            Route::ActivationLink(_) => GET_POST,
+            Route::Notifications | Route::AccountNotifications(_) => GET,
+            Route::WebhookActivate(..) => POST,
             Route::Accounts | Route::Tokens(_) | Route::Webhooks(_) | Route::Events(_) => GET_POST,
             Route::Account(_) | Route::Webhook(..) => GET_PUT_DELETE,
             Route::Token(..) => DELETE,
@@ -207,6 +220,13 @@ async fn dispatch(app: &App, peer: IpAddr, req: Request<Incoming>) -> Result<Res
         }
         Route::Readyz => return Ok(readiness(app).await),
         Route::Problem(name) => return problem_page(name),
+        Route::ActivationLink(token) => {
+            return if parts.method == Method::GET {
+                activation::show(app, token).await
+            } else {
+                activation::submit(app, token, &parts, body).await
+            };
+        }
         _ => {}
     }
     let principal = app.auth.authenticate(&app.store, &parts.headers, peer)?;
@@ -243,7 +263,12 @@ async fn dispatch(app: &App, peer: IpAddr, req: Request<Incoming>) -> Result<Res
         (Route::Deliveries(a), _) => deliveries::list(app, &call, a).await,
         (Route::Delivery(a, d), _) => deliveries::get(app, &call, a, d).await,
         (Route::DeliveryRetry(a, d), _) => deliveries::retry(app, &call, a, d).await,
-        (Route::Healthz | Route::Readyz | Route::Problem(_), _) => Err(Error::Internal(
+        (Route::Notifications, _) => notifications::list_all(app, &call).await,
+        (Route::AccountNotifications(a), _) => {
+            notifications::list_for_account(app, &call, a).await
+        }
+        (Route::WebhookActivate(a, w), _) => webhooks::activate(app, &mut call, a, w).await,
+        (Route::Healthz | Route::Readyz | Route::Problem(_) | Route::ActivationLink(_), _) => Err(Error::Internal(
             "unauthenticated route reached the API".into(),
         )),
     }

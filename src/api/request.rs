@@ -211,6 +211,7 @@ pub enum CursorKind {
     Webhooks = 3,
     Events = 4,
     Deliveries = 5,
+    Notifications = 6,
 }
 
 /// The cursor key of a numeric id.

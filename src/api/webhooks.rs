@@ -209,3 +209,48 @@ pub async fn rotate_secret(
         &json!({"secret": webhook.secret}),
     ))
 }
+
+/// `POST /v1/accounts/{accountId}/webhooks/{webhookId}/activate` with `{"replayEvents": bool}`
+/// or `?replayEvents=1`.
+pub async fn activate(
+    app: &App,
+    call: &mut Call,
+    account_id: &str,
+    webhook_id: &str,
+) -> Result<Response, Error> {
+    call.principal.require_account(&app.store, account_id)?;
+    app.store.webhook(account_id, webhook_id)?;
+    let from_query = call.query()?.bool("replayEvents")?;
+    let mut fields = Fields::new(call.json_object(app, true).await?);
+    let from_body = match fields.take("replayEvents") {
+        None => None,
+        Some(serde_json::Value::Bool(b)) => Some(b),
+        Some(_) => {
+            fields.error("replayEvents", "must be true or false");
+            None
+        }
+    };
+    fields.finish()?;
+    let replay = from_body.or(from_query).unwrap_or(false);
+    let activation = app
+        .store
+        .activate(
+            account_id.to_string(),
+            webhook_id.to_string(),
+            replay,
+            now_millis(),
+            app.config.retention.buffer.as_millis() as i64,
+            None,
+        )
+        .await?;
+    app.engine.wake(crate::ids::parse_id(&activation.webhook.id));
+    let owner_name = owner_name(app, account_id);
+    Ok(respond::json(
+        StatusCode::OK,
+        &json!({
+            "webhook": WebhookView::new(&activation.webhook, &owner_name),
+            "replayed": activation.replayed,
+            "dropped": activation.dropped,
+        }),
+    ))
+}

@@ -9,15 +9,16 @@ use crate::dispatch::client::{Attempt, AttemptResult, DeliveryClient, Outcome};
 use crate::dispatch::signature::signature_header;
 use crate::ids::id_to_string;
 use crate::model::Webhook;
-use crate::retry::RetryPolicy;
-use crate::store::{AttemptReport, DueItem, Store};
+use super::notify::Notifier;
+use crate::store::{AttemptReport, Deactivated, DeliveryPolicy, DueItem, Store};
 use crate::time::now_millis;
 
 /// What every attempt needs, shared.
 pub(super) struct AttemptContext {
     pub store: Store,
     pub client: DeliveryClient,
-    pub policy: Arc<RetryPolicy>,
+    pub policy: Arc<DeliveryPolicy>,
+    pub notifier: Option<Notifier>,
     pub signals: mpsc::Sender<Signal>,
     pub shared: Arc<Shared>,
 }
@@ -56,6 +57,23 @@ pub fn request_headers(webhook: &Webhook, item: &DueItem, now_ms: i64) -> Vec<(S
 }
 
 impl AttemptContext {
+    /// Tells the world a webhook was deactivated: the log, the scheduler (the system event's
+    /// deliveries), and the operator's channel.
+    fn announce(&self, deactivated: Deactivated) {
+        tracing::warn!(
+            account = %deactivated.account_id,
+            webhook = %deactivated.webhook_id,
+            reason = %deactivated.reason,
+            "webhook deactivated"
+        );
+        for webhook in &deactivated.woken {
+            let _ = self.signals.send(Signal::Wake(*webhook));
+        }
+        if let Some(notifier) = self.notifier.clone() {
+            tokio::spawn(async move { notifier.send(&deactivated).await });
+        }
+    }
+
     /// Runs one attempt to the end: the result is durable before the slot is given back.
     pub(super) async fn run(
         self: Arc<Self>,
@@ -106,10 +124,16 @@ impl AttemptContext {
                 response_body: result.response_body,
                 error: result.error,
                 retry_after: result.retry_after,
+                gone: result.gone,
             };
-            if let Err(e) = self.store.record_attempt(report, self.policy.clone()).await {
+            match self.store.record_attempt(report, self.policy.clone()).await {
+                Ok(recorded) => {
+                    if let Some(deactivated) = recorded.deactivated {
+                        self.announce(deactivated);
+                    }
+                }
                 // The due entry stays: the attempt is made again (at-least-once).
-                tracing::error!(error = %e, "cannot record a delivery attempt");
+                Err(e) => tracing::error!(error = %e, "cannot record a delivery attempt"),
             }
         }
         let _ = self.signals.send(Signal::Done {

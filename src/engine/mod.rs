@@ -7,6 +7,8 @@
 //! the scheduler hears that a slot is free, so it never reads a stale queue entry.
 
 mod attempt;
+mod housekeeping;
+mod notify;
 pub mod pace;
 mod scheduler;
 
@@ -20,7 +22,7 @@ use tokio::sync::{Notify, watch};
 use crate::config::Config;
 use crate::dispatch::client::{ClientConfig, DeliveryClient};
 use crate::retry::RetryPolicy;
-use crate::store::Store;
+use crate::store::{DeliveryPolicy, Store};
 
 /// What the scheduler hears from the rest of hookd.
 #[derive(Debug)]
@@ -41,7 +43,11 @@ struct Shared {
     in_flight: AtomicUsize,
     idle: Notify,
     running: AtomicBool,
+    /// Set when the grace period is over: running attempts give up.
     cancel: watch::Sender<bool>,
+    /// Set when shutdown starts: background upkeep stops.
+    stop: watch::Sender<bool>,
+    housekeeping: std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
 }
 
 /// A handle to the running engine; cheap to clone.
@@ -60,11 +66,14 @@ impl Engine {
     ) -> std::io::Result<Engine> {
         let (signals, inbox) = mpsc::channel();
         let (cancel, _) = watch::channel(false);
+        let (stop, _) = watch::channel(false);
         let shared = Arc::new(Shared {
             in_flight: AtomicUsize::new(0),
             idle: Notify::new(),
             running: AtomicBool::new(true),
             cancel,
+            stop,
+            housekeeping: std::sync::Mutex::new(None),
         });
         let client = DeliveryClient::new(ClientConfig {
             timeout: config.delivery.timeout,
@@ -76,13 +85,42 @@ impl Engine {
             signals: signals.clone(),
             shared: shared.clone(),
         };
+        let notifier = config.notifications.url.clone().map(|url| notify::Notifier {
+            // The operator's own endpoint is trusted: it may live on a private address.
+            client: DeliveryClient::new(ClientConfig {
+                timeout: config.delivery.timeout,
+                connect_timeout: config.delivery.connect_timeout,
+                allow_private_targets: true,
+                user_agent: format!("hookd/{}", crate::VERSION),
+            }),
+            url,
+            secret: config.notifications.secret.clone(),
+        });
+        let policy = DeliveryPolicy {
+            retry: RetryPolicy::new(config.delivery.retry_schedule.clone()),
+            after_failures: config.deactivation.after_failures,
+            deactivate_after: config.deactivation.after.as_millis() as i64,
+            buffer: config.retention.buffer.as_millis() as i64,
+            public_url: config.public_url.clone(),
+        };
         let attempts = Arc::new(attempt::AttemptContext {
             store: store.clone(),
             client,
-            policy: Arc::new(RetryPolicy::new(config.delivery.retry_schedule.clone())),
+            policy: Arc::new(policy),
+            notifier,
             signals,
             shared: shared.clone(),
         });
+        let upkeep = runtime.spawn(housekeeping::run(
+            store.clone(),
+            config.retention.events,
+            config.retention.buffer,
+            shared.stop.subscribe(),
+        ));
+        *shared
+            .housekeeping
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = Some(upkeep);
         let scheduler = scheduler::Scheduler::new(
             store,
             inbox,
@@ -121,6 +159,16 @@ impl Engine {
     /// `grace`, then cancels the rest (they are attempted again after restart).
     pub async fn shutdown(&self, grace: Duration) {
         let _ = self.signals.send(Signal::Stop);
+        let _ = self.shared.stop.send(true);
+        let upkeep = self
+            .shared
+            .housekeeping
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
+        if let Some(upkeep) = upkeep {
+            let _ = upkeep.await;
+        }
         if tokio::time::timeout(grace, self.idle()).await.is_err() {
             tracing::warn!(
                 in_flight = self.in_flight(),

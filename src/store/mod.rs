@@ -6,6 +6,7 @@
 
 pub mod catalog;
 mod config_ops;
+mod lifecycle;
 mod tables;
 mod traffic;
 pub mod writer;
@@ -18,8 +19,11 @@ use redb::{Database, ReadableTable};
 pub use catalog::Page;
 use catalog::{Catalog, SharedCatalog};
 pub use config_ops::TokenOwner;
+pub use lifecycle::{
+    Activation, DEACTIVATED_EVENT, Deactivated, DeliveryPolicy, LinkTarget, Recorded,
+};
 use tables::*;
-pub use traffic::{AttemptReport, DeliveryFilter, DueBatch, DueItem, Ingested, NewEvent};
+pub use traffic::{AttemptReport, DeliveryFilter, DueBatch, DueItem, FanOut, Ingested, NewEvent};
 pub use writer::WriteCtx;
 use writer::Writer;
 
@@ -90,7 +94,7 @@ impl Store {
             .map_err(|e| OpenError(format!("cannot read store {}: {e}", path.display())))?;
         let catalog = SharedCatalog::new(catalog);
         let db = Arc::new(db);
-        let (writer, writer_thread) = Writer::start(db.clone(), catalog.clone())
+        let (writer, writer_thread) = Writer::start(db.clone(), catalog.clone(), signing_key)
             .map_err(|e| OpenError(format!("cannot start the store writer: {e}")))?;
         Ok(Opened {
             store: Store {
@@ -223,6 +227,7 @@ fn initialise(db: &Database, admin_token_configured: bool) -> Result<Initialised
         tx.open_table(DUE)?;
         tx.open_table(BUFFER)?;
         tx.open_table(IDEMPOTENCY)?;
+        tx.open_table(NOTIFICATIONS)?;
         (signing_key, admin_hash, generated)
     };
     tx.commit()?;

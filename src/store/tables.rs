@@ -44,3 +44,5 @@ pub const DUE: TableDefinition<(u128, u64, u128), (u64, i64)> = TableDefinition:
 pub const BUFFER: TableDefinition<(u128, u128), u64> = TableDefinition::new("buffer");
 /// (account seq, idempotency key) → event id (16 bytes BE) and SHA-256 of type and data.
 pub const IDEMPOTENCY: TableDefinition<(u64, &str), &[u8]> = TableDefinition::new("idempotency");
+/// Notification id → notification record (JSON).
+pub const NOTIFICATIONS: TableDefinition<u128, &[u8]> = TableDefinition::new("notifications");

@@ -8,6 +8,7 @@ use std::time::Duration;
 use redb::{ReadTransaction, ReadableDatabase, ReadableTable};
 
 use super::tables::*;
+use super::lifecycle::{DeliveryPolicy, Recorded};
 use super::{Store, WriteCtx};
 use crate::crypto;
 use crate::error::Error;
@@ -17,8 +18,19 @@ use crate::records::{
     AttemptRecord, DeliveryRecord, DeliveryStatus, EventMeta, MAX_KEPT_ATTEMPTS, StoredEvent,
     envelope,
 };
-use crate::retry::{RetryPolicy, random_unit};
-use crate::time::Millis;
+use crate::retry::random_unit;
+use crate::time::{Millis, format_rfc3339};
+
+/// Which webhooks an event fans out to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FanOut {
+    /// Every enabled webhook whose patterns match (ingest).
+    Subscribers,
+    /// Like `Subscribers`, but never this webhook (its own deactivation notice).
+    SubscribersExcept(u128),
+    /// This webhook alone, whatever its patterns and status (test events).
+    Only(u128),
+}
 
 /// An event as validated by the API, ready to be stored.
 #[derive(Debug, Clone)]
@@ -71,6 +83,8 @@ pub struct AttemptReport {
     pub response_body: Option<String>,
     pub error: Option<String>,
     pub retry_after: Option<Duration>,
+    /// The receiver answered 410 Gone: deactivate at once.
+    pub gone: bool,
 }
 
 /// A delivery the scheduler may start now, with everything the attempt needs.
@@ -93,17 +107,19 @@ pub struct DueBatch {
     pub next_due: Option<Millis>,
 }
 
-fn webhook_key(webhook: &Webhook) -> Result<u128, Error> {
+/// The numeric id of a webhook.
+pub(super) fn webhook_key(webhook: &Webhook) -> Result<u128, Error> {
     crate::ids::parse_id(&webhook.id)
         .ok_or_else(|| Error::Storage(format!("webhook id {} is not a UUID", webhook.id)))
 }
 
 fn due_key(webhook: &Webhook, due: Millis) -> u64 {
-    if webhook.settings.ordered {
-        0
-    } else {
-        due.max(0) as u64
-    }
+    due_key_of(webhook.settings.ordered, due)
+}
+
+/// The due-queue key time: the due time, or 0 for ordered webhooks (queue in event order).
+pub(super) fn due_key_of(ordered: bool, due: Millis) -> u64 {
+    if ordered { 0 } else { due.max(0) as u64 }
 }
 
 impl WriteCtx<'_> {
@@ -122,7 +138,7 @@ impl WriteCtx<'_> {
         &mut self,
         account_id: &str,
         event: NewEvent,
-        target: Option<u128>,
+        fan_out: FanOut,
         now: Millis,
     ) -> Result<Ingested, Error> {
         let seq = self.account_seq(account_id)?;
@@ -146,11 +162,14 @@ impl WriteCtx<'_> {
             entry
                 .webhooks
                 .values()
-                .filter(|w| match target {
-                    Some(id) => crate::ids::parse_id(&w.id) == Some(id),
-                    None => {
-                        w.settings.enabled
-                            && patterns::any_matches(&w.settings.event_list, &event.event_type)
+                .filter(|w| {
+                    let id = crate::ids::parse_id(&w.id);
+                    let subscribed = w.settings.enabled
+                        && patterns::any_matches(&w.settings.event_list, &event.event_type);
+                    match fan_out {
+                        FanOut::Only(only) => id == Some(only),
+                        FanOut::SubscribersExcept(except) => subscribed && id != Some(except),
+                        FanOut::Subscribers => subscribed,
                     }
                 })
                 .cloned()
@@ -168,7 +187,8 @@ impl WriteCtx<'_> {
             for webhook in &webhooks {
                 let webhook_id = webhook_key(webhook)?;
                 let delivery_id = self.ids.next(now);
-                let buffered = webhook.status == WebhookStatus::Deactivated && target.is_none();
+                let buffered = webhook.status == WebhookStatus::Deactivated
+                    && !matches!(fan_out, FanOut::Only(_));
                 let record = DeliveryRecord {
                     event_id,
                     webhook_id,
@@ -286,16 +306,12 @@ impl WriteCtx<'_> {
     }
 
     /// Records an attempt's result: the delivery succeeds, is rescheduled by the retry
-    /// policy, or fails for good; the webhook's failure count follows. Returns whether the
-    /// delivery is still pending.
-    pub fn record_attempt(
-        &mut self,
-        report: &AttemptReport,
-        policy: &RetryPolicy,
-    ) -> Result<bool, Error> {
+    /// policy, or fails for good; the webhook's failure count follows, and the webhook is
+    /// deactivated when the thresholds are met (at once on `410 Gone`).
+    pub fn record_attempt(&mut self, report: &AttemptReport, policy: &DeliveryPolicy) -> Result<Recorded, Error> {
         let Some(mut record) = self.load_delivery(report.account_seq, report.delivery_id)? else {
             // Purged or its account deleted meanwhile: nothing to record.
-            return Ok(false);
+            return Ok(Recorded::default());
         };
         record.attempt_count += 1;
         record.attempts.push(AttemptRecord {
@@ -312,56 +328,88 @@ impl WriteCtx<'_> {
             record.attempts.drain(..excess);
         }
         let webhook = self.catalog.read().webhook_by_id(report.webhook_id);
-        let still_pending = record.status == DeliveryStatus::Pending;
-        if still_pending {
-            let mut due = self.tx.open_table(DUE)?;
-            due.remove((report.webhook_id, record.due_key, report.delivery_id))?;
-            let next = if report.success {
-                None
-            } else {
-                policy.next_due(
-                    record.attempt_count - record.series_start,
-                    report.date,
-                    random_unit(),
-                    report.retry_after,
-                )
-            };
-            match (report.success, next, &webhook) {
-                (true, _, _) => {
-                    record.status = DeliveryStatus::Succeeded;
-                    record.next_attempt = None;
-                }
-                (false, Some(at), Some(webhook)) => {
-                    record.next_attempt = Some(at);
-                    record.due_key = due_key(webhook, at);
-                    due.insert(
-                        (report.webhook_id, record.due_key, report.delivery_id),
-                        (report.account_seq, at),
-                    )?;
-                }
-                (false, _, _) => {
-                    record.status = DeliveryStatus::Failed;
-                    record.next_attempt = None;
+        match record.status {
+            DeliveryStatus::Pending => {
+                let mut due = self.tx.open_table(DUE)?;
+                due.remove((report.webhook_id, record.due_key, report.delivery_id))?;
+                let next = if report.success {
+                    None
+                } else {
+                    policy.retry.next_due(
+                        record.attempt_count - record.series_start,
+                        report.date,
+                        random_unit(),
+                        report.retry_after,
+                    )
+                };
+                match (report.success, next, &webhook) {
+                    (true, _, _) => {
+                        record.status = DeliveryStatus::Succeeded;
+                        record.next_attempt = None;
+                    }
+                    (false, Some(at), Some(webhook)) => {
+                        record.next_attempt = Some(at);
+                        record.due_key = due_key(webhook, at);
+                        due.insert(
+                            (report.webhook_id, record.due_key, report.delivery_id),
+                            (report.account_seq, at),
+                        )?;
+                    }
+                    (false, _, _) => {
+                        record.status = DeliveryStatus::Failed;
+                        record.next_attempt = None;
+                    }
                 }
             }
+            // Buffered by a deactivation while its attempt was running, and it got through.
+            DeliveryStatus::Buffered if report.success => {
+                self.tx
+                    .open_table(BUFFER)?
+                    .remove((report.webhook_id, report.delivery_id))?;
+                record.status = DeliveryStatus::Succeeded;
+            }
+            _ => {}
         }
         self.save_delivery(report.account_seq, report.delivery_id, &record)?;
-        if let Some(webhook) = webhook {
-            self.count_failure(&webhook, report.success, report.date)?;
+        let mut recorded = Recorded {
+            still_pending: record.status == DeliveryStatus::Pending,
+            deactivated: None,
+        };
+        let Some(webhook) = webhook.filter(|w| w.status == WebhookStatus::Active) else {
+            return Ok(recorded);
+        };
+        let webhook = self.count_failure(&webhook, report.success, report.date)?;
+        let failing_long_enough = webhook
+            .failing_since
+            .is_some_and(|since| report.date - since >= policy.deactivate_after);
+        let reason = if report.gone {
+            Some("the endpoint answered 410 Gone".to_string())
+        } else if !report.success
+            && webhook.failure_count >= policy.after_failures
+            && failing_long_enough
+        {
+            Some(format!(
+                "{} failed attempts in a row since {}; the last: {}",
+                webhook.failure_count,
+                webhook.failing_since.map(format_rfc3339).unwrap_or_default(),
+                report.error.as_deref().unwrap_or(report.outcome)
+            ))
+        } else {
+            None
+        };
+        if let Some(reason) = reason {
+            recorded.deactivated = Some(self.deactivate(&webhook, reason, report.date, policy)?);
+            recorded.still_pending = false;
         }
-        Ok(record.status == DeliveryStatus::Pending)
+        Ok(recorded)
     }
 
-    /// Keeps the webhook's `failureCount` and `failingSince` in step with attempt outcomes.
-    fn count_failure(
-        &mut self,
-        webhook: &Webhook,
-        success: bool,
-        now: Millis,
-    ) -> Result<(), Error> {
+    /// Keeps the webhook's `failureCount` and `failingSince` in step with attempt outcomes;
+    /// returns the webhook as it now stands.
+    fn count_failure(&mut self, webhook: &Webhook, success: bool, now: Millis) -> Result<Webhook, Error> {
         let updated = if success {
             if webhook.failure_count == 0 && webhook.failing_since.is_none() {
-                return Ok(());
+                return Ok(webhook.clone());
             }
             Webhook {
                 failure_count: 0,
@@ -375,7 +423,8 @@ impl WriteCtx<'_> {
                 ..webhook.clone()
             }
         };
-        self.replace_webhook(updated)
+        self.replace_webhook(updated.clone())?;
+        Ok(updated)
     }
 
     /// Schedules a delivery again now: a finished one starts a fresh series of attempts, a
@@ -510,18 +559,18 @@ impl Store {
     }
 
     /// Ingests events in one durable transaction; each event gets its own result (an
-    /// idempotency conflict fails that event only). `target` restricts fan-out to one webhook.
+    /// idempotency conflict fails that event only).
     pub async fn ingest(
         &self,
         account_id: String,
         events: Vec<NewEvent>,
-        target: Option<u128>,
+        fan_out: FanOut,
         now: Millis,
     ) -> Result<Vec<Result<Ingested, Error>>, Error> {
         self.write(move |ctx| {
             let mut results = Vec::with_capacity(events.len());
             for event in events {
-                match ctx.ingest(&account_id, event, target, now) {
+                match ctx.ingest(&account_id, event, fan_out, now) {
                     Err(e) if e.is_storage() => return Err(e),
                     other => results.push(other),
                 }
@@ -535,8 +584,8 @@ impl Store {
     pub async fn record_attempt(
         &self,
         report: AttemptReport,
-        policy: Arc<RetryPolicy>,
-    ) -> Result<bool, Error> {
+        policy: Arc<DeliveryPolicy>,
+    ) -> Result<Recorded, Error> {
         self.write(move |ctx| ctx.record_attempt(&report, &policy))
             .await
     }

@@ -34,6 +34,8 @@ pub struct WriteCtx<'a> {
     pub catalog: &'a SharedCatalog,
     /// Event and delivery ids, increasing in commit order.
     pub ids: &'a mut IdGen,
+    /// The store's key for activation links.
+    pub signing_key: &'a [u8; 32],
 }
 
 /// Called once the batch's fate is known, with `Ok` only if the commit was durable.
@@ -53,11 +55,12 @@ impl Writer {
     pub fn start(
         db: Arc<Database>,
         catalog: SharedCatalog,
+        signing_key: [u8; 32],
     ) -> std::io::Result<(Writer, std::thread::JoinHandle<()>)> {
         let (tx, rx) = mpsc::channel(QUEUE_DEPTH);
         let handle = std::thread::Builder::new()
             .name("hookd-writer".into())
-            .spawn(move || run(db, catalog, rx))?;
+            .spawn(move || run(db, catalog, signing_key, rx))?;
         Ok((Writer { jobs: tx }, handle))
     }
 
@@ -86,7 +89,12 @@ impl Writer {
     }
 }
 
-fn run(db: Arc<Database>, catalog: SharedCatalog, mut rx: mpsc::Receiver<Job>) {
+fn run(
+    db: Arc<Database>,
+    catalog: SharedCatalog,
+    signing_key: [u8; 32],
+    mut rx: mpsc::Receiver<Job>,
+) {
     let mut batch: Vec<Job> = Vec::with_capacity(MAX_BATCH);
     let mut completions: Vec<Completion> = Vec::with_capacity(MAX_BATCH);
     let mut ids = IdGen::default();
@@ -116,6 +124,7 @@ fn run(db: Arc<Database>, catalog: SharedCatalog, mut rx: mpsc::Receiver<Job>) {
                 tx: &tx,
                 catalog: &catalog,
                 ids: &mut ids,
+                signing_key: &signing_key,
             };
             for job in batch.drain(..) {
                 let (completion, failed_storage) = job(&mut ctx);

@@ -1,0 +1,506 @@
+//! The failure lifecycle: deactivation (with its notification, system event and link),
+//! the buffer, activation with or without replay, expiry of old buffered deliveries, and the
+//! retention purge.
+
+use std::sync::Arc;
+
+use redb::ReadableTable;
+use serde_json::json;
+
+use super::tables::*;
+use super::traffic::{FanOut, NewEvent, due_key_of, webhook_key};
+use super::{Store, WriteCtx};
+use crate::error::Error;
+use crate::ids::v7_floor;
+use crate::links::{self, LinkClaims};
+use crate::model::{Webhook, WebhookStatus};
+use crate::records::{DeliveryRecord, DeliveryStatus, NotificationRecord, StoredEvent};
+use crate::retry::RetryPolicy;
+use crate::time::{Millis, format_rfc3339};
+
+/// The system event emitted on deactivation.
+pub const DEACTIVATED_EVENT: &str = "hookd.webhook.deactivated";
+
+/// Everything that decides what happens after an attempt.
+#[derive(Debug, Clone)]
+pub struct DeliveryPolicy {
+    pub retry: RetryPolicy,
+    /// `deactivation.after_failures`.
+    pub after_failures: u32,
+    /// `deactivation.after`, in milliseconds.
+    pub deactivate_after: Millis,
+    /// `retention.buffer`, in milliseconds.
+    pub buffer: Millis,
+    /// Base of activation links.
+    pub public_url: String,
+}
+
+/// What the engine must do after a deactivation was committed.
+#[derive(Debug, Clone)]
+pub struct Deactivated {
+    pub webhook_id: String,
+    /// Why, in words (no URL, no payload: safe to log).
+    pub reason: String,
+    pub account_id: String,
+    pub notification: NotificationRecord,
+    /// The system event: its id and the envelope POSTed to `notifications.url`.
+    pub event_id: u128,
+    pub envelope: Vec<u8>,
+    /// Webhooks that got the system event.
+    pub woken: Vec<u128>,
+}
+
+/// The result of recording an attempt.
+#[derive(Debug, Clone, Default)]
+pub struct Recorded {
+    pub still_pending: bool,
+    pub deactivated: Option<Deactivated>,
+}
+
+/// The result of an activation.
+#[derive(Debug, Clone)]
+pub struct Activation {
+    pub webhook: Webhook,
+    pub replayed: u32,
+    pub dropped: u32,
+}
+
+/// What an activation link leads to, for its page.
+#[derive(Debug, Clone)]
+pub enum LinkTarget {
+    /// Valid: the webhook, how many buffered deliveries wait, and the link's deactivation.
+    Valid {
+        webhook: Arc<Webhook>,
+        buffered: u64,
+        deactivated: Millis,
+    },
+    /// Not a link hookd issued, or its webhook is gone.
+    Unknown,
+    /// Used, superseded, or past its buffer window.
+    Gone,
+}
+
+impl WriteCtx<'_> {
+    /// Switches a webhook off: its pending deliveries are buffered, a notification is stored,
+    /// and the system event goes to the account's other webhooks that listen for it.
+    pub fn deactivate(
+        &mut self,
+        webhook: &Webhook,
+        reason: String,
+        now: Millis,
+        policy: &DeliveryPolicy,
+    ) -> Result<Deactivated, Error> {
+        let webhook_id = webhook_key(webhook)?;
+        let seq = self
+            .catalog
+            .read()
+            .accounts
+            .get(&webhook.account_id)
+            .map(|e| e.account.seq)
+            .ok_or_else(|| Error::NotFound(format!("account {}", webhook.account_id)))?;
+        let updated = Webhook {
+            status: WebhookStatus::Deactivated,
+            deactivated: Some(now),
+            deactivation_reason: Some(reason.clone()),
+            ..webhook.clone()
+        };
+        self.replace_webhook(updated)?;
+        self.buffer_pending(webhook_id)?;
+        let activation_url = links::url(
+            &policy.public_url,
+            self.signing_key,
+            LinkClaims {
+                webhook_id,
+                deactivated: now,
+                expires: now + policy.buffer,
+            },
+        );
+        let notification = NotificationRecord {
+            kind: "webhook.deactivated".into(),
+            account_id: webhook.account_id.clone(),
+            account_seq: seq,
+            webhook_id: webhook.id.clone(),
+            created: now,
+            message: format!(
+                "Webhook \"{}\" ({}) was deactivated: {reason}. Its events are buffered until {}.",
+                webhook.settings.name,
+                webhook.settings.event_url,
+                format_rfc3339(now + policy.buffer)
+            ),
+            activation_url: activation_url.clone(),
+        };
+        let notification_id = self.ids.next(now);
+        self.tx.open_table(NOTIFICATIONS)?.insert(
+            notification_id,
+            super::tables::encode(&notification)?.as_slice(),
+        )?;
+        let data = json!({
+            "webhookId": webhook.id,
+            "name": webhook.settings.name,
+            "eventUrl": webhook.settings.event_url,
+            "reason": &reason,
+            "deactivatedDate": format_rfc3339(now),
+            "activationUrl": activation_url,
+        });
+        let event = self.ingest(
+            &webhook.account_id,
+            NewEvent {
+                event_type: DEACTIVATED_EVENT.to_string(),
+                data: data.to_string().into_bytes(),
+                idempotency_key: None,
+            },
+            FanOut::SubscribersExcept(webhook_id),
+            now,
+        )?;
+        let envelope = self
+            .tx
+            .open_table(EVENTS)?
+            .get((seq, event.id))?
+            .map(|v| StoredEvent::decode(event.id, v.value()))
+            .transpose()?
+            .map(|e| e.envelope)
+            .unwrap_or_default();
+        Ok(Deactivated {
+            webhook_id: webhook.id.clone(),
+            reason,
+            account_id: webhook.account_id.clone(),
+            notification,
+            event_id: event.id,
+            envelope,
+            woken: event.woken,
+        })
+    }
+
+    /// Moves every pending delivery of a webhook from the due-queue to the buffer.
+    fn buffer_pending(&mut self, webhook_id: u128) -> Result<(), Error> {
+        let mut moved: Vec<(u64, u128)> = Vec::new();
+        {
+            let mut due = self.tx.open_table(DUE)?;
+            let range = (webhook_id, 0u64, 0u128)..=(webhook_id, u64::MAX, u128::MAX);
+            for entry in due.extract_from_if(range, |_, _| true)? {
+                let (key, value) = entry?;
+                moved.push((value.value().0, key.value().2));
+            }
+        }
+        let mut buffer = self.tx.open_table(BUFFER)?;
+        let mut deliveries = self.tx.open_table(DELIVERIES)?;
+        for (seq, delivery_id) in moved {
+            buffer.insert((webhook_id, delivery_id), seq)?;
+            let record = deliveries
+                .get((seq, delivery_id))?
+                .map(|v| DeliveryRecord::decode(v.value()))
+                .transpose()?;
+            if let Some(mut record) = record {
+                record.status = DeliveryStatus::Buffered;
+                record.next_attempt = None;
+                deliveries.insert((seq, delivery_id), record.encode()?.as_slice())?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Reactivates a webhook. With `replay`, its buffered deliveries still inside the buffer
+    /// window are scheduled now (oldest event first) as fresh series; without, they are
+    /// cancelled. Activating an active webhook changes nothing. `link` (the deactivation time
+    /// an activation link was issued for) refuses with `Conflict` unless the webhook is still
+    /// in that very deactivation, so a link works once.
+    pub fn activate(
+        &mut self,
+        account_id: &str,
+        webhook_id: &str,
+        replay: bool,
+        now: Millis,
+        buffer_window: Millis,
+        link: Option<Millis>,
+    ) -> Result<Activation, Error> {
+        let current = {
+            let catalog = self.catalog.read();
+            let entry = catalog
+                .accounts
+                .get(account_id)
+                .ok_or_else(|| Error::NotFound(format!("account {account_id}")))?;
+            entry
+                .webhooks
+                .get(webhook_id)
+                .cloned()
+                .ok_or_else(|| Error::NotFound(format!("webhook {webhook_id}")))?
+        };
+        if let Some(deactivated) = link
+            && (current.status != WebhookStatus::Deactivated
+                || current.deactivated != Some(deactivated))
+        {
+            return Err(Error::Conflict("this activation link was already used".into()));
+        }
+        if current.status == WebhookStatus::Active {
+            return Ok(Activation {
+                webhook: (*current).clone(),
+                replayed: 0,
+                dropped: 0,
+            });
+        }
+        let id = webhook_key(&current)?;
+        let webhook = Webhook {
+            status: WebhookStatus::Active,
+            failure_count: 0,
+            failing_since: None,
+            deactivated: None,
+            deactivation_reason: None,
+            ..(*current).clone()
+        };
+        self.replace_webhook(webhook.clone())?;
+        let mut buffered: Vec<(u64, u128)> = Vec::new();
+        {
+            let mut buffer = self.tx.open_table(BUFFER)?;
+            for entry in buffer.extract_from_if((id, 0u128)..=(id, u128::MAX), |_, _| true)? {
+                let (key, value) = entry?;
+                buffered.push((value.value(), key.value().1));
+            }
+        }
+        let (mut replayed, mut dropped) = (0, 0);
+        let oldest_kept = now - buffer_window;
+        let mut deliveries = self.tx.open_table(DELIVERIES)?;
+        let mut due = self.tx.open_table(DUE)?;
+        // Delivery ids increase with their events, so this is oldest event first.
+        for (seq, delivery_id) in buffered {
+            let Some(mut record) = deliveries
+                .get((seq, delivery_id))?
+                .map(|v| DeliveryRecord::decode(v.value()))
+                .transpose()?
+            else {
+                continue;
+            };
+            if record.created < oldest_kept {
+                record.status = DeliveryStatus::Expired;
+            } else if replay {
+                record.status = DeliveryStatus::Pending;
+                record.series_start = record.attempt_count;
+                record.next_attempt = Some(now);
+                record.due_key = due_key_of(webhook.settings.ordered, now);
+                due.insert((id, record.due_key, delivery_id), (seq, now))?;
+                replayed += 1;
+            } else {
+                record.status = DeliveryStatus::Cancelled;
+                dropped += 1;
+            }
+            deliveries.insert((seq, delivery_id), record.encode()?.as_slice())?;
+        }
+        Ok(Activation {
+            webhook,
+            replayed,
+            dropped,
+        })
+    }
+
+    /// Marks buffered deliveries whose event is older than the buffer window `expired`, at
+    /// most `limit` of them; returns how many.
+    pub fn expire_buffered(&mut self, now: Millis, buffer_window: Millis, limit: usize) -> Result<usize, Error> {
+        let deactivated: Vec<u128> = self
+            .catalog
+            .read()
+            .webhooks_by_id
+            .iter()
+            .filter(|(_, w)| w.status == WebhookStatus::Deactivated)
+            .map(|(id, _)| *id)
+            .collect();
+        let floor = v7_floor(now - buffer_window);
+        let mut expired: Vec<(u64, u128)> = Vec::new();
+        {
+            let mut buffer = self.tx.open_table(BUFFER)?;
+            for id in deactivated {
+                let room = limit - expired.len();
+                if room == 0 {
+                    break;
+                }
+                let taken = buffer
+                    .extract_from_if((id, 0u128)..(id, floor), |_, _| true)?
+                    .take(room);
+                for entry in taken {
+                    let (key, value) = entry?;
+                    expired.push((value.value(), key.value().1));
+                }
+            }
+        }
+        let mut deliveries = self.tx.open_table(DELIVERIES)?;
+        for &(seq, delivery_id) in &expired {
+            let record = deliveries
+                .get((seq, delivery_id))?
+                .map(|v| DeliveryRecord::decode(v.value()))
+                .transpose()?;
+            if let Some(mut record) = record {
+                record.status = DeliveryStatus::Expired;
+                deliveries.insert((seq, delivery_id), record.encode()?.as_slice())?;
+            }
+        }
+        Ok(expired.len())
+    }
+
+    /// Removes events, deliveries (with their queue entries), idempotency keys and
+    /// notifications created before `cutoff`, at most about `limit` records; returns how many.
+    pub fn purge_before(&mut self, cutoff: Millis, limit: usize) -> Result<usize, Error> {
+        let floor = v7_floor(cutoff);
+        let seqs: Vec<u64> = self
+            .catalog
+            .read()
+            .accounts
+            .values()
+            .map(|e| e.account.seq)
+            .collect();
+        let mut removed = 0;
+        for seq in seqs {
+            if removed >= limit {
+                break;
+            }
+            let old_deliveries: Vec<(u128, DeliveryRecord)> = {
+                let mut deliveries = self.tx.open_table(DELIVERIES)?;
+                let taken = deliveries
+                    .extract_from_if((seq, 0u128)..(seq, floor), |_, _| true)?
+                    .take(limit - removed);
+                let mut out = Vec::new();
+                for entry in taken {
+                    let (key, value) = entry?;
+                    out.push((key.value().1, DeliveryRecord::decode(value.value())?));
+                }
+                out
+            };
+            removed += old_deliveries.len();
+            let mut due = self.tx.open_table(DUE)?;
+            let mut buffer = self.tx.open_table(BUFFER)?;
+            for (id, record) in &old_deliveries {
+                match record.status {
+                    DeliveryStatus::Pending => {
+                        due.remove((record.webhook_id, record.due_key, *id))?;
+                    }
+                    DeliveryStatus::Buffered => {
+                        buffer.remove((record.webhook_id, *id))?;
+                    }
+                    _ => {}
+                }
+            }
+            let old_events: Vec<StoredEvent> = {
+                let mut events = self.tx.open_table(EVENTS)?;
+                let taken = events
+                    .extract_from_if((seq, 0u128)..(seq, floor), |_, _| true)?
+                    .take(limit.saturating_sub(removed).max(1));
+                let mut out = Vec::new();
+                for entry in taken {
+                    let (key, value) = entry?;
+                    out.push(StoredEvent::decode(key.value().1, value.value())?);
+                }
+                out
+            };
+            removed += old_events.len();
+            let mut idempotency = self.tx.open_table(IDEMPOTENCY)?;
+            for event in &old_events {
+                if let Some(key) = &event.meta.idempotency_key {
+                    idempotency.remove((seq, key.as_str()))?;
+                }
+            }
+        }
+        let mut notifications = self.tx.open_table(NOTIFICATIONS)?;
+        let taken = notifications
+            .extract_from_if(..floor, |_, _| true)?
+            .take(limit.saturating_sub(removed).max(1));
+        for entry in taken {
+            entry?;
+            removed += 1;
+        }
+        Ok(removed)
+    }
+}
+
+impl Store {
+    /// See [`WriteCtx::activate`].
+    pub async fn activate(
+        &self,
+        account_id: String,
+        webhook_id: String,
+        replay: bool,
+        now: Millis,
+        buffer_window: Millis,
+        link: Option<Millis>,
+    ) -> Result<Activation, Error> {
+        self.write(move |ctx| {
+            ctx.activate(&account_id, &webhook_id, replay, now, buffer_window, link)
+        })
+        .await
+    }
+
+    /// See [`WriteCtx::expire_buffered`].
+    pub async fn expire_buffered(&self, now: Millis, buffer_window: Millis, limit: usize) -> Result<usize, Error> {
+        self.write(move |ctx| ctx.expire_buffered(now, buffer_window, limit))
+            .await
+    }
+
+    /// See [`WriteCtx::purge_before`].
+    pub async fn purge_before(&self, cutoff: Millis, limit: usize) -> Result<usize, Error> {
+        self.write(move |ctx| ctx.purge_before(cutoff, limit)).await
+    }
+
+    /// A page of notifications in creation order, of one account or of all.
+    pub async fn list_notifications(
+        &self,
+        account_id: Option<String>,
+        after: Option<u128>,
+        limit: usize,
+    ) -> Result<(Vec<(u128, NotificationRecord)>, Option<u128>), Error> {
+        self.read(move |tx| {
+            let table = tx.open_table(NOTIFICATIONS)?;
+            let range = match after {
+                Some(id) => table.range((std::ops::Bound::Excluded(id), std::ops::Bound::Unbounded))?,
+                None => table.range::<u128>(..)?,
+            };
+            let mut items = Vec::new();
+            let mut more = false;
+            for entry in range {
+                let (key, value) = entry?;
+                let record: NotificationRecord = decode(value.value())?;
+                if account_id.as_ref().is_some_and(|a| *a != record.account_id) {
+                    continue;
+                }
+                if items.len() == limit {
+                    more = true;
+                    break;
+                }
+                items.push((key.value(), record));
+            }
+            let next = if more { items.last().map(|(id, _)| *id) } else { None };
+            Ok((items, next))
+        })
+        .await
+    }
+
+    /// What an activation link leads to at `now`.
+    pub async fn link_target(&self, token: &str, now: Millis) -> Result<LinkTarget, Error> {
+        let Some(claims) = links::verify(self.signing_key(), token) else {
+            return Ok(LinkTarget::Unknown);
+        };
+        let Some(webhook) = self.webhook_by_id(claims.webhook_id) else {
+            return Ok(LinkTarget::Unknown);
+        };
+        if now >= claims.expires
+            || webhook.status != WebhookStatus::Deactivated
+            || webhook.deactivated != Some(claims.deactivated)
+        {
+            return Ok(LinkTarget::Gone);
+        }
+        let id = claims.webhook_id;
+        let buffered = self
+            .read(move |tx| {
+                let buffer = tx.open_table(BUFFER)?;
+                let mut n = 0u64;
+                for entry in buffer.range((id, 0u128)..=(id, u128::MAX))? {
+                    entry?;
+                    n += 1;
+                }
+                Ok(n)
+            })
+            .await?;
+        Ok(LinkTarget::Valid {
+            webhook,
+            buffered,
+            deactivated: claims.deactivated,
+        })
+    }
+
+}
+
