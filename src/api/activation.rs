@@ -9,9 +9,9 @@ use hyper::body::Incoming;
 use hyper::header::{CONTENT_SECURITY_POLICY, HeaderValue};
 use hyper::http::request::Parts;
 
+use super::App;
 use super::request::{query_pairs, read_body};
 use super::respond::{self, Response};
-use super::App;
 use crate::error::Error;
 use crate::store::LinkTarget;
 use crate::time::{format_rfc3339, now_millis};
@@ -53,7 +53,10 @@ fn page(status: StatusCode, title: &str, body: &str) -> Response {
     let mut response = respond::with_type(status, "text/html; charset=utf-8", Bytes::from(html));
     let headers = response.headers_mut();
     headers.insert(CONTENT_SECURITY_POLICY, HeaderValue::from_static(PAGE_CSP));
-    headers.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
+    headers.insert(
+        "x-content-type-options",
+        HeaderValue::from_static("nosniff"),
+    );
     headers.insert("cache-control", HeaderValue::from_static("no-store"));
     response
 }
@@ -101,7 +104,12 @@ pub async fn show(app: &App, token: &str) -> Result<Response, Error> {
 }
 
 /// `POST /activate/{linkToken}` with `replayEvents=true|false`: reactivates once.
-pub async fn submit(app: &App, token: &str, parts: &Parts, body: Incoming) -> Result<Response, Error> {
+pub async fn submit(
+    app: &App,
+    token: &str,
+    parts: &Parts,
+    body: Incoming,
+) -> Result<Response, Error> {
     let bytes = read_body(body, parts, 4096).await?;
     let form = std::str::from_utf8(&bytes)
         .map_err(|_| Error::BadRequest("the form is not UTF-8".into()))?;

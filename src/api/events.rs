@@ -154,7 +154,12 @@ pub async fn ingest(app: &App, call: &mut Call, account_id: &str) -> Result<Resp
     let event = parse_event(&body, header_key.as_deref())?;
     let mut results = app
         .store
-        .ingest(account_id.to_string(), vec![event], FanOut::Subscribers, now_millis())
+        .ingest(
+            account_id.to_string(),
+            vec![event],
+            FanOut::Subscribers,
+            now_millis(),
+        )
         .await?;
     let ingested = results
         .pop()
@@ -215,7 +220,12 @@ pub async fn ingest_batch(app: &App, call: &mut Call, account_id: &str) -> Resul
         Vec::new()
     } else {
         app.store
-            .ingest(account_id.to_string(), valid, FanOut::Subscribers, now_millis())
+            .ingest(
+                account_id.to_string(),
+                valid,
+                FanOut::Subscribers,
+                now_millis(),
+            )
             .await?
     };
     for ingested in results.iter().flatten() {

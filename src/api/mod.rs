@@ -5,6 +5,7 @@
 
 mod accounts;
 mod activation;
+mod admin_page;
 pub mod auth;
 mod deliveries;
 mod events;
@@ -12,6 +13,7 @@ pub mod input;
 mod notifications;
 pub mod request;
 pub mod respond;
+pub mod routes;
 mod tokens;
 mod webhooks;
 
@@ -32,6 +34,7 @@ use crate::target::TargetPolicy;
 use auth::{Auth, Principal};
 use request::Query;
 pub use respond::Response;
+use routes::RouteId;
 
 /// Everything a request handler may use; one per server, shared by all connections.
 pub struct App {
@@ -94,96 +97,6 @@ impl Call {
     }
 }
 
-/// The routes hookd serves, with their path parameters.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Route<'a> {
-    Healthz,
-    Readyz,
-    Problem(&'a str),
-    ActivationLink(&'a str),
-    Notifications,
-    AccountNotifications(&'a str),
-    WebhookActivate(&'a str, &'a str),
-    Accounts,
-    Account(&'a str),
-    Tokens(&'a str),
-    Token(&'a str, &'a str),
-    Webhooks(&'a str),
-    Webhook(&'a str, &'a str),
-    WebhookSecret(&'a str, &'a str),
-    WebhookRotateSecret(&'a str, &'a str),
-    WebhookTest(&'a str, &'a str),
-    WebhookDeliveries(&'a str, &'a str),
-    Events(&'a str),
-    EventsBatch(&'a str),
-    Event(&'a str, &'a str),
-    Deliveries(&'a str),
-    Delivery(&'a str, &'a str),
-    DeliveryRetry(&'a str, &'a str),
-}
-
-const GET: &[&str] = &["GET"];
-const POST: &[&str] = &["POST"];
-const GET_POST: &[&str] = &["GET", "POST"];
-const GET_PUT_DELETE: &[&str] = &["GET", "PUT", "DELETE"];
-const DELETE: &[&str] = &["DELETE"];
-
-impl<'a> Route<'a> {
-    fn resolve(path: &'a str) -> Option<Route<'a>> {
-        let rest = path.strip_prefix('/')?;
-        let segments: Vec<&str> = rest.split('/').collect();
-        Some(match segments.as_slice() {
-            ["healthz"] => Route::Healthz,
-            ["readyz"] => Route::Readyz,
-            ["problems", name] => Route::Problem(name),
-            ["activate", token] => Route::ActivationLink(token),
-            ["v1", "notifications"] => Route::Notifications,
-            ["v1", "accounts", a, "notifications"] => Route::AccountNotifications(a),
-            ["v1", "accounts", a, "webhooks", w, "activate"] => Route::WebhookActivate(a, w),
-            ["v1", "accounts"] => Route::Accounts,
-            ["v1", "accounts", a] => Route::Account(a),
-            ["v1", "accounts", a, "tokens"] => Route::Tokens(a),
-            ["v1", "accounts", a, "tokens", t] => Route::Token(a, t),
-            ["v1", "accounts", a, "webhooks"] => Route::Webhooks(a),
-            ["v1", "accounts", a, "webhooks", w] => Route::Webhook(a, w),
-            ["v1", "accounts", a, "webhooks", w, "secret"] => Route::WebhookSecret(a, w),
-            ["v1", "accounts", a, "webhooks", w, "rotate-secret"] => {
-                Route::WebhookRotateSecret(a, w)
-            }
-            ["v1", "accounts", a, "webhooks", w, "test"] => Route::WebhookTest(a, w),
-            ["v1", "accounts", a, "webhooks", w, "deliveries"] => Route::WebhookDeliveries(a, w),
-            ["v1", "accounts", a, "events"] => Route::Events(a),
-            ["v1", "accounts", a, "events", "batch"] => Route::EventsBatch(a),
-            ["v1", "accounts", a, "events", e] => Route::Event(a, e),
-            ["v1", "accounts", a, "deliveries"] => Route::Deliveries(a),
-            ["v1", "accounts", a, "deliveries", d] => Route::Delivery(a, d),
-            ["v1", "accounts", a, "deliveries", d, "retry"] => Route::DeliveryRetry(a, d),
-            _ => return None,
-        })
-    }
-
-    fn methods(self) -> &'static [&'static str] {
-        match self {
-            Route::Healthz | Route::Readyz | Route::Problem(_) => GET,
-            Route::ActivationLink(_) => GET_POST,
-            Route::Notifications | Route::AccountNotifications(_) => GET,
-            Route::WebhookActivate(..) => POST,
-            Route::Accounts | Route::Tokens(_) | Route::Webhooks(_) | Route::Events(_) => GET_POST,
-            Route::Account(_) | Route::Webhook(..) => GET_PUT_DELETE,
-            Route::Token(..) => DELETE,
-            Route::WebhookSecret(..)
-            | Route::WebhookDeliveries(..)
-            | Route::Event(..)
-            | Route::Deliveries(_)
-            | Route::Delivery(..) => GET,
-            Route::WebhookRotateSecret(..)
-            | Route::WebhookTest(..)
-            | Route::EventsBatch(_)
-            | Route::DeliveryRetry(..) => POST,
-        }
-    }
-}
-
 /// Answers one request. Never fails: every error becomes a problem response here.
 pub async fn handle(app: Arc<App>, peer: IpAddr, req: Request<Incoming>) -> Response {
     let started = Instant::now();
@@ -206,27 +119,31 @@ pub async fn handle(app: Arc<App>, peer: IpAddr, req: Request<Incoming>) -> Resp
 async fn dispatch(app: &App, peer: IpAddr, req: Request<Incoming>) -> Result<Response, Error> {
     let (parts, body) = req.into_parts();
     let path = parts.uri.path().to_string();
-    let route = Route::resolve(&path).ok_or_else(|| Error::NotFound("route".into()))?;
-    let allowed = route.methods();
-    if !allowed.contains(&parts.method.as_str()) {
-        return Err(Error::MethodNotAllowed(allowed));
+    let route = routes::resolve(&path).ok_or_else(|| Error::NotFound("route".into()))?;
+    if !route.methods.contains(&parts.method.as_str()) {
+        return Err(Error::MethodNotAllowed(route.methods));
     }
-    match route {
-        Route::Healthz => {
+    let (p0, p1) = (route.param(0), route.param(1));
+    match route.id {
+        RouteId::Healthz => {
             return Ok(respond::json(
                 StatusCode::OK,
                 &serde_json::json!({"status": "ok"}),
             ));
         }
-        Route::Readyz => return Ok(readiness(app).await),
-        Route::Problem(name) => return problem_page(name),
-        Route::ActivationLink(token) => {
+        RouteId::Readyz => return Ok(readiness(app).await),
+        RouteId::Problem => return problem_page(p0),
+        RouteId::ActivationLink => {
             return if parts.method == Method::GET {
-                activation::show(app, token).await
+                activation::show(app, p0).await
             } else {
-                activation::submit(app, token, &parts, body).await
+                activation::submit(app, p0, &parts, body).await
             };
         }
+        RouteId::AdminPage => return Ok(admin_page::index()),
+        RouteId::AdminAsset => return admin_page::asset(p0),
+        RouteId::OpenApi => return Ok(openapi::document()),
+        RouteId::Metrics => return Err(Error::NotFound("route".into())),
         _ => {}
     }
     let principal = app.auth.authenticate(&app.store, &parts.headers, peer)?;
@@ -235,40 +152,46 @@ async fn dispatch(app: &App, peer: IpAddr, req: Request<Incoming>) -> Result<Res
         body: Some(body),
         principal,
     };
-    let method = call.parts.method.clone();
-    match (route, method) {
-        (Route::Accounts, Method::POST) => accounts::create(app, &mut call).await,
-        (Route::Accounts, _) => accounts::list(app, &call),
-        (Route::Account(a), Method::GET) => accounts::get(app, &call, a),
-        (Route::Account(a), Method::PUT) => accounts::update(app, &mut call, a).await,
-        (Route::Account(a), _) => accounts::delete(app, &call, a).await,
-        (Route::Tokens(a), Method::POST) => tokens::create(app, &mut call, a).await,
-        (Route::Tokens(a), _) => tokens::list(app, &call, a),
-        (Route::Token(a, t), _) => tokens::delete(app, &call, a, t).await,
-        (Route::Webhooks(a), Method::POST) => webhooks::create(app, &mut call, a).await,
-        (Route::Webhooks(a), _) => webhooks::list(app, &call, a),
-        (Route::Webhook(a, w), Method::GET) => webhooks::get(app, &call, a, w),
-        (Route::Webhook(a, w), Method::PUT) => webhooks::update(app, &mut call, a, w).await,
-        (Route::Webhook(a, w), _) => webhooks::delete(app, &call, a, w).await,
-        (Route::WebhookSecret(a, w), _) => webhooks::secret(app, &call, a, w),
-        (Route::WebhookRotateSecret(a, w), _) => {
-            webhooks::rotate_secret(app, &mut call, a, w).await
-        }
-        (Route::WebhookTest(a, w), _) => deliveries::test(app, &call, a, w).await,
-        (Route::WebhookDeliveries(a, w), _) => deliveries::list_for_webhook(app, &call, a, w).await,
-        (Route::Events(a), Method::POST) => events::ingest(app, &mut call, a).await,
-        (Route::Events(a), _) => events::list(app, &call, a).await,
-        (Route::EventsBatch(a), _) => events::ingest_batch(app, &mut call, a).await,
-        (Route::Event(a, e), _) => events::get(app, &call, a, e).await,
-        (Route::Deliveries(a), _) => deliveries::list(app, &call, a).await,
-        (Route::Delivery(a, d), _) => deliveries::get(app, &call, a, d).await,
-        (Route::DeliveryRetry(a, d), _) => deliveries::retry(app, &call, a, d).await,
-        (Route::Notifications, _) => notifications::list_all(app, &call).await,
-        (Route::AccountNotifications(a), _) => {
-            notifications::list_for_account(app, &call, a).await
-        }
-        (Route::WebhookActivate(a, w), _) => webhooks::activate(app, &mut call, a, w).await,
-        (Route::Healthz | Route::Readyz | Route::Problem(_) | Route::ActivationLink(_), _) => Err(Error::Internal(
+    let post = call.parts.method == Method::POST;
+    let get = call.parts.method == Method::GET;
+    let put = call.parts.method == Method::PUT;
+    match route.id {
+        RouteId::Accounts if post => accounts::create(app, &mut call).await,
+        RouteId::Accounts => accounts::list(app, &call),
+        RouteId::Account if get => accounts::get(app, &call, p0),
+        RouteId::Account if put => accounts::update(app, &mut call, p0).await,
+        RouteId::Account => accounts::delete(app, &call, p0).await,
+        RouteId::AccountNotifications => notifications::list_for_account(app, &call, p0).await,
+        RouteId::Tokens if post => tokens::create(app, &mut call, p0).await,
+        RouteId::Tokens => tokens::list(app, &call, p0),
+        RouteId::Token => tokens::delete(app, &call, p0, p1).await,
+        RouteId::Webhooks if post => webhooks::create(app, &mut call, p0).await,
+        RouteId::Webhooks => webhooks::list(app, &call, p0),
+        RouteId::Webhook if get => webhooks::get(app, &call, p0, p1),
+        RouteId::Webhook if put => webhooks::update(app, &mut call, p0, p1).await,
+        RouteId::Webhook => webhooks::delete(app, &call, p0, p1).await,
+        RouteId::WebhookSecret => webhooks::secret(app, &call, p0, p1),
+        RouteId::WebhookRotateSecret => webhooks::rotate_secret(app, &mut call, p0, p1).await,
+        RouteId::WebhookActivate => webhooks::activate(app, &mut call, p0, p1).await,
+        RouteId::WebhookTest => deliveries::test(app, &call, p0, p1).await,
+        RouteId::WebhookDeliveries => deliveries::list_for_webhook(app, &call, p0, p1).await,
+        RouteId::Events if post => events::ingest(app, &mut call, p0).await,
+        RouteId::Events => events::list(app, &call, p0).await,
+        RouteId::EventsBatch => events::ingest_batch(app, &mut call, p0).await,
+        RouteId::Event => events::get(app, &call, p0, p1).await,
+        RouteId::Deliveries => deliveries::list(app, &call, p0).await,
+        RouteId::Delivery => deliveries::get(app, &call, p0, p1).await,
+        RouteId::DeliveryRetry => deliveries::retry(app, &call, p0, p1).await,
+        RouteId::Notifications => notifications::list_all(app, &call).await,
+        RouteId::Backup => Err(Error::NotFound("route".into())),
+        RouteId::Healthz
+        | RouteId::Readyz
+        | RouteId::Problem
+        | RouteId::ActivationLink
+        | RouteId::AdminPage
+        | RouteId::AdminAsset
+        | RouteId::OpenApi
+        | RouteId::Metrics => Err(Error::Internal(
             "unauthenticated route reached the API".into(),
         )),
     }

@@ -243,7 +243,8 @@ pub async fn activate(
             None,
         )
         .await?;
-    app.engine.wake(crate::ids::parse_id(&activation.webhook.id));
+    app.engine
+        .wake(crate::ids::parse_id(&activation.webhook.id));
     let owner_name = owner_name(app, account_id);
     Ok(respond::json(
         StatusCode::OK,

@@ -4,12 +4,12 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::sync::mpsc;
 
+use super::notify::Notifier;
 use super::{Shared, Signal};
 use crate::dispatch::client::{Attempt, AttemptResult, DeliveryClient, Outcome};
 use crate::dispatch::signature::signature_header;
 use crate::ids::id_to_string;
 use crate::model::Webhook;
-use super::notify::Notifier;
 use crate::store::{AttemptReport, Deactivated, DeliveryPolicy, DueItem, Store};
 use crate::time::now_millis;
 

@@ -19,7 +19,12 @@ fn period(window: Duration) -> Duration {
 }
 
 /// Runs upkeep until `stop` turns true.
-pub async fn run(store: Store, retention: Duration, buffer: Duration, mut stop: watch::Receiver<bool>) {
+pub async fn run(
+    store: Store,
+    retention: Duration,
+    buffer: Duration,
+    mut stop: watch::Receiver<bool>,
+) {
     let every = period(retention).min(period(buffer));
     let retention_ms = retention.as_millis() as Millis;
     let buffer_ms = buffer.as_millis() as Millis;
@@ -60,7 +65,10 @@ mod tests {
 
     #[test]
     fn period_follows_the_window_within_bounds() {
-        assert_eq!(period(Duration::from_secs(5 * 86_400)), Duration::from_secs(30));
+        assert_eq!(
+            period(Duration::from_secs(5 * 86_400)),
+            Duration::from_secs(30)
+        );
         assert_eq!(period(Duration::from_secs(60)), Duration::from_secs(3));
         assert_eq!(period(Duration::from_secs(2)), Duration::from_secs(1));
     }

@@ -85,17 +85,21 @@ impl Engine {
             signals: signals.clone(),
             shared: shared.clone(),
         };
-        let notifier = config.notifications.url.clone().map(|url| notify::Notifier {
-            // The operator's own endpoint is trusted: it may live on a private address.
-            client: DeliveryClient::new(ClientConfig {
-                timeout: config.delivery.timeout,
-                connect_timeout: config.delivery.connect_timeout,
-                allow_private_targets: true,
-                user_agent: format!("hookd/{}", crate::VERSION),
-            }),
-            url,
-            secret: config.notifications.secret.clone(),
-        });
+        let notifier = config
+            .notifications
+            .url
+            .clone()
+            .map(|url| notify::Notifier {
+                // The operator's own endpoint is trusted: it may live on a private address.
+                client: DeliveryClient::new(ClientConfig {
+                    timeout: config.delivery.timeout,
+                    connect_timeout: config.delivery.connect_timeout,
+                    allow_private_targets: true,
+                    user_agent: format!("hookd/{}", crate::VERSION),
+                }),
+                url,
+                secret: config.notifications.secret.clone(),
+            });
         let policy = DeliveryPolicy {
             retry: RetryPolicy::new(config.delivery.retry_schedule.clone()),
             after_failures: config.deactivation.after_failures,

@@ -229,7 +229,9 @@ impl WriteCtx<'_> {
             && (current.status != WebhookStatus::Deactivated
                 || current.deactivated != Some(deactivated))
         {
-            return Err(Error::Conflict("this activation link was already used".into()));
+            return Err(Error::Conflict(
+                "this activation link was already used".into(),
+            ));
         }
         if current.status == WebhookStatus::Active {
             return Ok(Activation {
@@ -293,7 +295,12 @@ impl WriteCtx<'_> {
 
     /// Marks buffered deliveries whose event is older than the buffer window `expired`, at
     /// most `limit` of them; returns how many.
-    pub fn expire_buffered(&mut self, now: Millis, buffer_window: Millis, limit: usize) -> Result<usize, Error> {
+    pub fn expire_buffered(
+        &mut self,
+        now: Millis,
+        buffer_window: Millis,
+        limit: usize,
+    ) -> Result<usize, Error> {
         let deactivated: Vec<u128> = self
             .catalog
             .read()
@@ -426,7 +433,12 @@ impl Store {
     }
 
     /// See [`WriteCtx::expire_buffered`].
-    pub async fn expire_buffered(&self, now: Millis, buffer_window: Millis, limit: usize) -> Result<usize, Error> {
+    pub async fn expire_buffered(
+        &self,
+        now: Millis,
+        buffer_window: Millis,
+        limit: usize,
+    ) -> Result<usize, Error> {
         self.write(move |ctx| ctx.expire_buffered(now, buffer_window, limit))
             .await
     }
@@ -446,7 +458,9 @@ impl Store {
         self.read(move |tx| {
             let table = tx.open_table(NOTIFICATIONS)?;
             let range = match after {
-                Some(id) => table.range((std::ops::Bound::Excluded(id), std::ops::Bound::Unbounded))?,
+                Some(id) => {
+                    table.range((std::ops::Bound::Excluded(id), std::ops::Bound::Unbounded))?
+                }
                 None => table.range::<u128>(..)?,
             };
             let mut items = Vec::new();
@@ -463,7 +477,11 @@ impl Store {
                 }
                 items.push((key.value(), record));
             }
-            let next = if more { items.last().map(|(id, _)| *id) } else { None };
+            let next = if more {
+                items.last().map(|(id, _)| *id)
+            } else {
+                None
+            };
             Ok((items, next))
         })
         .await
@@ -501,6 +519,4 @@ impl Store {
             deactivated: claims.deactivated,
         })
     }
-
 }
-

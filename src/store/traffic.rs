@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use redb::{ReadTransaction, ReadableDatabase, ReadableTable};
 
-use super::tables::*;
 use super::lifecycle::{DeliveryPolicy, Recorded};
+use super::tables::*;
 use super::{Store, WriteCtx};
 use crate::crypto;
 use crate::error::Error;
@@ -308,7 +308,11 @@ impl WriteCtx<'_> {
     /// Records an attempt's result: the delivery succeeds, is rescheduled by the retry
     /// policy, or fails for good; the webhook's failure count follows, and the webhook is
     /// deactivated when the thresholds are met (at once on `410 Gone`).
-    pub fn record_attempt(&mut self, report: &AttemptReport, policy: &DeliveryPolicy) -> Result<Recorded, Error> {
+    pub fn record_attempt(
+        &mut self,
+        report: &AttemptReport,
+        policy: &DeliveryPolicy,
+    ) -> Result<Recorded, Error> {
         let Some(mut record) = self.load_delivery(report.account_seq, report.delivery_id)? else {
             // Purged or its account deleted meanwhile: nothing to record.
             return Ok(Recorded::default());
@@ -391,7 +395,10 @@ impl WriteCtx<'_> {
             Some(format!(
                 "{} failed attempts in a row since {}; the last: {}",
                 webhook.failure_count,
-                webhook.failing_since.map(format_rfc3339).unwrap_or_default(),
+                webhook
+                    .failing_since
+                    .map(format_rfc3339)
+                    .unwrap_or_default(),
                 report.error.as_deref().unwrap_or(report.outcome)
             ))
         } else {
@@ -406,7 +413,12 @@ impl WriteCtx<'_> {
 
     /// Keeps the webhook's `failureCount` and `failingSince` in step with attempt outcomes;
     /// returns the webhook as it now stands.
-    fn count_failure(&mut self, webhook: &Webhook, success: bool, now: Millis) -> Result<Webhook, Error> {
+    fn count_failure(
+        &mut self,
+        webhook: &Webhook,
+        success: bool,
+        now: Millis,
+    ) -> Result<Webhook, Error> {
         let updated = if success {
             if webhook.failure_count == 0 && webhook.failing_since.is_none() {
                 return Ok(webhook.clone());
