@@ -11,6 +11,7 @@ mod deliveries;
 mod events;
 pub mod input;
 mod notifications;
+pub mod openapi;
 pub mod request;
 pub mod respond;
 pub mod routes;
