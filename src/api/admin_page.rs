@@ -42,5 +42,9 @@ pub fn asset(name: &str) -> Result<Response, Error> {
         "style.css" => ("text/css; charset=utf-8", STYLE_CSS),
         _ => return Err(Error::NotFound(format!("asset {name}"))),
     };
-    Ok(secured(respond::with_type(StatusCode::OK, content_type, body)))
+    Ok(secured(respond::with_type(
+        StatusCode::OK,
+        content_type,
+        body,
+    )))
 }

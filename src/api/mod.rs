@@ -7,6 +7,7 @@ mod accounts;
 mod activation;
 mod admin_page;
 pub mod auth;
+mod backup;
 mod deliveries;
 mod events;
 pub mod input;
@@ -184,7 +185,7 @@ async fn dispatch(app: &App, peer: IpAddr, req: Request<Incoming>) -> Result<Res
         RouteId::Delivery => deliveries::get(app, &call, p0, p1).await,
         RouteId::DeliveryRetry => deliveries::retry(app, &call, p0, p1).await,
         RouteId::Notifications => notifications::list_all(app, &call).await,
-        RouteId::Backup => Err(Error::NotFound("route".into())),
+        RouteId::Backup => backup::backup(app, &call).await,
         RouteId::Healthz
         | RouteId::Readyz
         | RouteId::Problem

@@ -1,15 +1,56 @@
 //! Building responses: JSON, plain text, and the one mapping of [`Error`] to problem+json.
 
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
 use bytes::Bytes;
-use http_body_util::Full;
+use http_body_util::combinators::BoxBody;
+use http_body_util::{BodyExt, Full};
 use hyper::StatusCode;
+use hyper::body::Frame;
 use hyper::header::{ALLOW, CONTENT_TYPE, HeaderValue, RETRY_AFTER, WWW_AUTHENTICATE};
 use serde::Serialize;
+use tokio::sync::mpsc;
 
 use crate::error::{Error, problem_title};
 
-/// The body type of every response hookd sends.
-pub type Body = Full<Bytes>;
+/// The body type of every response hookd sends: a whole buffer, or a stream (backups).
+pub type Body = BoxBody<Bytes, std::io::Error>;
+
+fn full(bytes: Bytes) -> Body {
+    Full::new(bytes).map_err(|never| match never {}).boxed()
+}
+
+/// A body fed chunk by chunk from a channel; an `Err` chunk aborts the response.
+struct ChannelBody(mpsc::Receiver<Result<Bytes, std::io::Error>>);
+
+impl hyper::body::Body for ChannelBody {
+    type Data = Bytes;
+    type Error = std::io::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, std::io::Error>>> {
+        self.0
+            .poll_recv(cx)
+            .map(|chunk| chunk.map(|c| c.map(Frame::data)))
+    }
+}
+
+/// A streamed response: the caller sends the chunks.
+pub fn streamed(
+    status: StatusCode,
+    content_type: &'static str,
+) -> (Response, mpsc::Sender<Result<Bytes, std::io::Error>>) {
+    let (tx, rx) = mpsc::channel(4);
+    let mut response = hyper::Response::new(ChannelBody(rx).boxed());
+    *response.status_mut() = status;
+    response
+        .headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+    (response, tx)
+}
 /// A response as handlers build it.
 pub type Response = hyper::Response<Body>;
 
@@ -30,7 +71,7 @@ pub fn with_type(
     content_type: &'static str,
     body: impl Into<Bytes>,
 ) -> Response {
-    let mut response = hyper::Response::new(Full::new(body.into()));
+    let mut response = hyper::Response::new(full(body.into()));
     *response.status_mut() = status;
     response
         .headers_mut()
@@ -40,7 +81,7 @@ pub fn with_type(
 
 /// An empty response (204 and the like).
 pub fn empty(status: StatusCode) -> Response {
-    let mut response = hyper::Response::new(Full::new(Bytes::new()));
+    let mut response = hyper::Response::new(full(Bytes::new()));
     *response.status_mut() = status;
     response
 }

@@ -4,6 +4,7 @@
 //! configuration reads are served from the in-memory [`catalog`]; bulk reads (events,
 //! deliveries) run on the blocking pool so they never stall the async runtime.
 
+mod backup;
 pub mod catalog;
 mod config_ops;
 mod lifecycle;
@@ -45,6 +46,7 @@ pub struct Store {
 
 struct Inner {
     db: Arc<Database>,
+    path: PathBuf,
     writer: Writer,
     catalog: SharedCatalog,
     signing_key: [u8; 32],
@@ -100,6 +102,7 @@ impl Store {
             store: Store {
                 inner: Arc::new(Inner {
                     db,
+                    path: path.clone(),
                     writer,
                     catalog,
                     signing_key,
@@ -128,6 +131,11 @@ impl Store {
     /// The stored hash of a generated admin token, if one was generated.
     pub fn admin_token_hash(&self) -> Option<TokenHash> {
         self.inner.admin_token_hash
+    }
+
+    /// The store file's path.
+    pub fn path(&self) -> &Path {
+        &self.inner.path
     }
 
     /// The database, for the store's own blocking reads.
