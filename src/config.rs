@@ -19,6 +19,9 @@ pub struct Config {
     pub data_dir: PathBuf,
     /// Base URL under which hookd is reachable from outside (activation links).
     pub public_url: String,
+    /// Whether `public_url` was derived from `listen` rather than set: then the server
+    /// derives it again from the address it actually bound (port 0 becomes a real port).
+    pub public_url_derived: bool,
     /// How long in-flight work may take to finish after SIGTERM.
     pub shutdown_grace: Duration,
     /// Serve HTTPS with these PEM files when both are set.
@@ -153,6 +156,7 @@ impl Default for Config {
             listen,
             data_dir: PathBuf::from("./hookd-data"),
             public_url: format!("http://{listen}"),
+            public_url_derived: true,
             shutdown_grace: Duration::from_secs(10),
             tls: TlsConfig::default(),
             auth: AuthConfig::default(),
@@ -232,8 +236,16 @@ impl Config {
         if !public_url_set {
             config.public_url = default_public_url(config.listen, config.tls.cert_file.is_some());
         }
+        config.public_url_derived = !public_url_set;
         config.check()?;
         Ok(config)
+    }
+
+    /// Derives `public_url` from the address actually bound, unless the operator set it.
+    pub fn bind_public_url(&mut self, bound: SocketAddr) {
+        if self.public_url_derived {
+            self.public_url = default_public_url(bound, self.tls.cert_file.is_some());
+        }
     }
 
     /// Loads from the real process environment.
@@ -464,7 +476,8 @@ impl Config {
     }
 }
 
-fn default_public_url(listen: SocketAddr, tls: bool) -> String {
+/// `http(s)://<listen>`, with an unspecified address shown as loopback.
+pub fn default_public_url(listen: SocketAddr, tls: bool) -> String {
     let scheme = if tls { "https" } else { "http" };
     let host = if listen.ip().is_unspecified() {
         SocketAddr::new([127, 0, 0, 1].into(), listen.port())

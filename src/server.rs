@@ -32,8 +32,7 @@ impl std::error::Error for RunError {}
 
 /// Runs hookd until `shutdown` completes, then stops accepting, lets open requests finish
 /// within `shutdown_grace`, commits every pending write and returns.
-pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(), RunError> {
-    let config = Arc::new(config);
+pub async fn run(mut config: Config, shutdown: impl Future<Output = ()>) -> Result<(), RunError> {
     let data_dir = config.data_dir.clone();
     let admin_configured = config.auth.admin_token.is_some();
     let opened = tokio::task::spawn_blocking(move || Store::open(&data_dir, admin_configured))
@@ -50,6 +49,8 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
     let addr = listener
         .local_addr()
         .map_err(|e| RunError(format!("cannot read the listening address: {e}")))?;
+    config.bind_public_url(addr);
+    let config = Arc::new(config);
     let store = opened.store;
     let engine = Engine::start(store.clone(), &config, tokio::runtime::Handle::current())
         .map_err(|e| RunError(format!("cannot start the scheduler: {e}")))?;

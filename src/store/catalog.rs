@@ -6,7 +6,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::ops::Bound;
-use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::{Arc, RwLock, RwLockReadGuard};
 
 use redb::{Database, ReadableDatabase, ReadableTable};
 
@@ -24,9 +24,13 @@ pub struct AccountEntry {
 }
 
 /// The in-memory view of all configuration records.
-#[derive(Debug, Default)]
+///
+/// Entries sit behind `Arc`s so that the writer's staged copy of a batch (see
+/// [`super::WriteCtx`]) costs a shallow clone, and changing one account copies only that
+/// account's entry.
+#[derive(Debug, Default, Clone)]
 pub struct Catalog {
-    pub accounts: BTreeMap<String, AccountEntry>,
+    pub accounts: BTreeMap<String, Arc<AccountEntry>>,
     /// Token hash → (account id, token id), for authentication by hash lookup.
     pub token_hashes: HashMap<TokenHash, (String, String)>,
     /// Webhook id (as a number) → webhook, for the scheduler and attempt results.
@@ -43,11 +47,11 @@ impl Catalog {
             let account: Account = decode(value.value())?;
             catalog.accounts.insert(
                 account.id.clone(),
-                AccountEntry {
+                Arc::new(AccountEntry {
                     account,
                     tokens: BTreeMap::new(),
                     webhooks: BTreeMap::new(),
-                },
+                }),
             );
         }
         for row in tx.open_table(TOKENS)?.iter()? {
@@ -69,14 +73,16 @@ impl Catalog {
             if let Some(id) = crate::ids::parse_id(&webhook.id) {
                 self.webhooks_by_id.insert(id, webhook.clone());
             }
-            entry.webhooks.insert(webhook.id.clone(), webhook);
+            Arc::make_mut(entry)
+                .webhooks
+                .insert(webhook.id.clone(), webhook);
         }
     }
 
     /// Removes a webhook from both indexes.
     pub fn remove_webhook(&mut self, account_id: &str, webhook_id: &str) {
         if let Some(entry) = self.accounts.get_mut(account_id) {
-            entry.webhooks.remove(webhook_id);
+            Arc::make_mut(entry).webhooks.remove(webhook_id);
         }
         if let Some(id) = crate::ids::parse_id(webhook_id) {
             self.webhooks_by_id.remove(&id);
@@ -93,12 +99,13 @@ impl Catalog {
         if let Some(entry) = self.accounts.get_mut(&token.account_id) {
             self.token_hashes
                 .insert(token.hash, (token.account_id.clone(), token.id.clone()));
-            entry.tokens.insert(token.id.clone(), token);
+            Arc::make_mut(entry).tokens.insert(token.id.clone(), token);
         }
     }
 }
 
-/// The catalog behind a lock, shared by the writer (which changes it) and readers.
+/// The published catalog behind a lock: readers see only what is committed; the writer
+/// replaces it after each commit that changed configuration.
 #[derive(Clone, Default)]
 pub struct SharedCatalog(Arc<RwLock<Catalog>>);
 
@@ -115,16 +122,9 @@ impl SharedCatalog {
         self.0.read().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// A write guard, for the writer thread only.
-    pub fn write(&self) -> RwLockWriteGuard<'_, Catalog> {
-        self.0.write().unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// Replaces the catalog with what is durable in `db`.
-    pub fn reload(&self, db: &Database) -> Result<(), Error> {
-        let fresh = Catalog::load(db)?;
-        *self.write() = fresh;
-        Ok(())
+    /// Publishes a catalog the writer has just committed.
+    pub fn publish(&self, catalog: Catalog) {
+        *self.0.write().unwrap_or_else(|e| e.into_inner()) = catalog;
     }
 }
 

@@ -86,7 +86,7 @@ impl WriteCtx<'_> {
         now: Millis,
     ) -> Result<Account, Error> {
         let id = id.unwrap_or_else(new_id);
-        if self.catalog.read().accounts.contains_key(&id) {
+        if self.catalog().accounts.contains_key(&id) {
             return Err(Error::Conflict(format!(
                 "account id {id} is already in use"
             )));
@@ -99,13 +99,13 @@ impl WriteCtx<'_> {
             seq: self.next_account_seq()?,
         };
         self.put_account(&account)?;
-        self.catalog.write().accounts.insert(
+        self.catalog_mut().accounts.insert(
             account.id.clone(),
-            AccountEntry {
+            Arc::new(AccountEntry {
                 account: account.clone(),
                 tokens: BTreeMap::new(),
                 webhooks: BTreeMap::new(),
-            },
+            }),
         );
         Ok(account)
     }
@@ -117,22 +117,22 @@ impl WriteCtx<'_> {
         name: String,
         now: Millis,
     ) -> Result<Account, Error> {
-        let mut account = match self.catalog.read().accounts.get(id) {
+        let mut account = match self.catalog().accounts.get(id) {
             Some(entry) => entry.account.clone(),
             None => return Err(not_found_account(id)),
         };
         account.name = name;
         account.updated = now;
         self.put_account(&account)?;
-        if let Some(entry) = self.catalog.write().accounts.get_mut(id) {
-            entry.account = account.clone();
+        if let Some(entry) = self.catalog_mut().accounts.get_mut(id) {
+            Arc::make_mut(entry).account = account.clone();
         }
         Ok(account)
     }
 
     /// Deletes an account with its tokens and webhooks.
     pub fn delete_account(&mut self, id: &str) -> Result<Account, Error> {
-        let Some(entry) = self.catalog.read().accounts.get(id).cloned() else {
+        let Some(entry) = self.catalog().accounts.get(id).cloned() else {
             return Err(not_found_account(id));
         };
         {
@@ -154,7 +154,7 @@ impl WriteCtx<'_> {
             .collect();
         self.purge_account_traffic(entry.account.seq, &webhook_ids)?;
         self.tx.open_table(ACCOUNTS)?.remove(id)?;
-        let mut catalog = self.catalog.write();
+        let catalog = self.catalog_mut();
         for token in entry.tokens.values() {
             catalog.token_hashes.remove(&token.hash);
         }
@@ -162,7 +162,7 @@ impl WriteCtx<'_> {
             catalog.remove_webhook(id, webhook_id);
         }
         catalog.accounts.remove(id);
-        Ok(entry.account)
+        Ok(entry.account.clone())
     }
 
     /// Issues a token for an account; the caller holds the plaintext, only `hash` is stored.
@@ -173,7 +173,7 @@ impl WriteCtx<'_> {
         hash: TokenHash,
         now: Millis,
     ) -> Result<TokenRecord, Error> {
-        if !self.catalog.read().accounts.contains_key(account_id) {
+        if !self.catalog().accounts.contains_key(account_id) {
             return Err(not_found_account(account_id));
         }
         let token = TokenRecord {
@@ -185,14 +185,14 @@ impl WriteCtx<'_> {
             hash,
         };
         self.put_token(&token)?;
-        self.catalog.write().insert_token(token.clone());
+        self.catalog_mut().insert_token(token.clone());
         Ok(token)
     }
 
     /// Revokes a token: it stops working as soon as this returns.
     pub fn delete_token(&mut self, account_id: &str, token_id: &str) -> Result<(), Error> {
         let token = {
-            let catalog = self.catalog.read();
+            let catalog = self.catalog();
             let entry = catalog
                 .accounts
                 .get(account_id)
@@ -204,10 +204,10 @@ impl WriteCtx<'_> {
                 .ok_or_else(|| Error::NotFound(format!("token {token_id}")))?
         };
         self.tx.open_table(TOKENS)?.remove(token_id)?;
-        let mut catalog = self.catalog.write();
+        let catalog = self.catalog_mut();
         catalog.token_hashes.remove(&token.hash);
         if let Some(entry) = catalog.accounts.get_mut(account_id) {
-            entry.tokens.remove(token_id);
+            Arc::make_mut(entry).tokens.remove(token_id);
         }
         Ok(())
     }
@@ -220,7 +220,7 @@ impl WriteCtx<'_> {
         minute_start: Millis,
     ) -> Result<(), Error> {
         let token = {
-            let catalog = self.catalog.read();
+            let catalog = self.catalog();
             match catalog
                 .accounts
                 .get(account_id)
@@ -237,7 +237,7 @@ impl WriteCtx<'_> {
             ..token
         };
         self.put_token(&token)?;
-        self.catalog.write().insert_token(token);
+        self.catalog_mut().insert_token(token);
         Ok(())
     }
 
@@ -250,7 +250,7 @@ impl WriteCtx<'_> {
         user_identifier: String,
         now: Millis,
     ) -> Result<Webhook, Error> {
-        if !self.catalog.read().accounts.contains_key(account_id) {
+        if !self.catalog().accounts.contains_key(account_id) {
             return Err(not_found_account(account_id));
         }
         let webhook = Webhook {
@@ -275,7 +275,7 @@ impl WriteCtx<'_> {
     }
 
     fn existing_webhook(&self, account_id: &str, webhook_id: &str) -> Result<Arc<Webhook>, Error> {
-        let catalog = self.catalog.read();
+        let catalog = self.catalog();
         let entry = catalog
             .accounts
             .get(account_id)
@@ -288,7 +288,7 @@ impl WriteCtx<'_> {
     }
 
     fn store_webhook_in_catalog(&mut self, webhook: Webhook) {
-        self.catalog.write().put_webhook(Arc::new(webhook));
+        self.catalog_mut().put_webhook(Arc::new(webhook));
     }
 
     /// Writes a changed webhook to the store and the catalog.
@@ -331,7 +331,7 @@ impl WriteCtx<'_> {
             self.cancel_webhook_deliveries(id)?;
         }
         self.tx.open_table(WEBHOOKS)?.remove(webhook_id)?;
-        self.catalog.write().remove_webhook(account_id, webhook_id);
+        self.catalog_mut().remove_webhook(account_id, webhook_id);
         Ok(())
     }
 

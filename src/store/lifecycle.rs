@@ -92,8 +92,7 @@ impl WriteCtx<'_> {
     ) -> Result<Deactivated, Error> {
         let webhook_id = webhook_key(webhook)?;
         let seq = self
-            .catalog
-            .read()
+            .catalog()
             .accounts
             .get(&webhook.account_id)
             .map(|e| e.account.seq)
@@ -214,7 +213,7 @@ impl WriteCtx<'_> {
         link: Option<Millis>,
     ) -> Result<Activation, Error> {
         let current = {
-            let catalog = self.catalog.read();
+            let catalog = self.catalog();
             let entry = catalog
                 .accounts
                 .get(account_id)
@@ -302,8 +301,7 @@ impl WriteCtx<'_> {
         limit: usize,
     ) -> Result<usize, Error> {
         let deactivated: Vec<u128> = self
-            .catalog
-            .read()
+            .catalog()
             .webhooks_by_id
             .iter()
             .filter(|(_, w)| w.status == WebhookStatus::Deactivated)
@@ -346,8 +344,7 @@ impl WriteCtx<'_> {
     pub fn purge_before(&mut self, cutoff: Millis, limit: usize) -> Result<usize, Error> {
         let floor = v7_floor(cutoff);
         let seqs: Vec<u64> = self
-            .catalog
-            .read()
+            .catalog()
             .accounts
             .values()
             .map(|e| e.account.seq)

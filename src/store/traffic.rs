@@ -124,8 +124,7 @@ pub(super) fn due_key_of(ordered: bool, due: Millis) -> u64 {
 
 impl WriteCtx<'_> {
     fn account_seq(&self, account_id: &str) -> Result<u64, Error> {
-        self.catalog
-            .read()
+        self.catalog()
             .accounts
             .get(account_id)
             .map(|e| e.account.seq)
@@ -154,7 +153,7 @@ impl WriteCtx<'_> {
             }
         }
         let webhooks: Vec<Arc<Webhook>> = {
-            let catalog = self.catalog.read();
+            let catalog = self.catalog();
             let entry = catalog
                 .accounts
                 .get(account_id)
@@ -331,7 +330,7 @@ impl WriteCtx<'_> {
             let excess = record.attempts.len() - MAX_KEPT_ATTEMPTS;
             record.attempts.drain(..excess);
         }
-        let webhook = self.catalog.read().webhook_by_id(report.webhook_id);
+        let webhook = self.catalog().webhook_by_id(report.webhook_id);
         match record.status {
             DeliveryStatus::Pending => {
                 let mut due = self.tx.open_table(DUE)?;
@@ -454,7 +453,7 @@ impl WriteCtx<'_> {
                 crate::ids::id_to_string(delivery_id)
             ))
         })?;
-        let webhook = self.catalog.read().webhook_by_id(record.webhook_id);
+        let webhook = self.catalog().webhook_by_id(record.webhook_id);
         let webhook = match webhook {
             Some(w) if w.status == WebhookStatus::Deactivated => {
                 return Err(Error::Conflict(

@@ -9,15 +9,15 @@
 //!
 //! A job that fails with a domain error (validation, conflict) must not have written anything:
 //! jobs check before they write. A job that fails with a storage error poisons the batch: the
-//! transaction is aborted, every job in it fails, and the in-memory catalog is rebuilt from
-//! what is durable.
+//! transaction is aborted, every job in it fails, and the batch's staged catalog changes are
+//! dropped.
 
 use std::sync::Arc;
 
 use redb::{Database, Durability, WriteTransaction};
 use tokio::sync::{mpsc, oneshot};
 
-use super::catalog::SharedCatalog;
+use super::catalog::{Catalog, SharedCatalog};
 use crate::error::Error;
 use crate::ids::IdGen;
 
@@ -27,15 +27,54 @@ pub const MAX_BATCH: usize = 4096;
 const QUEUE_DEPTH: usize = 16 * 1024;
 
 /// What a job sees: the open transaction and the catalog it keeps in step with it.
+///
+/// Jobs read configuration through [`WriteCtx::catalog`] and change it through
+/// [`WriteCtx::catalog_mut`], which works on a staged copy: readers outside the writer see the
+/// changes only once the batch is committed, so they never see anything that is not durable.
 pub struct WriteCtx<'a> {
     /// The batch's transaction.
     pub tx: &'a WriteTransaction,
-    /// The in-memory mirror of configuration records; jobs update it as they write.
-    pub catalog: &'a SharedCatalog,
+    /// The published catalog.
+    shared: &'a SharedCatalog,
+    /// This batch's changed copy of the catalog, made on the first change.
+    staged: Option<Catalog>,
     /// Event and delivery ids, increasing in commit order.
     pub ids: &'a mut IdGen,
     /// The store's key for activation links.
     pub signing_key: &'a [u8; 32],
+}
+
+/// The catalog as a job sees it: the batch's staged copy, or the published one.
+pub enum CatalogRef<'a> {
+    Staged(&'a Catalog),
+    Published(std::sync::RwLockReadGuard<'a, Catalog>),
+}
+
+impl std::ops::Deref for CatalogRef<'_> {
+    type Target = Catalog;
+
+    fn deref(&self) -> &Catalog {
+        match self {
+            CatalogRef::Staged(c) => c,
+            CatalogRef::Published(c) => c,
+        }
+    }
+}
+
+impl WriteCtx<'_> {
+    /// The catalog including this batch's changes so far.
+    pub fn catalog(&self) -> CatalogRef<'_> {
+        match &self.staged {
+            Some(staged) => CatalogRef::Staged(staged),
+            None => CatalogRef::Published(self.shared.read()),
+        }
+    }
+
+    /// The batch's own copy of the catalog, to change; published after the commit.
+    pub fn catalog_mut(&mut self) -> &mut Catalog {
+        let shared = self.shared;
+        self.staged.get_or_insert_with(|| shared.read().clone())
+    }
 }
 
 /// Called once the batch's fate is known, with `Ok` only if the commit was durable.
@@ -119,10 +158,11 @@ fn run(
             tracing::error!(error = %e, "cannot set durability");
         }
         let mut poisoned = false;
-        {
+        let staged = {
             let mut ctx = WriteCtx {
                 tx: &tx,
-                catalog: &catalog,
+                shared: &catalog,
+                staged: None,
                 ids: &mut ids,
                 signing_key: &signing_key,
             };
@@ -131,7 +171,8 @@ fn run(
                 poisoned |= failed_storage;
                 completions.push(completion);
             }
-        }
+            ctx.staged
+        };
         let outcome = if poisoned {
             tx.abort().map_err(Error::from).and(Err(Error::Storage(
                 "a write in this batch failed; the batch was rolled back".into(),
@@ -139,10 +180,12 @@ fn run(
         } else {
             tx.commit().map_err(Error::from)
         };
-        if let Err(e) = &outcome {
-            tracing::error!(error = %e, jobs = completions.len(), "write batch failed");
-            if let Err(e) = catalog.reload(&db) {
-                tracing::error!(error = %e, "cannot reload the catalog after a failed batch");
+        match (&outcome, staged) {
+            (Ok(()), Some(staged)) => catalog.publish(staged),
+            (Ok(()), None) => {}
+            // The staged changes die with the batch; the published catalog is still right.
+            (Err(e), _) => {
+                tracing::error!(error = %e, jobs = completions.len(), "write batch failed");
             }
         }
         for completion in completions.drain(..) {
