@@ -4,6 +4,7 @@
 //! line and calls [`run`]; everything else lives here so tests and tools can reach it.
 
 pub mod api;
+pub mod cli;
 pub mod config;
 pub mod crypto;
 pub mod dispatch;
@@ -11,6 +12,7 @@ pub mod engine;
 pub mod error;
 pub mod ids;
 pub mod links;
+pub mod metrics;
 pub mod model;
 pub mod patterns;
 pub mod records;
@@ -19,6 +21,7 @@ pub mod server;
 pub mod store;
 pub mod target;
 pub mod time;
+pub mod tls;
 
 pub use server::run;
 

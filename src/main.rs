@@ -1,4 +1,5 @@
-//! The `hookd` command: `hookd` / `hookd serve` runs the server.
+//! The `hookd` command: `hookd` / `hookd serve` runs the server; the other subcommands are the
+//! client of a running server (see `hookd::cli`).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -21,12 +22,15 @@ struct Cli {
 enum Command {
     /// Run the server (the default).
     Serve,
+    #[command(flatten)]
+    Client(hookd::cli::Command),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(cli.config),
+        Command::Client(command) => hookd::cli::run(command, cli.config.as_deref()),
     }
 }
 

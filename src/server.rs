@@ -12,10 +12,12 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
+use tokio_rustls::TlsAcceptor;
 
 use crate::api::{self, App, auth::Auth};
 use crate::config::Config;
 use crate::engine::Engine;
+use crate::metrics::Metrics;
 use crate::store::Store;
 
 /// Why the server could not start or stopped abnormally.
@@ -33,6 +35,12 @@ impl std::error::Error for RunError {}
 /// Runs hookd until `shutdown` completes, then stops accepting, lets open requests finish
 /// within `shutdown_grace`, commits every pending write and returns.
 pub async fn run(mut config: Config, shutdown: impl Future<Output = ()>) -> Result<(), RunError> {
+    let tls = match (&config.tls.cert_file, &config.tls.key_file) {
+        (Some(cert), Some(key)) => Some(TlsAcceptor::from(
+            crate::tls::server_config(cert, key).map_err(RunError)?,
+        )),
+        _ => None,
+    };
     let data_dir = config.data_dir.clone();
     let admin_configured = config.auth.admin_token.is_some();
     let opened = tokio::task::spawn_blocking(move || Store::open(&data_dir, admin_configured))
@@ -52,10 +60,17 @@ pub async fn run(mut config: Config, shutdown: impl Future<Output = ()>) -> Resu
     config.bind_public_url(addr);
     let config = Arc::new(config);
     let store = opened.store;
-    let engine = Engine::start(store.clone(), &config, tokio::runtime::Handle::current())
-        .map_err(|e| RunError(format!("cannot start the scheduler: {e}")))?;
+    let metrics = Arc::new(Metrics::default());
+    let engine = Engine::start(
+        store.clone(),
+        &config,
+        metrics.clone(),
+        tokio::runtime::Handle::current(),
+    )
+    .map_err(|e| RunError(format!("cannot start the scheduler: {e}")))?;
     let app = Arc::new(App {
         engine: engine.clone(),
+        metrics,
         auth: Auth::new(
             config.auth.admin_token.as_deref(),
             &store,
@@ -67,7 +82,7 @@ pub async fn run(mut config: Config, shutdown: impl Future<Output = ()>) -> Resu
     });
     app.ready.store(true, Ordering::Release);
     tracing::info!("hookd listening on {addr}");
-    serve(listener, app.clone(), shutdown, engine.clone()).await;
+    serve(listener, tls, app.clone(), shutdown, engine.clone()).await;
     app.ready.store(false, Ordering::Release);
     drop(app);
     drop(engine);
@@ -85,6 +100,7 @@ pub async fn run(mut config: Config, shutdown: impl Future<Output = ()>) -> Resu
 /// connections wait in the listen backlog until a slot frees up.
 async fn serve(
     listener: TcpListener,
+    tls: Option<TlsAcceptor>,
     app: Arc<App>,
     shutdown: impl Future<Output = ()>,
     engine: Engine,
@@ -123,9 +139,36 @@ async fn serve(
             let app = app.clone();
             async move { Ok::<_, Infallible>(api::handle(app, peer.ip(), req).await) }
         });
-        let connection = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
+        let watcher = graceful.watcher();
+        let http = http.clone();
+        let tls = tls.clone();
+        let handshake_timeout = limits.header_read_timeout;
         tokio::spawn(async move {
-            if let Err(e) = connection.await {
+            let result = match tls {
+                None => {
+                    watcher
+                        .watch(http.serve_connection(TokioIo::new(stream), service))
+                        .await
+                }
+                Some(tls) => {
+                    match tokio::time::timeout(handshake_timeout, tls.accept(stream)).await {
+                        Ok(Ok(stream)) => {
+                            watcher
+                                .watch(http.serve_connection(TokioIo::new(stream), service))
+                                .await
+                        }
+                        Ok(Err(e)) => {
+                            tracing::debug!(error = %e, "TLS handshake failed");
+                            Ok(())
+                        }
+                        Err(_) => {
+                            tracing::debug!("TLS handshake timed out");
+                            Ok(())
+                        }
+                    }
+                }
+            };
+            if let Err(e) = result {
                 tracing::debug!(error = %e, "connection ended with an error");
             }
             drop(slot);

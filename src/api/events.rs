@@ -165,6 +165,9 @@ pub async fn ingest(app: &App, call: &mut Call, account_id: &str) -> Result<Resp
         .pop()
         .ok_or_else(|| Error::Internal("ingest returned no result".into()))??;
     app.engine.wake(ingested.woken.iter().copied());
+    if !ingested.replayed {
+        app.metrics.events_ingested(1);
+    }
     let (status, replayed) = if ingested.replayed {
         (StatusCode::OK, true)
     } else {
@@ -231,6 +234,8 @@ pub async fn ingest_batch(app: &App, call: &mut Call, account_id: &str) -> Resul
     for ingested in results.iter().flatten() {
         app.engine.wake(ingested.woken.iter().copied());
     }
+    app.metrics
+        .events_ingested(results.iter().flatten().filter(|i| !i.replayed).count() as u64);
     let items: Vec<serde_json::Value> = slots
         .into_iter()
         .map(|slot| {
@@ -275,13 +280,15 @@ struct EventView<'a> {
     deliveries: Option<Vec<DeliverySummary>>,
 }
 
+/// Renders an event to raw JSON: `data` goes out byte-for-byte as it came in (a detour
+/// through `serde_json::Value` would round numbers and reorder keys).
 fn event_view(
     event: &StoredEvent,
     deliveries: Option<Vec<DeliverySummary>>,
-) -> Result<serde_json::Value, Error> {
+) -> Result<Box<RawValue>, Error> {
     let data: &RawValue = serde_json::from_slice(event.data())
         .map_err(|e| Error::Storage(format!("stored event data is not JSON: {e}")))?;
-    serde_json::to_value(EventView {
+    serde_json::value::to_raw_value(&EventView {
         id: id_to_string(event.id),
         event_type: &event.meta.event_type,
         created_date: format_rfc3339(event.meta.created),

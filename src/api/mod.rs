@@ -44,6 +44,7 @@ pub struct App {
     pub store: Store,
     pub auth: Auth,
     pub engine: crate::engine::Engine,
+    pub metrics: Arc<crate::metrics::Metrics>,
     /// Set once every background part has started; cleared when shutting down.
     pub ready: AtomicBool,
 }
@@ -108,9 +109,20 @@ pub async fn handle(app: Arc<App>, peer: IpAddr, req: Request<Incoming>) -> Resp
         Ok(response) => response,
         Err(error) => respond::problem(&error, &path),
     };
+    let route = routes::resolve(&path).map_or("unmatched", |m| m.template);
+    let method_name = match method {
+        Method::GET => "GET",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::DELETE => "DELETE",
+        Method::HEAD => "HEAD",
+        _ => "OTHER",
+    };
+    app.metrics
+        .http_request(route, method_name, response.status().as_u16());
     tracing::debug!(
         method = %method,
-        path = %path,
+        route = route,
         status = response.status().as_u16(),
         duration_us = started.elapsed().as_micros() as u64,
         "request"
@@ -145,7 +157,14 @@ async fn dispatch(app: &App, peer: IpAddr, req: Request<Incoming>) -> Result<Res
         RouteId::AdminPage => return Ok(admin_page::index()),
         RouteId::AdminAsset => return admin_page::asset(p0),
         RouteId::OpenApi => return Ok(openapi::document()),
-        RouteId::Metrics => return Err(Error::NotFound("route".into())),
+        RouteId::Metrics => {
+            if !app.config.metrics.public {
+                app.auth
+                    .authenticate(&app.store, &parts.headers, peer)?
+                    .require_admin()?;
+            }
+            return metrics(app).await;
+        }
         _ => {}
     }
     let principal = app.auth.authenticate(&app.store, &parts.headers, peer)?;
@@ -197,6 +216,16 @@ async fn dispatch(app: &App, peer: IpAddr, req: Request<Incoming>) -> Result<Res
             "unauthenticated route reached the API".into(),
         )),
     }
+}
+
+async fn metrics(app: &App) -> Result<Response, Error> {
+    let mut gauges = app.store.gauges().await?;
+    gauges.in_flight = app.engine.in_flight() as u64;
+    Ok(respond::with_type(
+        StatusCode::OK,
+        "text/plain; version=0.0.4; charset=utf-8",
+        app.metrics.render(&gauges),
+    ))
 }
 
 async fn readiness(app: &App) -> Response {

@@ -133,6 +133,8 @@ pub const ROUTES: &[(&str, RouteId, &[&str])] = &[
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Matched<'a> {
     pub id: RouteId,
+    /// The template, for logs and metrics (never the raw path: ids would explode them).
+    pub template: &'static str,
     pub methods: &'static [&'static str],
     /// The `{…}` segments in order.
     pub params: Vec<&'a str>,
@@ -150,6 +152,7 @@ pub fn resolve(path: &str) -> Option<Matched<'_>> {
     ROUTES.iter().find_map(|(template, id, methods)| {
         match_template(template, path).map(|params| Matched {
             id: *id,
+            template,
             methods,
             params,
         })

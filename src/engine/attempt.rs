@@ -9,6 +9,7 @@ use super::{Shared, Signal};
 use crate::dispatch::client::{Attempt, AttemptResult, DeliveryClient, Outcome};
 use crate::dispatch::signature::signature_header;
 use crate::ids::id_to_string;
+use crate::metrics::Metrics;
 use crate::model::Webhook;
 use crate::store::{AttemptReport, Deactivated, DeliveryPolicy, DueItem, Store};
 use crate::time::now_millis;
@@ -19,6 +20,7 @@ pub(super) struct AttemptContext {
     pub client: DeliveryClient,
     pub policy: Arc<DeliveryPolicy>,
     pub notifier: Option<Notifier>,
+    pub metrics: Arc<Metrics>,
     pub signals: mpsc::Sender<Signal>,
     pub shared: Arc<Shared>,
 }
@@ -60,6 +62,7 @@ impl AttemptContext {
     /// Tells the world a webhook was deactivated: the log, the scheduler (the system event's
     /// deliveries), and the operator's channel.
     fn announce(&self, deactivated: Deactivated) {
+        self.metrics.deactivation();
         tracing::warn!(
             account = %deactivated.account_id,
             webhook = %deactivated.webhook_id,
@@ -94,6 +97,7 @@ impl AttemptContext {
             _ = cancel.wait_for(|cancelled| *cancelled) => None,
         };
         if let Some(result) = result {
+            self.metrics.attempt(result.outcome, result.duration_ms);
             // An ordered webhook's next delivery waits until a failure is rescheduled; anything
             // else frees its slot now, while the result is being committed.
             if result.outcome == Outcome::Success || !webhook.settings.ordered {

@@ -21,6 +21,7 @@ use tokio::sync::{Notify, watch};
 
 use crate::config::Config;
 use crate::dispatch::client::{ClientConfig, DeliveryClient};
+use crate::metrics::Metrics;
 use crate::retry::RetryPolicy;
 use crate::store::{DeliveryPolicy, Store};
 
@@ -62,6 +63,7 @@ impl Engine {
     pub fn start(
         store: Store,
         config: &Config,
+        metrics: Arc<Metrics>,
         runtime: tokio::runtime::Handle,
     ) -> std::io::Result<Engine> {
         let (signals, inbox) = mpsc::channel();
@@ -112,6 +114,7 @@ impl Engine {
             client,
             policy: Arc::new(policy),
             notifier,
+            metrics,
             signals,
             shared: shared.clone(),
         });

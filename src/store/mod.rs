@@ -164,6 +164,36 @@ impl Store {
         .map_err(|e| Error::Internal(format!("read task failed: {e}")))?
     }
 
+    /// The gauges `/metrics` shows that the store knows: queue sizes, webhooks by status,
+    /// file size. `in_flight` is left 0 for the engine to fill in.
+    pub async fn gauges(&self) -> Result<crate::metrics::Gauges, Error> {
+        let (active, deactivated) = {
+            let catalog = self.catalog().read();
+            let deactivated = catalog
+                .webhooks_by_id
+                .values()
+                .filter(|w| w.status == crate::model::WebhookStatus::Deactivated)
+                .count() as u64;
+            (
+                catalog.webhooks_by_id.len() as u64 - deactivated,
+                deactivated,
+            )
+        };
+        let path = self.inner.path.clone();
+        self.read(move |tx| {
+            use redb::ReadableTableMetadata;
+            Ok(crate::metrics::Gauges {
+                pending: tx.open_table(DUE)?.len()?,
+                buffered: tx.open_table(BUFFER)?.len()?,
+                in_flight: 0,
+                webhooks_active: active,
+                webhooks_deactivated: deactivated,
+                store_bytes: std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0),
+            })
+        })
+        .await
+    }
+
     /// Whether the store answers a read: the readiness probe's view of the store.
     pub async fn is_healthy(&self) -> bool {
         self.read(|tx| {

@@ -155,15 +155,14 @@ impl Server {
         let line = self
             .wait_for_log("hookd listening on ", Duration::from_secs(30))
             .unwrap_or_else(|| panic!("hookd did not start; log:\n{}", self.log_text()));
-        let addr = line
+        // Text or JSON log line: the address is the run of address characters after the words.
+        let addr: String = line
             .split("hookd listening on ")
             .nth(1)
             .unwrap()
-            .split_whitespace()
-            .next()
-            .unwrap()
-            .trim_matches('"')
-            .to_string();
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || ".:[]".contains(*c))
+            .collect();
         self.base = format!("http://{addr}");
     }
 

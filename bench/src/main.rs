@@ -1,0 +1,3 @@
+//! hookd-bench: runs the performance scenarios against a release hookd binary.
+
+fn main() {}
