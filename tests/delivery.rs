@@ -124,6 +124,12 @@ fn receiver_gets_the_exact_body_and_signed_standard_webhooks_headers() {
     assert_eq!(got.header("x-custom"), Some("yes"));
     let d = wait_status(&server, &account, &event_id, "succeeded");
     assert_eq!(got.header("hookd-delivery-id"), d["id"].as_str());
+    // The API shows the data exactly as ingested too, alone and in lists.
+    let raw_data = r#""data":{"z":1.10,"a":12345678901234567890123,"s":"\u00e9"}"#;
+    let shown = server.get(&format!("/v1/accounts/{account}/events/{event_id}"), ADMIN);
+    assert!(shown.text.contains(raw_data), "{}", shown.text);
+    let listed = server.get(&format!("/v1/accounts/{account}/events"), ADMIN);
+    assert!(listed.text.contains(raw_data), "{}", listed.text);
     assert_eq!(d["attempts"][0]["outcome"], "success");
     assert_eq!(d["attempts"][0]["statusCode"], 200);
 }

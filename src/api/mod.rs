@@ -252,10 +252,14 @@ fn problem_page(name: &str) -> Result<Response, Error> {
     ))
 }
 
-/// A list response: `{"items": [...], "nextCursor": ...}`.
+/// A list response: `{"items": [...], "nextCursor": ...}`, serialised straight to bytes (so raw
+/// JSON items such as event data stay exactly as stored).
 pub fn list_response<T: serde::Serialize>(items: Vec<T>, next_cursor: Option<String>) -> Response {
-    respond::json(
-        StatusCode::OK,
-        &serde_json::json!({"items": items, "nextCursor": next_cursor}),
-    )
+    #[derive(serde::Serialize)]
+    struct ListPage<T> {
+        items: Vec<T>,
+        #[serde(rename = "nextCursor")]
+        next_cursor: Option<String>,
+    }
+    respond::json(StatusCode::OK, &ListPage { items, next_cursor })
 }
