@@ -110,7 +110,7 @@ pub async fn submit(
     parts: &Parts,
     body: Incoming,
 ) -> Result<Response, Error> {
-    let bytes = read_body(body, parts, 4096).await?;
+    let bytes = read_body(body, parts, 4096, app.config.limits.header_read_timeout).await?;
     let form = std::str::from_utf8(&bytes)
         .map_err(|_| Error::BadRequest("the form is not UTF-8".into()))?;
     let replay = match query_pairs(Some(form))?

@@ -43,11 +43,14 @@ impl From<&Ingested> for IngestView {
 }
 
 /// Validates one event body (`type`, `data`, `idempotencyKey`), keeping `data`'s bytes.
-fn parse_event(body: &[u8], header_key: Option<&str>) -> Result<NewEvent, Error> {
-    let fields: BTreeMap<String, Box<RawValue>> = match serde_json::from_slice(body) {
-        Ok(fields) => fields,
+/// Public so the fuzzer can reach it.
+pub fn parse_event(body: &[u8], header_key: Option<&str>) -> Result<NewEvent, Error> {
+    let fields = match super::json::object_members(body) {
+        Ok(members) => members.into_iter().collect(),
         Err(e) if e.is_data() => {
-            return Err(Error::BadRequest("the event must be a JSON object".into()));
+            return Err(Error::BadRequest(format!(
+                "the event must be a JSON object: {e}"
+            )));
         }
         Err(e) => return Err(Error::BadRequest(format!("malformed JSON: {e}"))),
     };
@@ -149,7 +152,7 @@ pub async fn ingest(app: &App, call: &mut Call, account_id: &str) -> Result<Resp
     call.principal.require_account(&app.store, account_id)?;
     let header_key = header_idempotency_key(call)?;
     let body = call
-        .raw_json_body(app.config.limits.max_event_bytes)
+        .raw_json_body(app, app.config.limits.max_event_bytes)
         .await?;
     let event = parse_event(&body, header_key.as_deref())?;
     let mut results = app
@@ -186,7 +189,9 @@ pub async fn ingest(app: &App, call: &mut Call, account_id: &str) -> Result<Resp
 /// transaction; each item answers for itself.
 pub async fn ingest_batch(app: &App, call: &mut Call, account_id: &str) -> Result<Response, Error> {
     call.principal.require_account(&app.store, account_id)?;
-    let body = call.raw_json_body(app.config.limits.max_body_bytes).await?;
+    let body = call
+        .raw_json_body(app, app.config.limits.max_body_bytes)
+        .await?;
     #[derive(serde::Deserialize)]
     struct Batch {
         events: Vec<Box<RawValue>>,

@@ -9,8 +9,9 @@ mod admin_page;
 pub mod auth;
 mod backup;
 mod deliveries;
-mod events;
+pub mod events;
 pub mod input;
+pub mod json;
 mod notifications;
 pub mod openapi;
 pub mod request;
@@ -78,18 +79,26 @@ impl Call {
             .body
             .take()
             .ok_or_else(|| Error::Internal("request body read twice".into()))?;
-        let bytes = request::read_body(body, &self.parts, app.config.limits.max_body_bytes).await?;
+        let limits = &app.config.limits;
+        let bytes = request::read_body(
+            body,
+            &self.parts,
+            limits.max_body_bytes,
+            limits.header_read_timeout,
+        )
+        .await?;
         request::json_object(&self.parts, &bytes, optional)
     }
 
     /// Reads a JSON body of at most `limit` bytes without parsing it (for event ingest, which
     /// keeps `data` byte-for-byte).
-    pub async fn raw_json_body(&mut self, limit: usize) -> Result<bytes::Bytes, Error> {
+    pub async fn raw_json_body(&mut self, app: &App, limit: usize) -> Result<bytes::Bytes, Error> {
         let body = self
             .body
             .take()
             .ok_or_else(|| Error::Internal("request body read twice".into()))?;
-        let bytes = request::read_body(body, &self.parts, limit).await?;
+        let deadline = app.config.limits.header_read_timeout;
+        let bytes = request::read_body(body, &self.parts, limit, deadline).await?;
         request::require_json(&self.parts, &bytes)?;
         Ok(bytes)
     }

@@ -10,9 +10,26 @@ use serde_json::{Map, Value};
 use crate::crypto;
 use crate::error::{Error, FieldError};
 
-/// Reads a body of at most `limit` bytes, refusing larger ones without reading them whole
-/// (a declared `Content-Length` over the limit is refused before reading anything).
-pub async fn read_body(body: Incoming, parts: &Parts, limit: usize) -> Result<Bytes, Error> {
+/// Reads a body of at most `limit` bytes within `deadline`, refusing larger ones without
+/// reading them whole (a declared `Content-Length` over the limit is refused before reading
+/// anything) and slow ones when the deadline passes (so a trickling client cannot hold a
+/// connection slot for long).
+pub async fn read_body(
+    body: Incoming,
+    parts: &Parts,
+    limit: usize,
+    deadline: std::time::Duration,
+) -> Result<Bytes, Error> {
+    match tokio::time::timeout(deadline, read_body_unbounded(body, parts, limit)).await {
+        Ok(result) => result,
+        Err(_) => Err(Error::BadRequest(format!(
+            "the request body did not arrive within {} s",
+            deadline.as_secs_f64()
+        ))),
+    }
+}
+
+async fn read_body_unbounded(body: Incoming, parts: &Parts, limit: usize) -> Result<Bytes, Error> {
     if let Some(len) = parts
         .headers
         .get(CONTENT_LENGTH)
@@ -71,6 +88,9 @@ pub fn json_object(
         return Ok(Map::new());
     }
     require_json(parts, body)?;
+    if let Err(e) = super::json::check_no_duplicate_keys(body) {
+        return Err(Error::BadRequest(format!("malformed JSON: {e}")));
+    }
     match serde_json::from_slice::<Value>(body) {
         Ok(Value::Object(map)) => Ok(map),
         Ok(_) => Err(Error::BadRequest("the body must be a JSON object".into())),
