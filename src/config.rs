@@ -248,6 +248,19 @@ impl Config {
         }
     }
 
+    /// Parses a TOML document alone (no environment), with every check `load` makes; for tools
+    /// and the fuzzer.
+    pub fn from_toml_str(text: &str) -> Result<Config, ConfigError> {
+        let mut config = Config::default();
+        let public_url_set = config.apply_toml(text)?;
+        if !public_url_set {
+            config.public_url = default_public_url(config.listen, config.tls.cert_file.is_some());
+        }
+        config.public_url_derived = !public_url_set;
+        config.check()?;
+        Ok(config)
+    }
+
     /// Loads from the real process environment.
     pub fn from_env(file: Option<&Path>) -> Result<Config, ConfigError> {
         Config::load(file, &|key| std::env::var(key).ok())
