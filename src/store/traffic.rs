@@ -28,7 +28,7 @@ pub enum FanOut {
     Subscribers,
     /// Like `Subscribers`, but never this webhook (its own deactivation notice).
     SubscribersExcept(u128),
-    /// This webhook alone, whatever its patterns and status (test events).
+    /// This webhook alone, whatever its patterns (test events); buffered if it is deactivated.
     Only(u128),
 }
 
@@ -186,8 +186,7 @@ impl WriteCtx<'_> {
             for webhook in &webhooks {
                 let webhook_id = webhook_key(webhook)?;
                 let delivery_id = self.ids.next(now);
-                let buffered = webhook.status == WebhookStatus::Deactivated
-                    && !matches!(fan_out, FanOut::Only(_));
+                let buffered = webhook.status == WebhookStatus::Deactivated;
                 let record = DeliveryRecord {
                     event_id,
                     webhook_id,
