@@ -45,6 +45,15 @@ pub fn check_url(url: &str, policy: TargetPolicy) -> Result<(), String> {
     if host.is_empty() {
         return Err("must have a host".into());
     }
+    // A port must be a number from 1 to 65535 (the parser keeps anything after the colon).
+    if let Some(port) = authority
+        .as_str()
+        .strip_prefix(host)
+        .and_then(|p| p.strip_prefix(':'))
+        && !port.parse::<u16>().is_ok_and(|p| p > 0)
+    {
+        return Err("must have a port from 1 to 65535".into());
+    }
     if let Some(ip) = literal_ip(host)
         && !policy.allow_private_targets
         && is_forbidden(ip)
@@ -166,6 +175,15 @@ mod tests {
         assert!(check_url("http://my.system.com/", strict).is_err());
         assert!(check_url("ftp://my.system.com/", strict).is_err());
         assert!(check_url("/relative", strict).is_err());
+        for bad_port in [":7x", ":99999", ":-1", ":0", ":"] {
+            assert!(
+                check_url(&format!("https://a.com{bad_port}/"), strict).is_err(),
+                "{bad_port}"
+            );
+        }
+        assert!(check_url("https://a.com:8443/", strict).is_ok());
+        assert!(check_url("https://[2606:4700::1111]:8443/", strict).is_ok());
+        assert!(check_url("HTTPS://a.com/", strict).is_ok());
         assert!(check_url("https://user:pw@my.system.com/", strict).is_err());
         assert!(check_url("https://10.0.0.1/", strict).is_err());
         assert!(check_url("https://[::1]:8080/", strict).is_err());

@@ -66,8 +66,9 @@ impl<'de> Visitor<'de> for StrictVisitor {
     }
 }
 
-/// The deepest nesting accepted anywhere in a body (serde_json's own limit for parsed values).
-pub const MAX_DEPTH: usize = 128;
+/// The deepest nesting accepted in an event body: serde_json parses 127 levels, so an envelope
+/// (one level more than the event's `data`) stays parsable by receivers that use it.
+pub const MAX_DEPTH: usize = 127;
 
 /// The top-level members of a JSON object with their raw values, refusing duplicate keys
 /// (at the top level only: what is inside a value is kept as sent) and nesting deeper than
