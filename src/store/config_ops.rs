@@ -43,7 +43,7 @@ fn not_found_webhook(id: &str) -> Error {
 
 impl WriteCtx<'_> {
     fn next_account_seq(&mut self) -> Result<u64, Error> {
-        let mut meta = self.tx.open_table(META)?;
+        let meta = self.meta()?;
         let next = match meta.get(META_NEXT_ACCOUNT_SEQ)? {
             Some(v) => <[u8; 8]>::try_from(v.value())
                 .map(u64::from_be_bytes)
@@ -56,24 +56,20 @@ impl WriteCtx<'_> {
 
     fn put_account(&mut self, account: &Account) -> Result<(), Error> {
         let bytes = encode(account)?;
-        self.tx
-            .open_table(ACCOUNTS)?
+        self.accounts()?
             .insert(account.id.as_str(), bytes.as_slice())?;
         Ok(())
     }
 
     fn put_token(&mut self, token: &TokenRecord) -> Result<(), Error> {
         let bytes = encode(token)?;
-        self.tx
-            .open_table(TOKENS)?
-            .insert(token.id.as_str(), bytes.as_slice())?;
+        self.tokens()?.insert(token.id.as_str(), bytes.as_slice())?;
         Ok(())
     }
 
     fn put_webhook(&mut self, webhook: &Webhook) -> Result<(), Error> {
         let bytes = encode(webhook)?;
-        self.tx
-            .open_table(WEBHOOKS)?
+        self.webhooks()?
             .insert(webhook.id.as_str(), bytes.as_slice())?;
         Ok(())
     }
@@ -136,13 +132,13 @@ impl WriteCtx<'_> {
             return Err(not_found_account(id));
         };
         {
-            let mut tokens = self.tx.open_table(TOKENS)?;
+            let tokens = self.tokens()?;
             for token_id in entry.tokens.keys() {
                 tokens.remove(token_id.as_str())?;
             }
         }
         {
-            let mut webhooks = self.tx.open_table(WEBHOOKS)?;
+            let webhooks = self.webhooks()?;
             for webhook_id in entry.webhooks.keys() {
                 webhooks.remove(webhook_id.as_str())?;
             }
@@ -153,7 +149,7 @@ impl WriteCtx<'_> {
             .filter_map(|id| crate::ids::parse_id(id))
             .collect();
         self.purge_account_traffic(entry.account.seq, &webhook_ids)?;
-        self.tx.open_table(ACCOUNTS)?.remove(id)?;
+        self.accounts()?.remove(id)?;
         let catalog = self.catalog_mut();
         for token in entry.tokens.values() {
             catalog.token_hashes.remove(&token.hash);
@@ -203,7 +199,7 @@ impl WriteCtx<'_> {
                 .cloned()
                 .ok_or_else(|| Error::NotFound(format!("token {token_id}")))?
         };
-        self.tx.open_table(TOKENS)?.remove(token_id)?;
+        self.tokens()?.remove(token_id)?;
         let catalog = self.catalog_mut();
         catalog.token_hashes.remove(&token.hash);
         if let Some(entry) = catalog.accounts.get_mut(account_id) {
@@ -330,7 +326,7 @@ impl WriteCtx<'_> {
         if let Some(id) = crate::ids::parse_id(webhook_id) {
             self.cancel_webhook_deliveries(id)?;
         }
-        self.tx.open_table(WEBHOOKS)?.remove(webhook_id)?;
+        self.webhooks()?.remove(webhook_id)?;
         self.catalog_mut().remove_webhook(account_id, webhook_id);
         Ok(())
     }

@@ -129,7 +129,7 @@ impl WriteCtx<'_> {
             activation_url: activation_url.clone(),
         };
         let notification_id = self.ids.next(now);
-        self.tx.open_table(NOTIFICATIONS)?.insert(
+        self.notifications()?.insert(
             notification_id,
             super::tables::encode(&notification)?.as_slice(),
         )?;
@@ -152,8 +152,7 @@ impl WriteCtx<'_> {
             now,
         )?;
         let envelope = self
-            .tx
-            .open_table(EVENTS)?
+            .events()?
             .get((seq, event.id))?
             .map(|v| StoredEvent::decode(event.id, v.value()))
             .transpose()?
@@ -174,25 +173,25 @@ impl WriteCtx<'_> {
     fn buffer_pending(&mut self, webhook_id: u128) -> Result<(), Error> {
         let mut moved: Vec<(u64, u128)> = Vec::new();
         {
-            let mut due = self.tx.open_table(DUE)?;
+            let due = self.due()?;
             let range = (webhook_id, 0u64, 0u128)..=(webhook_id, u64::MAX, u128::MAX);
             for entry in due.extract_from_if(range, |_, _| true)? {
                 let (key, value) = entry?;
                 moved.push((value.value().0, key.value().2));
             }
         }
-        let mut buffer = self.tx.open_table(BUFFER)?;
-        let mut deliveries = self.tx.open_table(DELIVERIES)?;
         for (seq, delivery_id) in moved {
-            buffer.insert((webhook_id, delivery_id), seq)?;
-            let record = deliveries
+            self.buffer()?.insert((webhook_id, delivery_id), seq)?;
+            let record = self
+                .deliveries()?
                 .get((seq, delivery_id))?
                 .map(|v| DeliveryRecord::decode(v.value()))
                 .transpose()?;
             if let Some(mut record) = record {
                 record.status = DeliveryStatus::Buffered;
                 record.next_attempt = None;
-                deliveries.insert((seq, delivery_id), record.encode()?.as_slice())?;
+                self.deliveries()?
+                    .insert((seq, delivery_id), record.encode()?.as_slice())?;
             }
         }
         Ok(())
@@ -251,7 +250,7 @@ impl WriteCtx<'_> {
         self.replace_webhook(webhook.clone())?;
         let mut buffered: Vec<(u64, u128)> = Vec::new();
         {
-            let mut buffer = self.tx.open_table(BUFFER)?;
+            let buffer = self.buffer()?;
             for entry in buffer.extract_from_if((id, 0u128)..=(id, u128::MAX), |_, _| true)? {
                 let (key, value) = entry?;
                 buffered.push((value.value(), key.value().1));
@@ -259,11 +258,10 @@ impl WriteCtx<'_> {
         }
         let (mut replayed, mut dropped) = (0, 0);
         let oldest_kept = now - buffer_window;
-        let mut deliveries = self.tx.open_table(DELIVERIES)?;
-        let mut due = self.tx.open_table(DUE)?;
         // Delivery ids increase with their events, so this is oldest event first.
         for (seq, delivery_id) in buffered {
-            let Some(mut record) = deliveries
+            let Some(mut record) = self
+                .deliveries()?
                 .get((seq, delivery_id))?
                 .map(|v| DeliveryRecord::decode(v.value()))
                 .transpose()?
@@ -277,13 +275,15 @@ impl WriteCtx<'_> {
                 record.series_start = record.attempt_count;
                 record.next_attempt = Some(now);
                 record.due_key = due_key_of(webhook.settings.ordered, now);
-                due.insert((id, record.due_key, delivery_id), (seq, now))?;
+                self.due()?
+                    .insert((id, record.due_key, delivery_id), (seq, now))?;
                 replayed += 1;
             } else {
                 record.status = DeliveryStatus::Cancelled;
                 dropped += 1;
             }
-            deliveries.insert((seq, delivery_id), record.encode()?.as_slice())?;
+            self.deliveries()?
+                .insert((seq, delivery_id), record.encode()?.as_slice())?;
         }
         Ok(Activation {
             webhook,
@@ -310,7 +310,7 @@ impl WriteCtx<'_> {
         let floor = v7_floor(now - buffer_window);
         let mut expired: Vec<(u64, u128)> = Vec::new();
         {
-            let mut buffer = self.tx.open_table(BUFFER)?;
+            let buffer = self.buffer()?;
             for id in deactivated {
                 let room = limit - expired.len();
                 if room == 0 {
@@ -325,7 +325,7 @@ impl WriteCtx<'_> {
                 }
             }
         }
-        let mut deliveries = self.tx.open_table(DELIVERIES)?;
+        let deliveries = self.deliveries()?;
         for &(seq, delivery_id) in &expired {
             let record = deliveries
                 .get((seq, delivery_id))?
@@ -355,7 +355,7 @@ impl WriteCtx<'_> {
                 break;
             }
             let old_deliveries: Vec<(u128, DeliveryRecord)> = {
-                let mut deliveries = self.tx.open_table(DELIVERIES)?;
+                let deliveries = self.deliveries()?;
                 let taken = deliveries
                     .extract_from_if((seq, 0u128)..(seq, floor), |_, _| true)?
                     .take(limit - removed);
@@ -367,21 +367,20 @@ impl WriteCtx<'_> {
                 out
             };
             removed += old_deliveries.len();
-            let mut due = self.tx.open_table(DUE)?;
-            let mut buffer = self.tx.open_table(BUFFER)?;
             for (id, record) in &old_deliveries {
                 match record.status {
                     DeliveryStatus::Pending => {
-                        due.remove((record.webhook_id, record.due_key, *id))?;
+                        self.due()?
+                            .remove((record.webhook_id, record.due_key, *id))?;
                     }
                     DeliveryStatus::Buffered => {
-                        buffer.remove((record.webhook_id, *id))?;
+                        self.buffer()?.remove((record.webhook_id, *id))?;
                     }
                     _ => {}
                 }
             }
             let old_events: Vec<StoredEvent> = {
-                let mut events = self.tx.open_table(EVENTS)?;
+                let events = self.events()?;
                 let taken = events
                     .extract_from_if((seq, 0u128)..(seq, floor), |_, _| true)?
                     .take(limit.saturating_sub(removed).max(1));
@@ -393,14 +392,14 @@ impl WriteCtx<'_> {
                 out
             };
             removed += old_events.len();
-            let mut idempotency = self.tx.open_table(IDEMPOTENCY)?;
+            let idempotency = self.idempotency()?;
             for event in &old_events {
                 if let Some(key) = &event.meta.idempotency_key {
                     idempotency.remove((seq, key.as_str()))?;
                 }
             }
         }
-        let mut notifications = self.tx.open_table(NOTIFICATIONS)?;
+        let notifications = self.notifications()?;
         let taken = notifications
             .extract_from_if(..floor, |_, _| true)?
             .take(limit.saturating_sub(removed).max(1));

@@ -31,6 +31,10 @@ use writer::Writer;
 use crate::crypto::{self, TokenHash};
 use crate::error::Error;
 
+/// redb's own page cache. Its default (1 GiB) would make a busy hookd's memory grow to that;
+/// the operating system's page cache keeps the file warm anyway.
+const CACHE_BYTES: usize = 48 * 1024 * 1024;
+
 /// The store file's name inside `data_dir`.
 pub const STORE_FILE: &str = "hookd.redb";
 
@@ -87,6 +91,7 @@ impl Store {
         })?;
         let path: PathBuf = data_dir.join(STORE_FILE);
         let db = Database::builder()
+            .set_cache_size(CACHE_BYTES)
             .create(&path)
             .map_err(|e| OpenError(format!("cannot open store {}: {e}", path.display())))?;
         let (signing_key, admin_token_hash, generated_admin_token) =

@@ -144,8 +144,7 @@ impl WriteCtx<'_> {
         let hash = event.body_hash();
         if let Some(key) = &event.idempotency_key {
             let known = self
-                .tx
-                .open_table(IDEMPOTENCY)?
+                .idempotency()?
                 .get((seq, key.as_str()))?
                 .map(|v| v.value().to_vec());
             if let Some(value) = known {
@@ -180,9 +179,6 @@ impl WriteCtx<'_> {
         let mut deliveries = Vec::with_capacity(webhooks.len());
         let mut woken = Vec::new();
         {
-            let mut delivery_table = self.tx.open_table(DELIVERIES)?;
-            let mut due_table = self.tx.open_table(DUE)?;
-            let mut buffer_table = self.tx.open_table(BUFFER)?;
             for webhook in &webhooks {
                 let webhook_id = webhook_key(webhook)?;
                 let delivery_id = self.ids.next(now);
@@ -203,11 +199,13 @@ impl WriteCtx<'_> {
                     series_start: 0,
                     attempts: Vec::new(),
                 };
-                delivery_table.insert((seq, delivery_id), record.encode()?.as_slice())?;
+                self.deliveries()?
+                    .insert((seq, delivery_id), record.encode()?.as_slice())?;
                 if buffered {
-                    buffer_table.insert((webhook_id, delivery_id), seq)?;
+                    self.buffer()?.insert((webhook_id, delivery_id), seq)?;
                 } else {
-                    due_table.insert((webhook_id, record.due_key, delivery_id), (seq, now))?;
+                    self.due()?
+                        .insert((webhook_id, record.due_key, delivery_id), (seq, now))?;
                     woken.push(webhook_id);
                 }
                 deliveries.push((delivery_id, webhook_id));
@@ -223,7 +221,7 @@ impl WriteCtx<'_> {
             data_start,
             data_end,
         };
-        self.tx.open_table(EVENTS)?.insert(
+        self.events()?.insert(
             (seq, event_id),
             StoredEvent::encode(&meta, &envelope)?.as_slice(),
         )?;
@@ -231,8 +229,7 @@ impl WriteCtx<'_> {
             let mut value = Vec::with_capacity(48);
             value.extend_from_slice(&event_id.to_be_bytes());
             value.extend_from_slice(&hash);
-            self.tx
-                .open_table(IDEMPOTENCY)?
+            self.idempotency()?
                 .insert((seq, key.as_str()), value.as_slice())?;
         }
         Ok(Ingested {
@@ -266,8 +263,7 @@ impl WriteCtx<'_> {
         }
         let event_id = u128::from_be_bytes(id_bytes);
         let stored = self
-            .tx
-            .open_table(EVENTS)?
+            .events()?
             .get((seq, event_id))?
             .map(|v| StoredEvent::decode(event_id, v.value()))
             .transpose()?
@@ -283,9 +279,12 @@ impl WriteCtx<'_> {
         })
     }
 
-    fn load_delivery(&self, seq: u64, delivery_id: u128) -> Result<Option<DeliveryRecord>, Error> {
-        self.tx
-            .open_table(DELIVERIES)?
+    fn load_delivery(
+        &mut self,
+        seq: u64,
+        delivery_id: u128,
+    ) -> Result<Option<DeliveryRecord>, Error> {
+        self.deliveries()?
             .get((seq, delivery_id))?
             .map(|v| DeliveryRecord::decode(v.value()))
             .transpose()
@@ -297,8 +296,7 @@ impl WriteCtx<'_> {
         delivery_id: u128,
         record: &DeliveryRecord,
     ) -> Result<(), Error> {
-        self.tx
-            .open_table(DELIVERIES)?
+        self.deliveries()?
             .insert((seq, delivery_id), record.encode()?.as_slice())?;
         Ok(())
     }
@@ -332,7 +330,7 @@ impl WriteCtx<'_> {
         let webhook = self.catalog().webhook_by_id(report.webhook_id);
         match record.status {
             DeliveryStatus::Pending => {
-                let mut due = self.tx.open_table(DUE)?;
+                let due = self.due()?;
                 due.remove((report.webhook_id, record.due_key, report.delivery_id))?;
                 let next = if report.success {
                     None
@@ -365,8 +363,7 @@ impl WriteCtx<'_> {
             }
             // Buffered by a deactivation while its attempt was running, and it got through.
             DeliveryStatus::Buffered if report.success => {
-                self.tx
-                    .open_table(BUFFER)?
+                self.buffer()?
                     .remove((report.webhook_id, report.delivery_id))?;
                 record.status = DeliveryStatus::Succeeded;
             }
@@ -466,11 +463,8 @@ impl WriteCtx<'_> {
         };
         match record.status {
             DeliveryStatus::Pending => {
-                self.tx.open_table(DUE)?.remove((
-                    record.webhook_id,
-                    record.due_key,
-                    delivery_id,
-                ))?;
+                self.due()?
+                    .remove((record.webhook_id, record.due_key, delivery_id))?;
             }
             DeliveryStatus::Failed | DeliveryStatus::Succeeded | DeliveryStatus::Expired => {
                 record.series_start = record.attempt_count;
@@ -485,8 +479,7 @@ impl WriteCtx<'_> {
         record.status = DeliveryStatus::Pending;
         record.next_attempt = Some(now);
         record.due_key = due_key(&webhook, now);
-        self.tx
-            .open_table(DUE)?
+        self.due()?
             .insert((record.webhook_id, record.due_key, delivery_id), (seq, now))?;
         self.save_delivery(seq, delivery_id, &record)?;
         let webhook_id = record.webhook_id;
@@ -497,13 +490,13 @@ impl WriteCtx<'_> {
     pub fn cancel_webhook_deliveries(&mut self, webhook_id: u128) -> Result<(), Error> {
         let mut cancelled: Vec<(u64, u128)> = Vec::new();
         {
-            let mut due = self.tx.open_table(DUE)?;
+            let due = self.due()?;
             let range = (webhook_id, 0u64, 0u128)..=(webhook_id, u64::MAX, u128::MAX);
             for entry in due.extract_from_if(range, |_, _| true)? {
                 let (key, value) = entry?;
                 cancelled.push((value.value().0, key.value().2));
             }
-            let mut buffer = self.tx.open_table(BUFFER)?;
+            let buffer = self.buffer()?;
             let range = (webhook_id, 0u128)..=(webhook_id, u128::MAX);
             for entry in buffer.extract_from_if(range, |_, _| true)? {
                 let (key, value) = entry?;
@@ -523,21 +516,18 @@ impl WriteCtx<'_> {
     /// Removes every event, delivery and idempotency key of an account (it is being deleted).
     pub fn purge_account_traffic(&mut self, seq: u64, webhook_ids: &[u128]) -> Result<(), Error> {
         for &webhook_id in webhook_ids {
-            self.tx.open_table(DUE)?.retain_in(
+            self.due()?.retain_in(
                 (webhook_id, 0u64, 0u128)..=(webhook_id, u64::MAX, u128::MAX),
                 |_, _| false,
             )?;
-            self.tx
-                .open_table(BUFFER)?
+            self.buffer()?
                 .retain_in((webhook_id, 0u128)..=(webhook_id, u128::MAX), |_, _| false)?;
         }
-        self.tx
-            .open_table(EVENTS)?
+        self.events()?
             .retain_in((seq, 0u128)..=(seq, u128::MAX), |_, _| false)?;
-        self.tx
-            .open_table(DELIVERIES)?
+        self.deliveries()?
             .retain_in((seq, 0u128)..=(seq, u128::MAX), |_, _| false)?;
-        let mut idempotency = self.tx.open_table(IDEMPOTENCY)?;
+        let idempotency = self.idempotency()?;
         let keys: Vec<String> = idempotency
             .range((seq, "")..)?
             .map_while(|entry| {

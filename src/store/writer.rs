@@ -18,6 +18,7 @@ use redb::{Database, Durability, WriteTransaction};
 use tokio::sync::{mpsc, oneshot};
 
 use super::catalog::{Catalog, SharedCatalog};
+use super::tables::OpenTables;
 use crate::error::Error;
 use crate::ids::IdGen;
 
@@ -32,8 +33,11 @@ const QUEUE_DEPTH: usize = 16 * 1024;
 /// [`WriteCtx::catalog_mut`], which works on a staged copy: readers outside the writer see the
 /// changes only once the batch is committed, so they never see anything that is not durable.
 pub struct WriteCtx<'a> {
-    /// The batch's transaction.
-    pub tx: &'a WriteTransaction,
+    /// The batch's transaction; tables are reached through the accessors of
+    /// [`super::tables`], which keep them open for the whole batch.
+    pub(super) tx: &'a WriteTransaction,
+    /// The tables this batch has opened.
+    pub(super) tables: OpenTables<'a>,
     /// The published catalog.
     shared: &'a SharedCatalog,
     /// This batch's changed copy of the catalog, made on the first change.
@@ -161,6 +165,7 @@ fn run(
         let staged = {
             let mut ctx = WriteCtx {
                 tx: &tx,
+                tables: OpenTables::default(),
                 shared: &catalog,
                 staged: None,
                 ids: &mut ids,
