@@ -142,7 +142,11 @@ pub fn measure_fsync(dir: &Path, duration: Duration) -> std::io::Result<Fsync> {
         .write(true)
         .open(&path)?;
     let block = [0x5au8; 4096];
-    file.write_all(&block)?;
+    // Allocate the 1 MiB first, so the loop overwrites blocks (as a store file does) rather
+    // than growing the file on every write.
+    for _ in 0..256 {
+        file.write_all(&block)?;
+    }
     file.sync_all()?;
     let mut samples = Vec::new();
     let start = Instant::now();

@@ -175,7 +175,11 @@ async fn task(spec: &Spec, index: usize, next_seq: &AtomicU64, start: Instant) -
             write_event(&mut body, &spec.event_type, first, now_us());
         }
         let body = Bytes::copy_from_slice(&body);
-        let tries = if deadline.is_none() { spec.retries + 1 } else { 1 };
+        let tries = if deadline.is_none() {
+            spec.retries + 1
+        } else {
+            1
+        };
         let mut delivered = false;
         for attempt in 0..tries {
             let req = target.request(Method::POST, &spec.path, Some(body.clone()));

@@ -77,9 +77,9 @@ pub fn find_u64(body: &[u8], key: &[u8]) -> Option<u64> {
     if digits == 0 || digits > 19 {
         return None;
     }
-    body[at..at + digits]
-        .iter()
-        .try_fold(0u64, |n, d| n.checked_mul(10)?.checked_add(u64::from(d - b'0')))
+    body[at..at + digits].iter().try_fold(0u64, |n, d| {
+        n.checked_mul(10)?.checked_add(u64::from(d - b'0'))
+    })
 }
 
 /// How many times `needle` occurs in `haystack` (non-overlapping).

@@ -110,13 +110,24 @@ fn disk_of(dir: &Path) -> String {
     let Some(out) = command_line("df", &["-hT", dir]) else {
         return "unknown".into();
     };
-    let fields: Vec<&str> = out.lines().last().unwrap_or("").split_whitespace().collect();
+    let fields: Vec<&str> = out
+        .lines()
+        .last()
+        .unwrap_or("")
+        .split_whitespace()
+        .collect();
     match fields.as_slice() {
         [device, fs, size, ..] => {
             let name = device.rsplit('/').next().unwrap_or(device);
             let rotational = std::fs::read_to_string(format!("/sys/block/{name}/queue/rotational"))
                 .ok()
-                .map(|r| if r.trim() == "1" { ", rotational" } else { ", non-rotational" })
+                .map(|r| {
+                    if r.trim() == "1" {
+                        ", rotational"
+                    } else {
+                        ", non-rotational"
+                    }
+                })
                 .unwrap_or("");
             format!("{device} ({fs}, {size}{rotational})")
         }
@@ -133,13 +144,24 @@ pub fn command_line(program: &str, args: &[&str]) -> Option<String> {
     Some(String::from_utf8_lossy(&out.stdout).trim().to_string())
 }
 
-/// The commit of the repository in the current directory, marked `-dirty` with local changes.
+/// The commit of the repository in the current directory, marked `-dirty` when tracked files
+/// outside `bench/` (i.e. hookd's own) have local changes.
 pub fn commit() -> String {
     let Some(head) = command_line("git", &["rev-parse", "--short", "HEAD"]) else {
         return "unknown".into();
     };
-    let dirty = command_line("git", &["status", "--porcelain", "--untracked-files=no"])
-        .is_some_and(|s| !s.is_empty());
+    let dirty = command_line(
+        "git",
+        &[
+            "status",
+            "--porcelain",
+            "--untracked-files=no",
+            "--",
+            ".",
+            ":(exclude)bench",
+        ],
+    )
+    .is_some_and(|s| !s.is_empty());
     if dirty { format!("{head}-dirty") } else { head }
 }
 

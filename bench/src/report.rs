@@ -77,7 +77,7 @@ fn thousands(n: i64) -> String {
     let digits = n.unsigned_abs().to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -180,9 +180,7 @@ pub fn markdown(rows: &[Row]) -> String {
          |---|---|---:|---:|---:|---|---|\n",
     );
     for row in rows {
-        let value = row
-            .value
-            .map_or("n/a".into(), |v| row.unit.format(v));
+        let value = row.value.map_or("n/a".into(), |v| row.unit.format(v));
         let ceiling = row.ceiling.map_or("—".into(), |c| row.unit.format(c));
         let ratio = row.ratio().map_or("—".into(), |r| format!("{r:.2}×"));
         let met = match row.met() {
@@ -219,7 +217,9 @@ mod tests {
             });
         assert_eq!(row.met(), Some(true));
         let table = markdown(&[row]);
-        assert!(table.contains("| 30,000/s | 50,000/s | 0.60× | ≥ 25,000/s, ≥ 50 % of ceiling | yes |"));
+        assert!(
+            table.contains("| 30,000/s | 50,000/s | 0.60× | ≥ 25,000/s, ≥ 50 % of ceiling | yes |")
+        );
         let slow = Row::new("latency", "p50", Unit::Ms, 3.0).target(Target::at_most(2.0));
         assert_eq!(slow.met(), Some(false));
         assert_eq!(Row::new("x", "y", Unit::Count, 1.0).met(), None);

@@ -85,11 +85,11 @@ pub async fn run(ctx: &mut Ctx) -> Outcome {
         .target(Target::at_most(0.0)),
         Row::new(
             "6 backlog",
-            "hookd CPU per delivery",
+            "hookd CPU per delivery (ceiling column: scenario 2)",
             Unit::Us,
             per(drained.cpu_us, drained.arrived),
         )
-        .ceiling(ctx.ceilings.http_cpu_us),
+        .ceiling(ctx.carried.drain_cpu_us),
     ]);
     let raw = json!({
         "events": events,

@@ -12,6 +12,7 @@ use super::{Ceilings, Ctx, mb, per};
 use crate::ceiling::{BareServer, measure_fsync};
 use crate::hookd::Hookd;
 use crate::load::{self, Shape, Spec};
+use crate::procfs;
 
 /// Measures every ceiling; a ceiling that cannot be measured stays `None`.
 pub async fn measure(ctx: &Ctx) -> (Ceilings, Value) {
@@ -65,18 +66,24 @@ pub async fn measure(ctx: &Ctx) -> (Ceilings, Value) {
     let conns = ctx.scale.connections;
 
     let cpu = server.cpu_us();
+    let own = procfs::cpu_us(std::process::id()).unwrap_or(0);
     let single = load::run(spec(1, conns, Shape::Closed(phase))).await;
     let cpu = server.cpu_us().saturating_sub(cpu);
+    let own = procfs::cpu_us(std::process::id())
+        .unwrap_or(0)
+        .saturating_sub(own);
+    c.client_cpu_us = Some(per(own, single.accepted));
     c.http_rate = Some(single.rate());
     c.http_p50_ms = single.latencies.percentile_ms(50.0);
     c.http_p99_ms = single.latencies.percentile_ms(99.0);
     c.http_cpu_us = Some(per(cpu, single.accepted));
     eprintln!(
-        "ceiling: bare server {:.0} req/s, p50 {:.2} ms, p99 {:.2} ms, {:.1} µs CPU/req ({} failed)",
+        "ceiling: bare server {:.0} req/s, p50 {:.2} ms, p99 {:.2} ms, {:.1} µs CPU/req; load generator {:.1} µs CPU/req ({} failed)",
         single.rate(),
         c.http_p50_ms.unwrap_or(0.0),
         c.http_p99_ms.unwrap_or(0.0),
         per(cpu, single.accepted),
+        per(own, single.accepted),
         single.failed_requests
     );
 
@@ -116,6 +123,7 @@ pub async fn measure(ctx: &Ctx) -> (Ceilings, Value) {
             "connections": conns, "requests_per_s": single.rate(), "requests": single.ok_requests,
             "failed": single.failed_requests, "p50_ms": c.http_p50_ms, "p99_ms": c.http_p99_ms,
             "cpu_us_per_request": c.http_cpu_us,
+            "load_generator_cpu_us_per_request": c.client_cpu_us,
         },
         "batch": {
             "events_per_request": ctx.scale.batch_size, "events_per_s": batch.rate(),

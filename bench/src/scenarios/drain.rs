@@ -67,6 +67,8 @@ pub async fn build_backlog(ctx: &Ctx, name: &str, events: u64) -> Result<Backlog
 
 /// How a drain went.
 pub struct Drained {
+    /// Every delivery received, duplicates included.
+    pub received: u64,
     pub arrived: u64,
     pub expected: u64,
     pub duplicates: u64,
@@ -90,7 +92,7 @@ impl Drained {
 
     pub fn to_json(&self) -> Value {
         json!({
-            "expected": self.expected, "arrived": self.arrived, "lost": self.lost(),
+            "expected": self.expected, "received": self.received, "arrived": self.arrived, "lost": self.lost(),
             "duplicates": self.duplicates, "unreadable": self.unreadable,
             "seconds": self.seconds, "deliveries_per_s": self.rate(),
             "cpu_us": self.cpu_us, "cpu_us_per_delivery": per(self.cpu_us, self.arrived),
@@ -142,6 +144,7 @@ pub async fn drain(ctx: &Ctx, backlog: &Backlog) -> Result<Drained, String> {
         .collect();
     first_missing.retain(|s| !given_up.contains(s));
     Ok(Drained {
+        received: ctx.recorder.arrivals(),
         arrived,
         expected: backlog.expected,
         duplicates: tally.duplicates,
@@ -187,6 +190,7 @@ pub async fn run(ctx: &mut Ctx) -> Outcome {
         drained.duplicates
     );
     ctx.carried.drain_rate = Some(drained.rate());
+    ctx.carried.drain_cpu_us = Some(per(drained.cpu_us, drained.arrived));
     let rows = vec![
         Row::new(
             "2 drain",

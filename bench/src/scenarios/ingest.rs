@@ -56,12 +56,8 @@ pub async fn run(ctx: &mut Ctx) -> Outcome {
         }
         ctx.recorder.reset(phase.webhooks, 0, false);
         let cpu = hookd.cpu_us();
-        let out = load::run(ctx.spec(
-            &hookd,
-            phase.batch,
-            Shape::Closed(ctx.scale.ingest_phase),
-        ))
-        .await;
+        let out =
+            load::run(ctx.spec(&hookd, phase.batch, Shape::Closed(ctx.scale.ingest_phase))).await;
         let cpu = hookd.cpu_us().saturating_sub(cpu);
         let rss = mb(hookd.rss_kib());
         let store = hookd.store_bytes();
@@ -98,7 +94,11 @@ pub async fn run(ctx: &mut Ctx) -> Outcome {
         } else {
             Target::none()
         };
-        let request = if phase.batch { "request (100 events)" } else { "request" };
+        let request = if phase.batch {
+            "request (100 events)"
+        } else {
+            "request"
+        };
         rows.push(
             Row::new(
                 "1 ingest",

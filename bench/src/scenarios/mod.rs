@@ -104,6 +104,8 @@ pub struct Ceilings {
     pub http_p99_ms: Option<f64>,
     /// The bare server's CPU per request (µs).
     pub http_cpu_us: Option<f64>,
+    /// This process's CPU per request while driving the bare server (load generator cost).
+    pub client_cpu_us: Option<f64>,
     /// Bare server, batches: events/s, latency and CPU per event.
     pub batch_rate: Option<f64>,
     pub batch_p50_ms: Option<f64>,
@@ -121,6 +123,8 @@ pub struct Ceilings {
 pub struct Carried {
     /// Scenario 2's drain rate (scenario 6 compares with it).
     pub drain_rate: Option<f64>,
+    /// Scenario 2's hookd CPU per delivery, µs.
+    pub drain_cpu_us: Option<f64>,
     /// hookd's RSS at the end of scenario 1, MB (scenario 7 reports it).
     pub ingest_end_rss_mb: Option<f64>,
 }

@@ -41,7 +41,18 @@ struct Trial {
 impl Trial {
     /// The backlog stayed within half a second of traffic, and the rate went in.
     fn steady(&self) -> bool {
-        self.backlog_end as f64 <= allowed_backlog(self.rate) && self.in_rate >= 0.95 * self.rate
+        self.verdict() == "steady"
+    }
+
+    /// Why a run is or is not steady, in words.
+    fn verdict(&self) -> &'static str {
+        if self.backlog_end as f64 > allowed_backlog(self.rate) {
+            "backlog grew"
+        } else if self.in_rate < 0.95 * self.rate {
+            "offered rate not taken in"
+        } else {
+            "steady"
+        }
     }
 
     /// hookd's CPU from the first post until the last delivery, per delivered event.
@@ -59,6 +70,7 @@ impl Trial {
             "cpu_us": self.cpu_us,
             "cpu_us_per_delivered_event": self.cpu_per_delivery(),
             "rss_end_mb": self.rss_mb, "steady": self.steady(),
+            "verdict": self.verdict(),
             "samples": self.samples,
         })
     }
@@ -133,7 +145,7 @@ async fn trial(ctx: &Ctx, port: u16, rate: f64, duration: Duration) -> Result<Tr
         samples,
     };
     eprintln!(
-        "sustained at {:.0}/s for {:.0} s: in {:.0}/s, out {:.0}/s, backlog at end {}, {:.1} µs CPU/event, {} lost{}",
+        "sustained at {:.0}/s for {:.0} s: in {:.0}/s, out {:.0}/s, backlog at end {}, {:.1} µs CPU/event, {} lost — {}",
         rate,
         seconds,
         trial.in_rate,
@@ -141,7 +153,7 @@ async fn trial(ctx: &Ctx, port: u16, rate: f64, duration: Duration) -> Result<Tr
         trial.backlog_end,
         trial.cpu_per_delivery(),
         trial.lost,
-        if trial.steady() { " — steady" } else { " — not steady" }
+        trial.verdict()
     );
     Ok(trial)
 }
@@ -172,15 +184,14 @@ pub async fn run(ctx: &mut Ctx) -> Outcome {
             format!(
                 "in = out ({:.0}/s offered, {}): events/s",
                 full.rate,
-                if full.steady() { "steady" } else { "backlog grew" }
+                full.verdict()
             ),
             Unit::PerSecond,
             in_eq_out,
         )
         .ceiling(http_ceiling)
         .target(Target::at_least(15_000.0)),
-        Row::new("3 sustained", "events/s in", Unit::PerSecond, full.in_rate)
-            .ceiling(http_ceiling),
+        Row::new("3 sustained", "events/s in", Unit::PerSecond, full.in_rate).ceiling(http_ceiling),
         Row::new(
             "3 sustained",
             "deliveries/s out",
