@@ -3,7 +3,7 @@
 use hyper::StatusCode;
 use serde_json::json;
 
-use super::request::{CursorKind, Query, encode_cursor, id_key, key_id};
+use super::request::{CursorKind, Query, collect_invalid, encode_cursor, id_key, key_id};
 use super::respond::{self, Response};
 use super::{App, Call, list_response};
 use crate::error::{Error, FieldError};
@@ -56,14 +56,10 @@ async fn list_filtered(
 ) -> Result<Response, Error> {
     let query = call.query()?;
     let mut errors = Vec::new();
-    let paging = match query.paging(app.store.signing_key(), CursorKind::Deliveries) {
-        Ok(p) => Some(p),
-        Err(Error::Validation(mut e)) => {
-            errors.append(&mut e);
-            None
-        }
-        Err(e) => return Err(e),
-    };
+    let paging = collect_invalid(
+        query.paging(app.store.signing_key(), CursorKind::Deliveries),
+        &mut errors,
+    )?;
     let mut filter = filter_from(&query, &mut errors);
     if forced_webhook.is_some() {
         filter.webhook_id = forced_webhook;

@@ -114,11 +114,12 @@ pub async fn handle(app: Arc<App>, peer: IpAddr, req: Request<Incoming>) -> Resp
     let started = Instant::now();
     let method = req.method().clone();
     let path = req.uri().path().to_string();
-    let response = match dispatch(&app, peer, req).await {
+    let matched = routes::resolve(&path);
+    let route = matched.as_ref().map_or("unmatched", |m| m.template);
+    let response = match dispatch(&app, peer, req, matched).await {
         Ok(response) => response,
         Err(error) => respond::problem(&error, &path),
     };
-    let route = routes::resolve(&path).map_or("unmatched", |m| m.template);
     let method_name = match method {
         Method::GET => "GET",
         Method::POST => "POST",
@@ -139,10 +140,14 @@ pub async fn handle(app: Arc<App>, peer: IpAddr, req: Request<Incoming>) -> Resp
     response
 }
 
-async fn dispatch(app: &App, peer: IpAddr, req: Request<Incoming>) -> Result<Response, Error> {
+async fn dispatch(
+    app: &App,
+    peer: IpAddr,
+    req: Request<Incoming>,
+    route: Option<routes::Matched<'_>>,
+) -> Result<Response, Error> {
     let (parts, body) = req.into_parts();
-    let path = parts.uri.path().to_string();
-    let route = routes::resolve(&path).ok_or_else(|| Error::NotFound("route".into()))?;
+    let route = route.ok_or_else(|| Error::NotFound("route".into()))?;
     if !route.methods.contains(&parts.method.as_str()) {
         return Err(Error::MethodNotAllowed(route.methods));
     }

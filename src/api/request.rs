@@ -211,6 +211,22 @@ impl Query {
     }
 }
 
+/// Keeps a check's validation errors in `errors` (so one response lists every bad field) and
+/// passes any other error through.
+pub fn collect_invalid<T>(
+    result: Result<T, Error>,
+    errors: &mut Vec<FieldError>,
+) -> Result<Option<T>, Error> {
+    match result {
+        Ok(value) => Ok(Some(value)),
+        Err(Error::Validation(mut found)) => {
+            errors.append(&mut found);
+            Ok(None)
+        }
+        Err(e) => Err(e),
+    }
+}
+
 /// The default and largest page sizes.
 pub const DEFAULT_LIMIT: usize = 50;
 pub const MAX_LIMIT: usize = 200;

@@ -4,7 +4,7 @@ use hyper::StatusCode;
 use serde_json::json;
 
 use super::input::{self, Fields};
-use super::request::{CursorKind, encode_cursor};
+use super::request::{CursorKind, collect_invalid, encode_cursor};
 use super::respond::{self, Response};
 use super::{App, Call, list_response};
 use crate::crypto;
@@ -51,14 +51,10 @@ pub fn list(app: &App, call: &Call, account_id: &str) -> Result<Response, Error>
     call.principal.require_account(&app.store, account_id)?;
     let query = call.query()?;
     let mut errors = Vec::new();
-    let paging = match query.paging(app.store.signing_key(), CursorKind::Webhooks) {
-        Ok(p) => Some(p),
-        Err(Error::Validation(mut e)) => {
-            errors.append(&mut e);
-            None
-        }
-        Err(e) => return Err(e),
-    };
+    let paging = collect_invalid(
+        query.paging(app.store.signing_key(), CursorKind::Webhooks),
+        &mut errors,
+    )?;
     let name = query.get("name");
     let event = query.get("event");
     if let Some(event) = event
@@ -66,14 +62,7 @@ pub fn list(app: &App, call: &Call, account_id: &str) -> Result<Response, Error>
     {
         errors.push(crate::error::FieldError::new("event", message));
     }
-    let enabled = match query.bool("enabled") {
-        Ok(v) => v,
-        Err(Error::Validation(mut e)) => {
-            errors.append(&mut e);
-            None
-        }
-        Err(e) => return Err(e),
-    };
+    let enabled = collect_invalid(query.bool("enabled"), &mut errors)?.flatten();
     let status = match query.get("status") {
         None => None,
         Some("active") => Some(WebhookStatus::Active),
