@@ -109,7 +109,15 @@ fn failing_endpoint_is_deactivated_buffered_announced_and_replayed() {
     });
     let listener = Receiver::ok();
     let account = server.create_account("Clinic");
-    let dead = webhook(&server, &account, &failing.url, &["booking.*"]);
+    // Ordered, so the replay must also complete oldest first (delivery.md, Precise rules);
+    // an unordered webhook only dispatches in that order, and may complete in any.
+    let r = server.post(
+        &format!("/v1/accounts/{account}/webhooks"),
+        ADMIN,
+        &json!({"name": "hook", "eventUrl": failing.url, "eventList": ["booking.*"], "ordered": true}),
+    );
+    assert_eq!(r.status, 201, "{}", r.text);
+    let dead = r.json["id"].as_str().unwrap().to_string();
     let other = webhook(
         &server,
         &account,
