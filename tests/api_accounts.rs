@@ -9,32 +9,6 @@ use std::collections::HashSet;
 use common::*;
 use serde_json::{Value, json};
 
-/// Whether `v` is an RFC 3339 UTC time with milliseconds: `2026-11-22T10:15:02.123Z`.
-fn is_time(v: &Value) -> bool {
-    let Some(s) = v.as_str() else { return false };
-    let b = s.as_bytes();
-    b.len() == 24
-        && b.iter().enumerate().all(|(i, c)| match i {
-            4 | 7 => *c == b'-',
-            10 => *c == b'T',
-            13 | 16 => *c == b':',
-            19 => *c == b'.',
-            23 => *c == b'Z',
-            _ => c.is_ascii_digit(),
-        })
-}
-
-/// Asserts `id` is a lowercase hyphenated UUID v7.
-fn assert_uuid_v7(id: &str) {
-    let uuid = uuid::Uuid::parse_str(id).unwrap_or_else(|e| panic!("{id} is not a UUID: {e}"));
-    assert_eq!(uuid.get_version_num(), 7, "{id} is not a UUID v7");
-    assert_eq!(
-        uuid.hyphenated().to_string(),
-        id,
-        "{id} is not lowercase hyphenated"
-    );
-}
-
 /// Ids of the `items` of a list response.
 fn ids(r: &Resp) -> Vec<String> {
     r.json["items"]

@@ -25,21 +25,6 @@ const PROBLEM_TYPES: &[&str] = &[
     "internal",
 ];
 
-/// Whether `v` is an RFC 3339 UTC time with milliseconds: `2026-11-22T10:15:02.123Z`.
-fn is_time(v: &Value) -> bool {
-    let Some(s) = v.as_str() else { return false };
-    let b = s.as_bytes();
-    b.len() == 24
-        && b.iter().enumerate().all(|(i, c)| match i {
-            4 | 7 => *c == b'-',
-            10 => *c == b'T',
-            13 | 16 => *c == b':',
-            19 => *c == b'.',
-            23 => *c == b'Z',
-            _ => c.is_ascii_digit(),
-        })
-}
-
 /// A GET with a raw `Authorization` header (or none).
 fn get_with_auth(server: &Server, path: &str, authorization: Option<&str>) -> Resp {
     let headers: Vec<(&str, &str)> = authorization
