@@ -7,6 +7,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::binary::{Decoder, Encoder, Malformed};
 use crate::error::Error;
 use crate::ids::id_to_string;
 use crate::time::{Millis, format_rfc3339};
@@ -59,6 +60,18 @@ impl StoredEvent {
             meta,
             envelope: value[4 + len..].to_vec(),
         })
+    }
+
+    /// The envelope of a stored value, without decoding its metadata (the scheduler needs
+    /// nothing else).
+    pub fn envelope_of(value: &[u8]) -> Result<&[u8], Error> {
+        let corrupt = || Error::Storage("corrupt event record".into());
+        let len_bytes: [u8; 4] = value
+            .get(..4)
+            .and_then(|b| b.try_into().ok())
+            .ok_or_else(corrupt)?;
+        let len = u32::from_be_bytes(len_bytes) as usize;
+        value.get(4 + len..).ok_or_else(corrupt)
     }
 
     /// The `data` bytes exactly as ingested.
@@ -127,6 +140,30 @@ impl DeliveryStatus {
         }
     }
 
+    /// The status's byte in a binary record.
+    fn code(self) -> u8 {
+        match self {
+            DeliveryStatus::Pending => 0,
+            DeliveryStatus::Succeeded => 1,
+            DeliveryStatus::Failed => 2,
+            DeliveryStatus::Buffered => 3,
+            DeliveryStatus::Cancelled => 4,
+            DeliveryStatus::Expired => 5,
+        }
+    }
+
+    fn from_code(code: u8) -> Option<DeliveryStatus> {
+        Some(match code {
+            0 => DeliveryStatus::Pending,
+            1 => DeliveryStatus::Succeeded,
+            2 => DeliveryStatus::Failed,
+            3 => DeliveryStatus::Buffered,
+            4 => DeliveryStatus::Cancelled,
+            5 => DeliveryStatus::Expired,
+            _ => return None,
+        })
+    }
+
     /// Parses the API's word.
     pub fn parse(s: &str) -> Option<DeliveryStatus> {
         Some(match s {
@@ -176,17 +213,140 @@ pub struct DeliveryRecord {
     pub attempts: Vec<AttemptRecord>,
 }
 
+/// The first byte of a binary delivery record (JSON records, written by earlier builds and
+/// still read, start with `{`).
+const DELIVERY_TAG: u8 = 0xD1;
+
+/// What the scheduler needs of a delivery to start an attempt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeliveryHead {
+    pub event_id: u128,
+    pub event_type: String,
+    pub attempt_count: u32,
+}
+
 impl DeliveryRecord {
-    /// Decodes a stored record.
+    /// Decodes a stored record (binary, or JSON from an earlier build).
     pub fn decode(bytes: &[u8]) -> Result<DeliveryRecord, Error> {
-        serde_json::from_slice(bytes)
-            .map_err(|e| Error::Storage(format!("corrupt delivery record: {e}")))
+        if bytes.first() == Some(&b'{') {
+            return serde_json::from_slice(bytes)
+                .map_err(|e| Error::Storage(format!("corrupt delivery record: {e}")));
+        }
+        Self::decode_binary(bytes).map_err(|_| Error::Storage("corrupt delivery record".into()))
     }
 
-    /// Encodes for storage.
+    /// Reads only the fields an attempt needs, without the attempts list.
+    pub fn decode_head(bytes: &[u8]) -> Result<DeliveryHead, Error> {
+        let head = || -> Result<DeliveryHead, Malformed> {
+            let mut d = Decoder::new(bytes, DELIVERY_TAG)?;
+            let event_id = d.u128()?;
+            d.u128()?; // webhook
+            d.i64()?; // created
+            d.u8()?; // status
+            d.opt_i64()?; // next attempt
+            d.u64()?; // due key
+            let attempt_count = d.u32()?;
+            d.u32()?; // series start
+            let event_type = d.str()?.to_string();
+            Ok(DeliveryHead {
+                event_id,
+                event_type,
+                attempt_count,
+            })
+        };
+        if bytes.first() == Some(&b'{') {
+            let r = Self::decode(bytes)?;
+            return Ok(DeliveryHead {
+                event_id: r.event_id,
+                event_type: r.event_type,
+                attempt_count: r.attempt_count,
+            });
+        }
+        head().map_err(|_| Error::Storage("corrupt delivery record".into()))
+    }
+
+    fn decode_binary(bytes: &[u8]) -> Result<DeliveryRecord, Malformed> {
+        let mut d = Decoder::new(bytes, DELIVERY_TAG)?;
+        let event_id = d.u128()?;
+        let webhook_id = d.u128()?;
+        let created = d.i64()?;
+        let status = DeliveryStatus::from_code(d.u8()?).ok_or(Malformed)?;
+        let next_attempt = d.opt_i64()?;
+        let due_key = d.u64()?;
+        let attempt_count = d.u32()?;
+        let series_start = d.u32()?;
+        let event_type = d.str()?.to_string();
+        let count = d.u32()? as usize;
+        let mut attempts = Vec::with_capacity(count.min(MAX_KEPT_ATTEMPTS));
+        for _ in 0..count {
+            let number = d.u32()?;
+            let date = d.i64()?;
+            let duration_ms = d.u64()?;
+            let outcome = d.str()?.to_string();
+            let status_code = match d.u8()? {
+                0 => None,
+                1 => Some(d.u16()?),
+                _ => return Err(Malformed),
+            };
+            let response_body = d.opt_str()?.map(str::to_string);
+            let error = d.opt_str()?.map(str::to_string);
+            attempts.push(AttemptRecord {
+                number,
+                date,
+                duration_ms,
+                outcome,
+                status_code,
+                response_body,
+                error,
+            });
+        }
+        d.end()?;
+        Ok(DeliveryRecord {
+            event_id,
+            webhook_id,
+            event_type,
+            created,
+            status,
+            next_attempt,
+            due_key,
+            attempt_count,
+            series_start,
+            attempts,
+        })
+    }
+
+    /// Encodes for storage (binary; see [`crate::binary`]).
     pub fn encode(&self) -> Result<Vec<u8>, Error> {
-        serde_json::to_vec(self)
-            .map_err(|e| Error::Internal(format!("cannot encode delivery: {e}")))
+        let mut e = Encoder::new(
+            DELIVERY_TAG,
+            96 + self.event_type.len() + 64 * self.attempts.len(),
+        );
+        e.u128(self.event_id);
+        e.u128(self.webhook_id);
+        e.i64(self.created);
+        e.u8(self.status.code());
+        e.opt_i64(self.next_attempt);
+        e.u64(self.due_key);
+        e.u32(self.attempt_count);
+        e.u32(self.series_start);
+        e.str(&self.event_type);
+        e.u32(self.attempts.len() as u32);
+        for a in &self.attempts {
+            e.u32(a.number);
+            e.i64(a.date);
+            e.u64(a.duration_ms);
+            e.str(&a.outcome);
+            match a.status_code {
+                None => e.u8(0),
+                Some(code) => {
+                    e.u8(1);
+                    e.u16(code);
+                }
+            }
+            e.opt_str(a.response_body.as_deref());
+            e.opt_str(a.error.as_deref());
+        }
+        Ok(e.finish())
     }
 }
 
@@ -259,6 +419,65 @@ mod tests {
         assert!(text.ends_with("]}}"));
     }
 
+    fn sample_delivery() -> DeliveryRecord {
+        DeliveryRecord {
+            event_id: u128::MAX - 1,
+            webhook_id: 7,
+            event_type: "booking.créated".into(),
+            created: -3,
+            status: DeliveryStatus::Buffered,
+            next_attempt: Some(1_700_000_000_000),
+            due_key: 42,
+            attempt_count: 3,
+            series_start: 1,
+            attempts: vec![
+                AttemptRecord {
+                    number: 2,
+                    date: 5,
+                    duration_ms: 6,
+                    outcome: "http_error".into(),
+                    status_code: Some(503),
+                    response_body: Some("busy".into()),
+                    error: None,
+                },
+                AttemptRecord {
+                    number: 3,
+                    date: 9,
+                    duration_ms: 0,
+                    outcome: "timeout".into(),
+                    status_code: None,
+                    response_body: None,
+                    error: Some("no answer".into()),
+                },
+            ],
+        }
+    }
+
+    #[test]
+    fn delivery_records_round_trip_in_binary_and_json_ones_still_read() {
+        let record = sample_delivery();
+        let value = record.encode().unwrap();
+        assert_eq!(value[0], DELIVERY_TAG);
+        assert_eq!(DeliveryRecord::decode(&value).unwrap(), record);
+        let head = DeliveryRecord::decode_head(&value).unwrap();
+        assert_eq!(
+            (head.event_id, head.event_type.as_str(), head.attempt_count),
+            (record.event_id, "booking.créated", 3)
+        );
+        let json = serde_json::to_vec(&record).unwrap();
+        assert_eq!(DeliveryRecord::decode(&json).unwrap(), record);
+        assert_eq!(DeliveryRecord::decode_head(&json).unwrap(), head);
+        for cut in 0..value.len() {
+            assert!(
+                DeliveryRecord::decode(&value[..cut]).is_err(),
+                "cut at {cut}"
+            );
+        }
+        let mut longer = value.clone();
+        longer.push(0);
+        assert!(DeliveryRecord::decode(&longer).is_err());
+    }
+
     #[test]
     fn stored_events_round_trip() {
         let meta = EventMeta {
@@ -273,6 +492,8 @@ mod tests {
         let back = StoredEvent::decode(9, &value).unwrap();
         assert_eq!(back.meta, meta);
         assert_eq!(back.data(), b"ab");
+        assert_eq!(StoredEvent::envelope_of(&value).unwrap(), b"xabz");
+        assert!(StoredEvent::envelope_of(b"\0\0\0\x09{}").is_err());
         assert!(StoredEvent::decode(9, b"\0\0").is_err());
     }
 }

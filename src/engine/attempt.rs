@@ -2,7 +2,6 @@
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::sync::mpsc;
 
 use super::notify::Notifier;
 use super::{Shared, Signal};
@@ -21,7 +20,7 @@ pub(super) struct AttemptContext {
     pub policy: Arc<DeliveryPolicy>,
     pub notifier: Option<Notifier>,
     pub metrics: Arc<Metrics>,
-    pub signals: mpsc::Sender<Signal>,
+    pub signals: super::mailbox::Mailbox,
     pub shared: Arc<Shared>,
 }
 
@@ -69,9 +68,8 @@ impl AttemptContext {
             reason = %deactivated.reason,
             "webhook deactivated"
         );
-        for webhook in &deactivated.woken {
-            let _ = self.signals.send(Signal::Wake(*webhook));
-        }
+        self.signals
+            .send_all(deactivated.woken.iter().copied().map(Signal::Wake));
         if let Some(notifier) = self.notifier.clone() {
             tokio::spawn(async move { notifier.send(&deactivated).await });
         }
@@ -101,7 +99,7 @@ impl AttemptContext {
             // An ordered webhook's next delivery waits until a failure is rescheduled; anything
             // else frees its slot now, while the result is being committed.
             if result.outcome == Outcome::Success || !webhook.settings.ordered {
-                let _ = self.signals.send(Signal::Finished {
+                self.signals.send(Signal::Finished {
                     webhook: webhook_id,
                     delivery: item.delivery_id,
                 });
@@ -140,7 +138,7 @@ impl AttemptContext {
                 Err(e) => tracing::error!(error = %e, "cannot record a delivery attempt"),
             }
         }
-        let _ = self.signals.send(Signal::Done {
+        self.signals.send(Signal::Done {
             webhook: webhook_id,
             delivery: item.delivery_id,
         });

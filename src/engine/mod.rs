@@ -8,13 +8,13 @@
 
 mod attempt;
 mod housekeeping;
+mod mailbox;
 mod notify;
 pub mod pace;
 mod scheduler;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::mpsc;
 use std::time::Duration;
 
 use tokio::sync::{Notify, watch};
@@ -54,7 +54,7 @@ struct Shared {
 /// A handle to the running engine; cheap to clone.
 #[derive(Clone)]
 pub struct Engine {
-    signals: mpsc::Sender<Signal>,
+    signals: mailbox::Mailbox,
     shared: Arc<Shared>,
 }
 
@@ -66,7 +66,7 @@ impl Engine {
         metrics: Arc<Metrics>,
         runtime: tokio::runtime::Handle,
     ) -> std::io::Result<Engine> {
-        let (signals, inbox) = mpsc::channel();
+        let (signals, inbox) = mailbox::mailbox();
         let (cancel, _) = watch::channel(false);
         let (stop, _) = watch::channel(false);
         let shared = Arc::new(Shared {
@@ -147,9 +147,8 @@ impl Engine {
 
     /// Tells the scheduler these webhooks may have new due work.
     pub fn wake(&self, webhooks: impl IntoIterator<Item = u128>) {
-        for webhook in webhooks {
-            let _ = self.signals.send(Signal::Wake(webhook));
-        }
+        self.signals
+            .send_all(webhooks.into_iter().map(Signal::Wake));
     }
 
     /// Whether the scheduler is running (for `/readyz`).
@@ -165,7 +164,7 @@ impl Engine {
     /// Stops starting attempts, lets running ones finish and record their results for up to
     /// `grace`, then cancels the rest (they are attempted again after restart).
     pub async fn shutdown(&self, grace: Duration) {
-        let _ = self.signals.send(Signal::Stop);
+        self.signals.send(Signal::Stop);
         let _ = self.shared.stop.send(true);
         let upkeep = self
             .shared

@@ -4,11 +4,11 @@
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::time::Duration;
 
 use super::Signal;
 use super::attempt::AttemptContext;
+use super::mailbox::Inbox;
 use super::pace::Pace;
 use crate::model::WebhookStatus;
 use crate::store::Store;
@@ -37,7 +37,7 @@ impl WebhookState {
 
 pub(super) struct Scheduler {
     store: Store,
-    inbox: Receiver<Signal>,
+    inbox: Inbox,
     runtime: tokio::runtime::Handle,
     attempts: Arc<AttemptContext>,
     max_in_flight: usize,
@@ -53,7 +53,7 @@ pub(super) struct Scheduler {
 impl Scheduler {
     pub(super) fn new(
         store: Store,
-        inbox: Receiver<Signal>,
+        inbox: Inbox,
         runtime: tokio::runtime::Handle,
         attempts: Arc<AttemptContext>,
         max_in_flight: usize,
@@ -81,6 +81,7 @@ impl Scheduler {
         for webhook in self.store.webhook_ids() {
             self.set_timer(webhook, 0);
         }
+        let mut signals = Vec::new();
         while !self.stopping {
             let now = now_millis();
             self.start_due(now);
@@ -91,15 +92,15 @@ impl Scheduler {
                     .first()
                     .map_or(MAX_SLEEP_MS, |(at, _)| (at - now).clamp(0, MAX_SLEEP_MS))
             };
-            match self.inbox.recv_timeout(Duration::from_millis(sleep as u64)) {
-                Ok(signal) => {
-                    self.handle(signal);
-                    while let Ok(signal) = self.inbox.try_recv() {
-                        self.handle(signal);
-                    }
-                }
-                Err(RecvTimeoutError::Timeout) => {}
-                Err(RecvTimeoutError::Disconnected) => break,
+            if self
+                .inbox
+                .wait(Duration::from_millis(sleep as u64), &mut signals)
+                .is_err()
+            {
+                break;
+            }
+            for signal in signals.drain(..) {
+                self.handle(signal);
             }
         }
     }

@@ -141,14 +141,15 @@ impl WriteCtx<'_> {
         now: Millis,
     ) -> Result<Ingested, Error> {
         let seq = self.account_seq(account_id)?;
-        let hash = event.body_hash();
-        if let Some(key) = &event.idempotency_key {
+        // Only an idempotency key needs the body's hash (kept to tell a replay from a misuse).
+        let hash = event.idempotency_key.as_ref().map(|_| event.body_hash());
+        if let (Some(key), Some(hash)) = (&event.idempotency_key, &hash) {
             let known = self
                 .idempotency()?
                 .get((seq, key.as_str()))?
                 .map(|v| v.value().to_vec());
             if let Some(value) = known {
-                return self.replay(seq, key, &value, &hash);
+                return self.replay(seq, key, &value, hash);
             }
         }
         let webhooks: Vec<Arc<Webhook>> = {
@@ -225,10 +226,10 @@ impl WriteCtx<'_> {
             (seq, event_id),
             StoredEvent::encode(&meta, &envelope)?.as_slice(),
         )?;
-        if let Some(key) = &event.idempotency_key {
+        if let (Some(key), Some(hash)) = (&event.idempotency_key, &hash) {
             let mut value = Vec::with_capacity(48);
             value.extend_from_slice(&event_id.to_be_bytes());
-            value.extend_from_slice(&hash);
+            value.extend_from_slice(hash);
             self.idempotency()?
                 .insert((seq, key.as_str()), value.as_slice())?;
         }
@@ -777,18 +778,18 @@ fn due_batch_in(
         let Some(record) = deliveries.get((seq, delivery_id))? else {
             continue;
         };
-        let record = DeliveryRecord::decode(record.value())?;
-        let Some(event) = events.get((seq, record.event_id))? else {
+        let head = DeliveryRecord::decode_head(record.value())?;
+        let Some(event) = events.get((seq, head.event_id))? else {
             continue;
         };
-        let event = StoredEvent::decode(record.event_id, event.value())?;
+        let envelope = StoredEvent::envelope_of(event.value())?;
         batch.items.push(DueItem {
             account_seq: seq,
             delivery_id,
-            event_id: record.event_id,
-            event_type: record.event_type,
-            attempt_number: record.attempt_count + 1,
-            envelope: bytes::Bytes::from(event.envelope),
+            event_id: head.event_id,
+            event_type: head.event_type,
+            attempt_number: head.attempt_count + 1,
+            envelope: bytes::Bytes::copy_from_slice(envelope),
         });
         if ordered {
             break;
