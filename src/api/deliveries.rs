@@ -173,7 +173,6 @@ pub async fn test(
     let ingested = results
         .pop()
         .ok_or_else(|| Error::Internal("ingest returned no result".into()))??;
-    app.engine.wake(ingested.woken.iter().copied());
     let delivery_id = ingested
         .delivery_ids
         .first()

@@ -1,12 +1,11 @@
 //! `/v1/accounts/{accountId}/events`: ingest (single and batch), list, show.
 
-use std::collections::BTreeMap;
-
 use hyper::StatusCode;
 use hyper::header::HeaderValue;
 use serde::Serialize;
 use serde_json::value::RawValue;
 
+use super::json::Member;
 use super::request::{CursorKind, encode_cursor, id_key, key_id};
 use super::respond::{self, Response};
 use super::{App, Call, list_response};
@@ -46,7 +45,7 @@ impl From<&Ingested> for IngestView {
 /// Public so the fuzzer can reach it.
 pub fn parse_event(body: &[u8], header_key: Option<&str>) -> Result<NewEvent, Error> {
     let fields = match super::json::object_members(body) {
-        Ok(members) => members.into_iter().collect(),
+        Ok(members) => members,
         Err(e) if e.is_data() => {
             return Err(Error::BadRequest(format!(
                 "the event must be a JSON object: {e}"
@@ -57,12 +56,15 @@ pub fn parse_event(body: &[u8], header_key: Option<&str>) -> Result<NewEvent, Er
     event_from_fields(fields, header_key)
 }
 
-fn event_from_fields(
-    mut fields: BTreeMap<String, Box<RawValue>>,
-    header_key: Option<&str>,
-) -> Result<NewEvent, Error> {
+fn event_from_fields(fields: Vec<Member<'_>>, header_key: Option<&str>) -> Result<NewEvent, Error> {
+    let field = |name: &str| {
+        fields
+            .iter()
+            .find(|(key, _)| key == name)
+            .map(|(_, raw)| *raw)
+    };
     let mut errors = Vec::new();
-    let event_type = match fields.remove("type") {
+    let event_type = match field("type") {
         None => {
             errors.push(FieldError::new("type", "is required"));
             None
@@ -88,14 +90,14 @@ fn event_from_fields(
             }
         },
     };
-    let data = match fields.remove("data") {
+    let data = match field("data") {
         None => {
             errors.push(FieldError::new("data", "is required (null is allowed)"));
             None
         }
         Some(raw) => Some(raw.get().as_bytes().to_vec()),
     };
-    let body_key = match fields.remove("idempotencyKey") {
+    let body_key = match field("idempotencyKey") {
         None => None,
         Some(raw) if raw.get() == "null" => None,
         Some(raw) => match serde_json::from_str::<String>(raw.get()) {
@@ -167,7 +169,6 @@ pub async fn ingest(app: &App, call: &mut Call, account_id: &str) -> Result<Resp
     let ingested = results
         .pop()
         .ok_or_else(|| Error::Internal("ingest returned no result".into()))??;
-    app.engine.wake(ingested.woken.iter().copied());
     if !ingested.replayed {
         app.metrics.events_ingested(1);
     }
@@ -236,9 +237,6 @@ pub async fn ingest_batch(app: &App, call: &mut Call, account_id: &str) -> Resul
             )
             .await?
     };
-    for ingested in results.iter().flatten() {
-        app.engine.wake(ingested.woken.iter().copied());
-    }
     app.metrics
         .events_ingested(results.iter().flatten().filter(|i| !i.replayed).count() as u64);
     let items: Vec<serde_json::Value> = slots

@@ -1,6 +1,7 @@
 //! Strict JSON reading for request bodies: duplicate keys are refused (a body that says two
 //! things at once is malformed), and an event's top level keeps each member's raw bytes.
 
+use std::borrow::Cow;
 use std::collections::HashSet;
 use std::fmt;
 
@@ -73,7 +74,7 @@ pub const MAX_DEPTH: usize = 127;
 /// The top-level members of a JSON object with their raw values, refusing duplicate keys
 /// (at the top level only: what is inside a value is kept as sent) and nesting deeper than
 /// [`MAX_DEPTH`] (raw values are not parsed, so the depth is checked by a scan).
-pub fn object_members(bytes: &[u8]) -> Result<Vec<(String, Box<RawValue>)>, serde_json::Error> {
+pub fn object_members(bytes: &[u8]) -> Result<Vec<Member<'_>>, serde_json::Error> {
     if nesting_depth(bytes) > MAX_DEPTH {
         return Err(de::Error::custom(format!(
             "nesting deeper than {MAX_DEPTH} levels"
@@ -81,6 +82,10 @@ pub fn object_members(bytes: &[u8]) -> Result<Vec<(String, Box<RawValue>)>, serd
     }
     serde_json::from_slice::<Members>(bytes).map(|m| m.0)
 }
+
+/// One top-level member: its key (borrowed unless it had escapes) and its raw value, borrowed
+/// from the body (an event is read on every ingest; copying each member showed in profiles).
+pub type Member<'a> = (Cow<'a, str>, &'a RawValue);
 
 /// The deepest nesting of arrays and objects in JSON text (brackets inside strings ignored).
 fn nesting_depth(bytes: &[u8]) -> usize {
@@ -108,9 +113,9 @@ fn nesting_depth(bytes: &[u8]) -> usize {
     deepest
 }
 
-struct Members(Vec<(String, Box<RawValue>)>);
+struct Members<'a>(Vec<Member<'a>>);
 
-impl<'de> Deserialize<'de> for Members {
+impl<'de> Deserialize<'de> for Members<'de> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         d.deserialize_map(MembersVisitor)
     }
@@ -119,22 +124,47 @@ impl<'de> Deserialize<'de> for Members {
 struct MembersVisitor;
 
 impl<'de> Visitor<'de> for MembersVisitor {
-    type Value = Members;
+    type Value = Members<'de>;
 
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.write_str("a JSON object")
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Members, A::Error> {
-        let mut members: Vec<(String, Box<RawValue>)> = Vec::new();
-        while let Some(key) = map.next_key::<String>()? {
-            let value: Box<RawValue> = map.next_value()?;
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Members<'de>, A::Error> {
+        let mut members: Vec<Member<'de>> = Vec::with_capacity(4);
+        while let Some(Key(key)) = map.next_key::<Key<'de>>()? {
+            let value: &'de RawValue = map.next_value()?;
             if members.iter().any(|(k, _)| *k == key) {
                 return Err(de::Error::custom(format!("duplicate key {key:?}")));
             }
             members.push((key, value));
         }
         Ok(Members(members))
+    }
+}
+
+/// A member's key, borrowed from the body when it has no escapes.
+struct Key<'a>(Cow<'a, str>);
+
+impl<'de> Deserialize<'de> for Key<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct KeyVisitor;
+        impl<'de> Visitor<'de> for KeyVisitor {
+            type Value = Key<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a string key")
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Borrowed(v)))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Owned(v.to_string())))
+            }
+            fn visit_string<E>(self, v: String) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Owned(v)))
+            }
+        }
+        d.deserialize_str(KeyVisitor)
     }
 }
 
@@ -156,6 +186,9 @@ mod tests {
         let m = object_members(br#"{"type":"a.b","data":{"n":1.50,"n":2}}"#).unwrap();
         assert_eq!(m[1].1.get(), r#"{"n":1.50,"n":2}"#);
         assert!(object_members(br#"{"type":"a","type":"b"}"#).is_err());
+        assert!(object_members(br#"{"type":"a","t\u0079pe":"b"}"#).is_err());
+        let escaped = object_members(br#"{"\u0074ype":1}"#).unwrap();
+        assert_eq!(escaped[0].0, "type");
         assert!(object_members(b"[1]").is_err());
     }
 

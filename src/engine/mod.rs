@@ -83,6 +83,10 @@ impl Engine {
             allow_private_targets: config.delivery.allow_private_targets,
             user_agent: format!("hookd/{}", crate::VERSION),
         });
+        let waker = signals.clone();
+        store.on_due_work(Box::new(move |webhooks| {
+            waker.send_all(webhooks.iter().copied().map(Signal::Wake));
+        }));
         let engine = Engine {
             signals: signals.clone(),
             shared: shared.clone(),

@@ -55,6 +55,7 @@ struct Inner {
     catalog: SharedCatalog,
     signing_key: [u8; 32],
     admin_token_hash: Option<TokenHash>,
+    due_work: writer::DueWorkSlot,
 }
 
 /// What opening the store yields besides the handle.
@@ -101,8 +102,10 @@ impl Store {
             .map_err(|e| OpenError(format!("cannot read store {}: {e}", path.display())))?;
         let catalog = SharedCatalog::new(catalog);
         let db = Arc::new(db);
-        let (writer, writer_thread) = Writer::start(db.clone(), catalog.clone(), signing_key)
-            .map_err(|e| OpenError(format!("cannot start the store writer: {e}")))?;
+        let due_work = writer::DueWorkSlot::default();
+        let (writer, writer_thread) =
+            Writer::start(db.clone(), catalog.clone(), signing_key, due_work.clone())
+                .map_err(|e| OpenError(format!("cannot start the store writer: {e}")))?;
         Ok(Opened {
             store: Store {
                 inner: Arc::new(Inner {
@@ -112,6 +115,7 @@ impl Store {
                     catalog,
                     signing_key,
                     admin_token_hash,
+                    due_work,
                 }),
             },
             writer_thread,
@@ -144,6 +148,12 @@ impl Store {
     }
 
     /// The database, for the store's own blocking reads.
+    /// Installs the one listener told after each commit which webhooks have new due work
+    /// (ingested events); a second call is ignored.
+    pub fn on_due_work(&self, listener: writer::DueWorkListener) {
+        let _ = self.inner.due_work.set(listener);
+    }
+
     fn db(&self) -> &Database {
         &self.inner.db
     }

@@ -63,7 +63,7 @@ pub struct Ingested {
     pub deliveries: u32,
     /// True when an earlier event with the same idempotency key was returned instead.
     pub replayed: bool,
-    /// Webhooks with new due work, for the scheduler.
+    /// Webhooks with new due work (the writer also tells the engine itself after the commit).
     pub woken: Vec<u128>,
     /// The deliveries made (empty on a replay).
     pub delivery_ids: Vec<u128>,
@@ -208,6 +208,7 @@ impl WriteCtx<'_> {
                     self.due()?
                         .insert((webhook_id, record.due_key, delivery_id), (seq, now))?;
                     woken.push(webhook_id);
+                    self.woken.push(webhook_id);
                 }
                 deliveries.push((delivery_id, webhook_id));
             }

@@ -53,6 +53,9 @@ pub struct WriteCtx<'a> {
     pub ids: &'a mut IdGen,
     /// The store's key for activation links.
     pub signing_key: &'a [u8; 32],
+    /// Webhooks given new due work by this batch, announced to the [`DueWorkListener`] once
+    /// the batch is durable.
+    pub(super) woken: Vec<u128>,
 }
 
 /// The catalog as a job sees it: the batch's staged copy, or the published one.
@@ -88,6 +91,13 @@ impl WriteCtx<'_> {
     }
 }
 
+/// Told, once per committed batch, which webhooks have new due work (the delivery engine
+/// listens): one call per commit instead of one wake-up per ingested event.
+pub type DueWorkListener = Box<dyn Fn(&[u128]) + Send + Sync>;
+
+/// Where the listener is installed once the engine exists.
+pub type DueWorkSlot = Arc<std::sync::OnceLock<DueWorkListener>>;
+
 /// Called once the batch's fate is known, with `Ok` only if the commit was durable.
 type Completion = Box<dyn FnOnce(Result<(), Error>) + Send>;
 /// A unit of work for the writer.
@@ -106,11 +116,12 @@ impl Writer {
         db: Arc<Database>,
         catalog: SharedCatalog,
         signing_key: [u8; 32],
+        listener: DueWorkSlot,
     ) -> std::io::Result<(Writer, std::thread::JoinHandle<()>)> {
         let (tx, rx) = mpsc::channel(QUEUE_DEPTH);
         let handle = std::thread::Builder::new()
             .name("hookd-writer".into())
-            .spawn(move || run(db, catalog, signing_key, rx))?;
+            .spawn(move || run(db, catalog, signing_key, listener, rx))?;
         Ok((Writer { jobs: tx }, handle))
     }
 
@@ -153,8 +164,10 @@ fn run(
     db: Arc<Database>,
     catalog: SharedCatalog,
     signing_key: [u8; 32],
+    listener: DueWorkSlot,
     mut rx: mpsc::Receiver<Job>,
 ) {
+    let mut woken: Vec<u128> = Vec::new();
     let mut batch: Vec<Job> = Vec::with_capacity(MAX_BATCH);
     let mut completions: Vec<Completion> = Vec::with_capacity(MAX_BATCH);
     let mut ids = IdGen::default();
@@ -189,12 +202,14 @@ fn run(
                 staged: None,
                 ids: &mut ids,
                 signing_key: &signing_key,
+                woken: std::mem::take(&mut woken),
             };
             for job in batch.drain(..) {
                 let (completion, failed_storage) = job(&mut ctx);
                 poisoned |= failed_storage;
                 completions.push(completion);
             }
+            woken = ctx.woken;
             ctx.staged
         };
         let outcome = if poisoned {
@@ -212,6 +227,14 @@ fn run(
                 tracing::error!(error = %e, jobs = completions.len(), "write batch failed");
             }
         }
+        if outcome.is_ok() && !woken.is_empty() {
+            woken.sort_unstable();
+            woken.dedup();
+            if let Some(listener) = listener.get() {
+                listener(&woken);
+            }
+        }
+        woken.clear();
         for completion in completions.drain(..) {
             completion(match &outcome {
                 Ok(()) => Ok(()),
