@@ -128,7 +128,13 @@ impl AttemptContext {
                 retry_after: result.retry_after,
                 gone: result.gone,
             };
-            match self.store.record_attempt(report, self.policy.clone()).await {
+            // An ordered webhook's next delivery waits for this record; others do not.
+            let patient = !webhook.settings.ordered;
+            match self
+                .store
+                .record_attempt(report, self.policy.clone(), patient)
+                .await
+            {
                 Ok(recorded) => {
                     if let Some(deactivated) = recorded.deactivated {
                         self.announce(deactivated);

@@ -132,6 +132,16 @@ impl Store {
         self.inner.writer.write(op).await
     }
 
+    /// Runs `op` with the writer like [`Store::write`], for work nobody waits on to move on
+    /// (see [`writer::Writer::write_patient`]).
+    pub(crate) async fn write_patient<T, F>(&self, op: F) -> Result<T, Error>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut WriteCtx<'_>) -> Result<T, Error> + Send + 'static,
+    {
+        self.inner.writer.write_patient(op).await
+    }
+
     /// The key this store signs cursors and links with; created with the store, never shown.
     pub fn signing_key(&self) -> &[u8; 32] {
         &self.inner.signing_key

@@ -582,14 +582,22 @@ impl Store {
         .await
     }
 
-    /// Records an attempt (see [`WriteCtx::record_attempt`]).
+    /// Records an attempt (see [`WriteCtx::record_attempt`]). `patient` when nothing waits
+    /// for the record to move on: the attempt's slot is already free and no delivery of its
+    /// webhook waits behind it (unordered webhooks); the writer may then hold it back briefly
+    /// to commit it with others.
     pub async fn record_attempt(
         &self,
         report: AttemptReport,
         policy: Arc<DeliveryPolicy>,
+        patient: bool,
     ) -> Result<Recorded, Error> {
-        self.write(move |ctx| ctx.record_attempt(&report, &policy))
-            .await
+        let op = move |ctx: &mut WriteCtx<'_>| ctx.record_attempt(&report, &policy);
+        if patient {
+            self.write_patient(op).await
+        } else {
+            self.write(op).await
+        }
     }
 
     /// Retries a delivery (see [`WriteCtx::retry_delivery`]); returns it and its webhook id.

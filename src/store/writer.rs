@@ -31,6 +31,12 @@ const LINGER_FROM: usize = 8;
 /// stream of ingests and attempt results fewer, larger commits leave more CPU to everything
 /// else; a light load (a batch of a few jobs) never waits, so its latency is untouched.
 const LINGER: std::time::Duration = std::time::Duration::from_micros(300);
+/// A batch of patient jobs only is committed once it holds this many…
+const PATIENT_BATCH: usize = 64;
+/// …or once it has waited this long (or an impatient job joined it).
+const PATIENT_WAIT: std::time::Duration = std::time::Duration::from_millis(1);
+/// The step of that wait.
+const PATIENT_NAP: std::time::Duration = std::time::Duration::from_micros(100);
 /// How many jobs may wait for the writer before senders wait too (back-pressure).
 const QUEUE_DEPTH: usize = 16 * 1024;
 
@@ -101,7 +107,11 @@ pub type DueWorkSlot = Arc<std::sync::OnceLock<DueWorkListener>>;
 /// Called once the batch's fate is known, with `Ok` only if the commit was durable.
 type Completion = Box<dyn FnOnce(Result<(), Error>) + Send>;
 /// A unit of work for the writer.
-type Job = Box<dyn FnOnce(&mut WriteCtx<'_>) -> (Completion, bool) + Send>;
+struct Job {
+    run: Box<dyn FnOnce(&mut WriteCtx<'_>) -> (Completion, bool) + Send>,
+    /// Nobody is waiting on this job's answer to move on (see [`Writer::write_patient`]).
+    patient: bool,
+}
 
 /// The sending side of the writer: cheap to clone, shared by every task that writes.
 #[derive(Clone)]
@@ -131,8 +141,27 @@ impl Writer {
         T: Send + 'static,
         F: FnOnce(&mut WriteCtx<'_>) -> Result<T, Error> + Send + 'static,
     {
+        self.submit(op, false).await
+    }
+
+    /// Like [`Writer::write`], for work whose answer nobody waits on to move on (the result of
+    /// an attempt whose slot is already free): a batch of only such jobs waits up to
+    /// [`PATIENT_WAIT`] for company, so a drain commits many results at once instead of a few.
+    pub async fn write_patient<T, F>(&self, op: F) -> Result<T, Error>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut WriteCtx<'_>) -> Result<T, Error> + Send + 'static,
+    {
+        self.submit(op, true).await
+    }
+
+    async fn submit<T, F>(&self, op: F, patient: bool) -> Result<T, Error>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut WriteCtx<'_>) -> Result<T, Error> + Send + 'static,
+    {
         let (reply, answer) = oneshot::channel::<Result<T, Error>>();
-        let job: Job = Box::new(move |ctx| {
+        let run = Box::new(move |ctx: &mut WriteCtx<'_>| {
             let result = op(ctx);
             let poisoned = matches!(&result, Err(e) if e.is_storage());
             let completion: Completion = Box::new(move |commit| {
@@ -141,7 +170,7 @@ impl Writer {
             (completion, poisoned)
         });
         self.jobs
-            .send(job)
+            .send(Job { run, patient })
             .await
             .map_err(|_| Error::Internal("the store writer has stopped".into()))?;
         answer
@@ -150,12 +179,29 @@ impl Writer {
     }
 }
 
-/// Takes every job already queued, up to [`MAX_BATCH`].
-fn gather(rx: &mut mpsc::Receiver<Job>, batch: &mut Vec<Job>) {
+/// Takes every job already queued, up to [`MAX_BATCH`]; true when all of them are patient.
+fn gather(rx: &mut mpsc::Receiver<Job>, batch: &mut Vec<Job>) -> bool {
+    let mut patient = true;
     while batch.len() < MAX_BATCH {
         match rx.try_recv() {
-            Ok(job) => batch.push(job),
+            Ok(job) => {
+                patient &= job.patient;
+                batch.push(job);
+            }
             Err(_) => break,
+        }
+    }
+    patient
+}
+
+/// Waits, in short naps, until the batch holds [`PATIENT_BATCH`] jobs, an impatient job
+/// arrives, or [`PATIENT_WAIT`] has passed.
+fn wait_for_company(rx: &mut mpsc::Receiver<Job>, batch: &mut Vec<Job>) {
+    let started = std::time::Instant::now();
+    while batch.len() < PATIENT_BATCH && started.elapsed() < PATIENT_WAIT {
+        std::thread::sleep(PATIENT_NAP);
+        if !gather(rx, batch) {
+            return;
         }
     }
 }
@@ -173,9 +219,12 @@ fn run(
     let mut ids = IdGen::default();
     let mut last_len = 0usize;
     while let Some(first) = rx.blocking_recv() {
+        let first_patient = first.patient;
         batch.push(first);
-        gather(&mut rx, &mut batch);
-        if last_len >= LINGER_FROM && batch.len() >= LINGER_FROM {
+        let patient = gather(&mut rx, &mut batch) && first_patient;
+        if patient {
+            wait_for_company(&mut rx, &mut batch);
+        } else if last_len >= LINGER_FROM && batch.len() >= LINGER_FROM {
             // Under load: wait a moment so the next commit (and its fsync) carries more jobs.
             std::thread::sleep(LINGER);
             gather(&mut rx, &mut batch);
@@ -205,7 +254,7 @@ fn run(
                 woken: std::mem::take(&mut woken),
             };
             for job in batch.drain(..) {
-                let (completion, failed_storage) = job(&mut ctx);
+                let (completion, failed_storage) = (job.run)(&mut ctx);
                 poisoned |= failed_storage;
                 completions.push(completion);
             }
