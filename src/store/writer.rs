@@ -107,8 +107,11 @@ pub type DueWorkSlot = Arc<std::sync::OnceLock<DueWorkListener>>;
 /// Called once the batch's fate is known, with `Ok` only if the commit was durable.
 type Completion = Box<dyn FnOnce(Result<(), Error>) + Send>;
 /// A unit of work for the writer.
+/// A job's work: runs in the batch, returns its completion and whether it failed the storage.
+type Work = Box<dyn FnOnce(&mut WriteCtx<'_>) -> (Completion, bool) + Send>;
+
 struct Job {
-    run: Box<dyn FnOnce(&mut WriteCtx<'_>) -> (Completion, bool) + Send>,
+    run: Work,
     /// Nobody is waiting on this job's answer to move on (see [`Writer::write_patient`]).
     patient: bool,
 }
