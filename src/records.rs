@@ -47,31 +47,35 @@ impl StoredEvent {
 
     /// Reads a stored value back.
     pub fn decode(id: u128, value: &[u8]) -> Result<StoredEvent, Error> {
-        let corrupt = || Error::Storage("corrupt event record".into());
-        let len_bytes: [u8; 4] = value
-            .get(..4)
-            .and_then(|b| b.try_into().ok())
-            .ok_or_else(corrupt)?;
-        let len = u32::from_be_bytes(len_bytes) as usize;
-        let meta_bytes = value.get(4..4 + len).ok_or_else(corrupt)?;
-        let meta: EventMeta = serde_json::from_slice(meta_bytes).map_err(|_| corrupt())?;
+        let (meta_bytes, envelope) = Self::split(value)?;
+        let meta: EventMeta = serde_json::from_slice(meta_bytes)
+            .map_err(|_| Error::Storage("corrupt event record".into()))?;
         Ok(StoredEvent {
             id,
             meta,
-            envelope: value[4 + len..].to_vec(),
+            envelope: envelope.to_vec(),
         })
     }
 
     /// The envelope of a stored value, without decoding its metadata (the scheduler needs
     /// nothing else).
     pub fn envelope_of(value: &[u8]) -> Result<&[u8], Error> {
+        Self::split(value).map(|(_, envelope)| envelope)
+    }
+
+    /// A stored value's metadata bytes and envelope.
+    fn split(value: &[u8]) -> Result<(&[u8], &[u8]), Error> {
         let corrupt = || Error::Storage("corrupt event record".into());
         let len_bytes: [u8; 4] = value
             .get(..4)
             .and_then(|b| b.try_into().ok())
             .ok_or_else(corrupt)?;
         let len = u32::from_be_bytes(len_bytes) as usize;
-        value.get(4 + len..).ok_or_else(corrupt)
+        let rest = value.get(4..).ok_or_else(corrupt)?;
+        if rest.len() < len {
+            return Err(corrupt());
+        }
+        Ok(rest.split_at(len))
     }
 
     /// The `data` bytes exactly as ingested.
