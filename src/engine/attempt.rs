@@ -58,8 +58,8 @@ pub fn request_headers(webhook: &Webhook, item: &DueItem, now_ms: i64) -> Vec<(S
 }
 
 impl AttemptContext {
-    /// Tells the world a webhook was deactivated: the log, the scheduler (the system event's
-    /// deliveries), and the operator's channel.
+    /// Tells the world a webhook was deactivated: the log and the operator's channel (the
+    /// system event's deliveries reach the scheduler from the writer, like every ingest).
     fn announce(&self, deactivated: Deactivated) {
         self.metrics.deactivation();
         tracing::warn!(
@@ -68,8 +68,6 @@ impl AttemptContext {
             reason = %deactivated.reason,
             "webhook deactivated"
         );
-        self.signals
-            .send_all(deactivated.woken.iter().copied().map(Signal::Wake));
         if let Some(notifier) = self.notifier.clone() {
             tokio::spawn(async move { notifier.send(&deactivated).await });
         }

@@ -46,8 +46,6 @@ pub struct Deactivated {
     /// The system event: its id and the envelope POSTed to `notifications.url`.
     pub event_id: u128,
     pub envelope: Vec<u8>,
-    /// Webhooks that got the system event.
-    pub woken: Vec<u128>,
 }
 
 /// The result of recording an attempt.
@@ -154,9 +152,8 @@ impl WriteCtx<'_> {
         let envelope = self
             .events()?
             .get((seq, event.id))?
-            .map(|v| StoredEvent::decode(event.id, v.value()))
+            .map(|v| StoredEvent::envelope_of(v.value()).map(<[u8]>::to_vec))
             .transpose()?
-            .map(|e| e.envelope)
             .unwrap_or_default();
         Ok(Deactivated {
             webhook_id: webhook.id.clone(),
@@ -165,7 +162,6 @@ impl WriteCtx<'_> {
             notification,
             event_id: event.id,
             envelope,
-            woken: event.woken,
         })
     }
 

@@ -63,8 +63,6 @@ pub struct Ingested {
     pub deliveries: u32,
     /// True when an earlier event with the same idempotency key was returned instead.
     pub replayed: bool,
-    /// Webhooks with new due work (the writer also tells the engine itself after the commit).
-    pub woken: Vec<u128>,
     /// The deliveries made (empty on a replay).
     pub delivery_ids: Vec<u128>,
 }
@@ -178,7 +176,6 @@ impl WriteCtx<'_> {
         let (envelope, data_start, data_end) =
             envelope(event_id, &event.event_type, now, account_id, &event.data);
         let mut deliveries = Vec::with_capacity(webhooks.len());
-        let mut woken = Vec::new();
         {
             for webhook in &webhooks {
                 let webhook_id = webhook_key(webhook)?;
@@ -207,7 +204,7 @@ impl WriteCtx<'_> {
                 } else {
                     self.due()?
                         .insert((webhook_id, record.due_key, delivery_id), (seq, now))?;
-                    woken.push(webhook_id);
+                    // Announced to the engine once the batch is durable.
                     self.woken.push(webhook_id);
                 }
                 deliveries.push((delivery_id, webhook_id));
@@ -240,7 +237,6 @@ impl WriteCtx<'_> {
             created: now,
             deliveries: count,
             replayed: false,
-            woken,
             delivery_ids,
         })
     }
@@ -276,7 +272,6 @@ impl WriteCtx<'_> {
             created: stored.meta.created,
             deliveries: stored.meta.deliveries.len() as u32,
             replayed: true,
-            woken: Vec::new(),
             delivery_ids: Vec::new(),
         })
     }
