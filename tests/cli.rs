@@ -1147,14 +1147,30 @@ fn backup_is_restored_and_served() {
     assert!(refused.stderr.contains("(403)"), "{}", refused.stderr);
     assert_eq!(entries(dir.path()), ["hookd-backup.redb"]);
 
-    // Restore: stop a fresh server, put the file in place as its store, start it.
+    // Restore: kill a fresh server that has written since its start (so its write-ahead log
+    // holds records of its own), put the file in place as its store, start it.
     let mut restored = Server::start();
     let empty = cli(&restored, &["account", "list", "--json"]).json();
     assert_eq!(empty["items"], json!([]));
-    let status = restored.stop();
-    assert!(status.success(), "{status:?}");
+    cli(
+        &restored,
+        &["account", "create", "Replaced", "--id", "replaced"],
+    )
+    .ok();
+    restored.kill();
     std::fs::copy(&file, restored.data_dir().join("hookd.redb")).expect("restore the file");
     restored.restart();
+    let ids: Vec<Value> = cli(&restored, &["account", "list", "--json"]).json()["items"]
+        .as_array()
+        .expect("a list")
+        .iter()
+        .map(|a| a["id"].clone())
+        .collect();
+    assert_eq!(
+        ids,
+        [json!("keep")],
+        "the replaced store's log is not applied to the backup"
+    );
 
     let accounts = cli(&restored, &["account", "list", "--json"]).json();
     assert_eq!(accounts["items"][0]["id"], "keep", "{accounts}");
@@ -1163,6 +1179,25 @@ fn backup_is_restored_and_served() {
     assert_eq!(hooks["items"][0]["name"], "kept-hook");
     let shown = cli(&restored, &["event", "show", "keep", &event_id, "--json"]).json();
     assert_eq!(shown["data"], json!({"kept": true}));
+
+    // Restored over the very store it was taken from, after that store wrote more and was
+    // killed: the backup is what is served, nothing of the store's log is applied to it.
+    let mut source = source;
+    cli(&source, &["account", "create", "Later", "--id", "later"]).ok();
+    source.kill();
+    std::fs::copy(&file, source.data_dir().join("hookd.redb")).expect("restore the file");
+    source.restart();
+    let ids: Vec<Value> = cli(&source, &["account", "list", "--json"]).json()["items"]
+        .as_array()
+        .expect("a list")
+        .iter()
+        .map(|a| a["id"].clone())
+        .collect();
+    assert_eq!(
+        ids,
+        [json!("keep")],
+        "the store's own log is not applied to its backup"
+    );
 }
 
 /// The `data` of an event response as raw JSON text.

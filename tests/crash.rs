@@ -68,6 +68,14 @@ fn sigkill_under_load_loses_no_acknowledged_event() {
     assert!(acknowledged.len() >= 2000);
 
     server.restart();
+    // Killed mid-stream, the store's last writes were only in its write-ahead log.
+    assert!(
+        server
+            .log_text()
+            .contains("applied the write batches a crash took from the store again from its log"),
+        "the restart replayed nothing from the log:\n{}",
+        server.log_text()
+    );
     eventually(Duration::from_secs(120), || {
         let seen: HashSet<String> = receiver
             .requests()

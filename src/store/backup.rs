@@ -40,6 +40,13 @@ impl Store {
             let out = Database::create(&dest)?;
             let to = out.begin_write()?;
             copy_table!(from, to, META);
+            {
+                // A store of its own as far as the log goes (see `META_LOG_ID`).
+                let mut meta = to.open_table(META)?;
+                let log_id = crate::crypto::random_bytes::<8>();
+                meta.insert(META_LOG_ID, log_id.as_slice())?;
+                meta.remove(META_WAL_CHECKPOINT)?;
+            }
             copy_table!(from, to, ACCOUNTS);
             copy_table!(from, to, TOKENS);
             copy_table!(from, to, WEBHOOKS);

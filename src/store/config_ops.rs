@@ -43,7 +43,7 @@ fn not_found_webhook(id: &str) -> Error {
 
 impl WriteCtx<'_> {
     fn next_account_seq(&mut self) -> Result<u64, Error> {
-        let meta = self.meta()?;
+        let mut meta = self.meta()?;
         let next = match meta.get(META_NEXT_ACCOUNT_SEQ)? {
             Some(v) => <[u8; 8]>::try_from(v.value())
                 .map(u64::from_be_bytes)
@@ -132,13 +132,13 @@ impl WriteCtx<'_> {
             return Err(not_found_account(id));
         };
         {
-            let tokens = self.tokens()?;
+            let mut tokens = self.tokens()?;
             for token_id in entry.tokens.keys() {
                 tokens.remove(token_id.as_str())?;
             }
         }
         {
-            let webhooks = self.webhooks()?;
+            let mut webhooks = self.webhooks()?;
             for webhook_id in entry.webhooks.keys() {
                 webhooks.remove(webhook_id.as_str())?;
             }

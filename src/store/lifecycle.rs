@@ -169,9 +169,9 @@ impl WriteCtx<'_> {
     fn buffer_pending(&mut self, webhook_id: u128) -> Result<(), Error> {
         let mut moved: Vec<(u64, u128)> = Vec::new();
         {
-            let due = self.due()?;
+            let mut due = self.due()?;
             let range = (webhook_id, 0u64, 0u128)..=(webhook_id, u64::MAX, u128::MAX);
-            for entry in due.extract_from_if(range, |_, _| true)? {
+            for entry in due.take_range(range)? {
                 let (key, value) = entry?;
                 moved.push((value.value().0, key.value().2));
             }
@@ -246,8 +246,8 @@ impl WriteCtx<'_> {
         self.replace_webhook(webhook.clone())?;
         let mut buffered: Vec<(u64, u128)> = Vec::new();
         {
-            let buffer = self.buffer()?;
-            for entry in buffer.extract_from_if((id, 0u128)..=(id, u128::MAX), |_, _| true)? {
+            let mut buffer = self.buffer()?;
+            for entry in buffer.take_range((id, 0u128)..=(id, u128::MAX))? {
                 let (key, value) = entry?;
                 buffered.push((value.value(), key.value().1));
             }
@@ -306,22 +306,20 @@ impl WriteCtx<'_> {
         let floor = v7_floor(now - buffer_window);
         let mut expired: Vec<(u64, u128)> = Vec::new();
         {
-            let buffer = self.buffer()?;
+            let mut buffer = self.buffer()?;
             for id in deactivated {
                 let room = limit - expired.len();
                 if room == 0 {
                     break;
                 }
-                let taken = buffer
-                    .extract_from_if((id, 0u128)..(id, floor), |_, _| true)?
-                    .take(room);
+                let taken = buffer.take_range((id, 0u128)..(id, floor))?.take(room);
                 for entry in taken {
                     let (key, value) = entry?;
                     expired.push((value.value(), key.value().1));
                 }
             }
         }
-        let deliveries = self.deliveries()?;
+        let mut deliveries = self.deliveries()?;
         for &(seq, delivery_id) in &expired {
             let record = deliveries
                 .get((seq, delivery_id))?
@@ -351,9 +349,9 @@ impl WriteCtx<'_> {
                 break;
             }
             let old_deliveries: Vec<(u128, DeliveryRecord)> = {
-                let deliveries = self.deliveries()?;
+                let mut deliveries = self.deliveries()?;
                 let taken = deliveries
-                    .extract_from_if((seq, 0u128)..(seq, floor), |_, _| true)?
+                    .take_range((seq, 0u128)..(seq, floor))?
                     .take(limit - removed);
                 let mut out = Vec::new();
                 for entry in taken {
@@ -376,9 +374,9 @@ impl WriteCtx<'_> {
                 }
             }
             let old_events: Vec<StoredEvent> = {
-                let events = self.events()?;
+                let mut events = self.events()?;
                 let taken = events
-                    .extract_from_if((seq, 0u128)..(seq, floor), |_, _| true)?
+                    .take_range((seq, 0u128)..(seq, floor))?
                     .take(limit.saturating_sub(removed).max(1));
                 let mut out = Vec::new();
                 for entry in taken {
@@ -388,16 +386,16 @@ impl WriteCtx<'_> {
                 out
             };
             removed += old_events.len();
-            let idempotency = self.idempotency()?;
+            let mut idempotency = self.idempotency()?;
             for event in &old_events {
                 if let Some(key) = &event.meta.idempotency_key {
                     idempotency.remove((seq, key.as_str()))?;
                 }
             }
         }
-        let notifications = self.notifications()?;
+        let mut notifications = self.notifications()?;
         let taken = notifications
-            .extract_from_if(..floor, |_, _| true)?
+            .take_range(..floor)?
             .take(limit.saturating_sub(removed).max(1));
         for entry in taken {
             entry?;

@@ -10,6 +10,7 @@ mod config_ops;
 mod lifecycle;
 mod tables;
 mod traffic;
+mod wal;
 pub mod writer;
 
 use std::path::{Path, PathBuf};
@@ -40,7 +41,7 @@ pub const STORE_FILE: &str = "hookd.redb";
 
 /// The schema this build writes. A store with a larger number was written by a newer hookd and
 /// is refused; a smaller one is migrated on open.
-pub const SCHEMA_VERSION: u64 = 1;
+pub const SCHEMA_VERSION: u64 = 2;
 
 /// A handle to the open store; cheap to clone.
 #[derive(Clone)]
@@ -98,14 +99,22 @@ impl Store {
         let (signing_key, admin_token_hash, generated_admin_token) =
             initialise(&db, admin_token_configured)
                 .map_err(|e| OpenError(format!("store {}: {e}", path.display())))?;
+        let (wal, next_seq) = writer::recover(&db, data_dir)
+            .map_err(|e| OpenError(format!("store {}: {e}", path.display())))?;
         let catalog = Catalog::load(&db)
             .map_err(|e| OpenError(format!("cannot read store {}: {e}", path.display())))?;
         let catalog = SharedCatalog::new(catalog);
         let db = Arc::new(db);
         let due_work = writer::DueWorkSlot::default();
-        let (writer, writer_thread) =
-            Writer::start(db.clone(), catalog.clone(), signing_key, due_work.clone())
-                .map_err(|e| OpenError(format!("cannot start the store writer: {e}")))?;
+        let (writer, writer_thread) = Writer::start(
+            db.clone(),
+            catalog.clone(),
+            signing_key,
+            due_work.clone(),
+            wal,
+            next_seq,
+        )
+        .map_err(|e| OpenError(format!("cannot start the store writer: {e}")))?;
         Ok(Opened {
             store: Store {
                 inner: Arc::new(Inner {
@@ -267,6 +276,9 @@ fn initialise(db: &Database, admin_token_configured: bool) -> Result<Initialised
                 key
             }
         };
+        if meta.get(META_LOG_ID)?.is_none() {
+            meta.insert(META_LOG_ID, crypto::random_bytes::<8>().as_slice())?;
+        }
         let mut generated = None;
         let stored_hash = meta.get(META_ADMIN_TOKEN_HASH)?.map(|v| v.value().to_vec());
         let admin_hash = match stored_hash {

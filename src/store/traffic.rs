@@ -327,7 +327,7 @@ impl WriteCtx<'_> {
         let webhook = self.catalog().webhook_by_id(report.webhook_id);
         match record.status {
             DeliveryStatus::Pending => {
-                let due = self.due()?;
+                let mut due = self.due()?;
                 due.remove((report.webhook_id, record.due_key, report.delivery_id))?;
                 let next = if report.success {
                     None
@@ -487,15 +487,15 @@ impl WriteCtx<'_> {
     pub fn cancel_webhook_deliveries(&mut self, webhook_id: u128) -> Result<(), Error> {
         let mut cancelled: Vec<(u64, u128)> = Vec::new();
         {
-            let due = self.due()?;
+            let mut due = self.due()?;
             let range = (webhook_id, 0u64, 0u128)..=(webhook_id, u64::MAX, u128::MAX);
-            for entry in due.extract_from_if(range, |_, _| true)? {
+            for entry in due.take_range(range)? {
                 let (key, value) = entry?;
                 cancelled.push((value.value().0, key.value().2));
             }
-            let buffer = self.buffer()?;
+            let mut buffer = self.buffer()?;
             let range = (webhook_id, 0u128)..=(webhook_id, u128::MAX);
-            for entry in buffer.extract_from_if(range, |_, _| true)? {
+            for entry in buffer.take_range(range)? {
                 let (key, value) = entry?;
                 cancelled.push((value.value(), key.value().1));
             }
@@ -513,18 +513,16 @@ impl WriteCtx<'_> {
     /// Removes every event, delivery and idempotency key of an account (it is being deleted).
     pub fn purge_account_traffic(&mut self, seq: u64, webhook_ids: &[u128]) -> Result<(), Error> {
         for &webhook_id in webhook_ids {
-            self.due()?.retain_in(
-                (webhook_id, 0u64, 0u128)..=(webhook_id, u64::MAX, u128::MAX),
-                |_, _| false,
-            )?;
+            self.due()?
+                .remove_range((webhook_id, 0u64, 0u128)..=(webhook_id, u64::MAX, u128::MAX))?;
             self.buffer()?
-                .retain_in((webhook_id, 0u128)..=(webhook_id, u128::MAX), |_, _| false)?;
+                .remove_range((webhook_id, 0u128)..=(webhook_id, u128::MAX))?;
         }
         self.events()?
-            .retain_in((seq, 0u128)..=(seq, u128::MAX), |_, _| false)?;
+            .remove_range((seq, 0u128)..=(seq, u128::MAX))?;
         self.deliveries()?
-            .retain_in((seq, 0u128)..=(seq, u128::MAX), |_, _| false)?;
-        let idempotency = self.idempotency()?;
+            .remove_range((seq, 0u128)..=(seq, u128::MAX))?;
+        let mut idempotency = self.idempotency()?;
         let keys: Vec<String> = idempotency
             .range((seq, "")..)?
             .map_while(|entry| {

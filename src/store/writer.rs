@@ -2,10 +2,13 @@
 //!
 //! Callers send a job (a closure over the open transaction) and await its result. The thread
 //! takes the first waiting job, then every other job already queued (up to [`MAX_BATCH`];
-//! under load it first waits [`LINGER`] for more), runs them one after another in one transaction, commits once (one fsync for the whole
-//! batch) and only then answers each caller. So a caller's `Ok` means "durable", and under
-//! concurrency the cost of the fsync is shared by everybody who arrived while the previous one
-//! was running.
+//! under load it first waits [`LINGER`] for more), runs them one after another in one
+//! transaction, appends the batch's changes to the write-ahead log (one write, one fsync for the
+//! whole batch; see [`super::wal`]), commits the transaction without a sync of its own, and only
+//! then answers each caller. So a caller's `Ok` means "durable", and under concurrency the cost
+//! of the fsync is shared by everybody who arrived while the previous one was running. About
+//! once a second ([`CHECKPOINT_EVERY`]) the writer makes redb itself durable and starts the log
+//! over.
 //!
 //! A job that fails with a domain error (validation, conflict) must not have written anything:
 //! jobs check before they write. A job that fails with a storage error poisons the batch: the
@@ -13,12 +16,14 @@
 //! dropped.
 
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use redb::{Database, Durability, WriteTransaction};
 use tokio::sync::{mpsc, oneshot};
 
 use super::catalog::{Catalog, SharedCatalog};
-use super::tables::OpenTables;
+use super::tables::{META, META_LOG_ID, META_WAL_CHECKPOINT, OpenTables};
+use super::wal::{CHECKPOINT_BYTES, LogBuffer, Wal};
 use crate::error::Error;
 use crate::ids::IdGen;
 
@@ -39,6 +44,11 @@ const PATIENT_WAIT: std::time::Duration = std::time::Duration::from_millis(1);
 const PATIENT_NAP: std::time::Duration = std::time::Duration::from_micros(100);
 /// How many jobs may wait for the writer before senders wait too (back-pressure).
 const QUEUE_DEPTH: usize = 16 * 1024;
+/// How often, when anything was written, redb is made durable and the log starts over. A
+/// checkpoint writes every page changed since the last one (a page changed by many batches is
+/// written once), so rarer checkpoints cost less in all but take longer each and leave a longer
+/// log to replay after a crash.
+pub const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
 
 /// What a job sees: the open transaction and the catalog it keeps in step with it.
 ///
@@ -62,6 +72,8 @@ pub struct WriteCtx<'a> {
     /// Webhooks given new due work by this batch, announced to the [`DueWorkListener`] once
     /// the batch is durable.
     pub(super) woken: Vec<u128>,
+    /// Every change the batch made, for the write-ahead log.
+    pub(super) log: LogBuffer,
 }
 
 /// The catalog as a job sees it: the batch's staged copy, or the published one.
@@ -116,6 +128,27 @@ struct Job {
     patient: bool,
 }
 
+impl Job {
+    /// A job that changes nothing: wakes an idle writer so it can checkpoint.
+    fn tick() -> Job {
+        Job {
+            run: Box::new(|_| (Box::new(|_| {}), false)),
+            patient: true,
+        }
+    }
+}
+
+/// What the writer knows of the write-ahead log.
+struct Durable {
+    wal: Wal,
+    /// The sequence number the next log record gets.
+    next_seq: u64,
+    last_checkpoint: Instant,
+    /// Set when the log or the store failed in a way that leaves their states unknown: every
+    /// later batch is refused until a restart recovers from the log.
+    failed: Option<String>,
+}
+
 /// The sending side of the writer: cheap to clone, shared by every task that writes.
 #[derive(Clone)]
 pub struct Writer {
@@ -123,18 +156,41 @@ pub struct Writer {
 }
 
 impl Writer {
-    /// Starts the writer thread over `db`. It stops when every [`Writer`] is dropped and the
-    /// queue is drained; join the returned handle to wait for that.
+    /// Starts the writer thread over `db`, logging to `wal` (already recovered: redb holds
+    /// every record in it durably) from sequence number `next_seq`. It stops when every
+    /// [`Writer`] is dropped and the queue is drained, with a last checkpoint; join the returned
+    /// handle to wait for that.
     pub fn start(
         db: Arc<Database>,
         catalog: SharedCatalog,
         signing_key: [u8; 32],
         listener: DueWorkSlot,
+        wal: Wal,
+        next_seq: u64,
     ) -> std::io::Result<(Writer, std::thread::JoinHandle<()>)> {
         let (tx, rx) = mpsc::channel(QUEUE_DEPTH);
+        let durable = Durable {
+            wal,
+            next_seq,
+            last_checkpoint: Instant::now(),
+            failed: None,
+        };
         let handle = std::thread::Builder::new()
             .name("hookd-writer".into())
-            .spawn(move || run(db, catalog, signing_key, listener, rx))?;
+            .spawn(move || run(db, catalog, signing_key, listener, durable, rx))?;
+        // Wakes an idle writer for its checkpoint; holds no sender, so it never keeps the writer
+        // alive, and ends once the writer is gone.
+        let ticks = tx.downgrade();
+        std::thread::Builder::new()
+            .name("hookd-checkpoint".into())
+            .spawn(move || {
+                loop {
+                    std::thread::sleep(CHECKPOINT_EVERY);
+                    let Some(jobs) = ticks.upgrade() else { return };
+                    // A full queue means the writer is busy and will checkpoint anyway.
+                    let _ = jobs.try_send(Job::tick());
+                }
+            })?;
         Ok((Writer { jobs: tx }, handle))
     }
 
@@ -214,9 +270,11 @@ fn run(
     catalog: SharedCatalog,
     signing_key: [u8; 32],
     listener: DueWorkSlot,
+    mut durable: Durable,
     mut rx: mpsc::Receiver<Job>,
 ) {
     let mut woken: Vec<u128> = Vec::new();
+    let mut log = LogBuffer::default();
     let mut batch: Vec<Job> = Vec::with_capacity(MAX_BATCH);
     let mut completions: Vec<Completion> = Vec::with_capacity(MAX_BATCH);
     let mut ids = IdGen::default();
@@ -233,16 +291,21 @@ fn run(
             gather(&mut rx, &mut batch);
         }
         last_len = batch.len();
+        if durable.failed.is_some() {
+            // Dropping the jobs drops their reply senders: each caller gets an error.
+            batch.clear();
+            continue;
+        }
         let mut tx = match db.begin_write() {
             Ok(tx) => tx,
             Err(e) => {
                 tracing::error!(error = %e, "cannot begin a write transaction");
-                // Dropping the jobs drops their reply senders: each caller gets an error.
                 batch.clear();
                 continue;
             }
         };
-        if let Err(e) = tx.set_durability(Durability::Immediate) {
+        // The log makes the batch durable; redb is synced at checkpoints.
+        if let Err(e) = tx.set_durability(Durability::None) {
             tracing::error!(error = %e, "cannot set durability");
         }
         let mut poisoned = false;
@@ -255,6 +318,7 @@ fn run(
                 ids: &mut ids,
                 signing_key: &signing_key,
                 woken: std::mem::take(&mut woken),
+                log: std::mem::take(&mut log),
             };
             for job in batch.drain(..) {
                 let (completion, failed_storage) = (job.run)(&mut ctx);
@@ -262,6 +326,7 @@ fn run(
                 completions.push(completion);
             }
             woken = ctx.woken;
+            log = ctx.log;
             ctx.staged
         };
         let outcome = if poisoned {
@@ -269,8 +334,9 @@ fn run(
                 "a write in this batch failed; the batch was rolled back".into(),
             )))
         } else {
-            tx.commit().map_err(Error::from)
+            commit_logged(tx, &log, &mut durable)
         };
+        log.clear();
         match (&outcome, staged) {
             (Ok(()), Some(staged)) => catalog.publish(staged),
             (Ok(()), None) => {}
@@ -293,5 +359,221 @@ fn run(
                 Err(e) => Err(Error::Storage(e.to_string())),
             });
         }
+        if durable.wal.len() >= CHECKPOINT_BYTES
+            || (!durable.wal.is_empty() && durable.last_checkpoint.elapsed() >= CHECKPOINT_EVERY)
+        {
+            checkpoint(&db, &mut durable);
+        }
+    }
+    if !durable.wal.is_empty() && durable.failed.is_none() {
+        checkpoint(&db, &mut durable);
+    }
+}
+
+/// Makes a batch durable: its changes go to the log (written and fsync'd) before redb commits
+/// it, so no reader ever sees a change the log does not hold.
+fn commit_logged(
+    tx: WriteTransaction,
+    log: &LogBuffer,
+    durable: &mut Durable,
+) -> Result<(), Error> {
+    if !log.is_empty() {
+        if let Err(e) = durable.wal.append(durable.next_seq, log) {
+            // After a failed write or fsync the log's state on disk is unknown.
+            let reason = format!("cannot write the log {}: {e}", durable.wal.path().display());
+            tracing::error!("{reason}; every later write is refused until hookd restarts");
+            durable.failed = Some(reason.clone());
+            let _ = tx.abort();
+            return Err(Error::Storage(reason));
+        }
+        durable.next_seq += 1;
+    }
+    tx.commit().map_err(|e| {
+        // The log holds a batch redb did not take: a restart applies it from the log.
+        let reason = format!("cannot commit a logged batch: {e}");
+        tracing::error!("{reason}; every later write is refused until hookd restarts");
+        durable.failed = Some(reason.clone());
+        Error::Storage(reason)
+    })
+}
+
+/// Makes everything committed so far durable in redb itself, recording the last log record it
+/// includes, and starts the log over. On failure the log is kept and the next checkpoint tries
+/// again.
+fn checkpoint(db: &Database, durable: &mut Durable) {
+    durable.last_checkpoint = Instant::now();
+    let last_logged = durable.next_seq - 1;
+    let result = (|| -> Result<(), Error> {
+        let mut tx = db.begin_write()?;
+        tx.set_durability(Durability::Immediate)
+            .map_err(|e| Error::Storage(format!("cannot make a checkpoint durable: {e}")))?;
+        tx.open_table(META)?
+            .insert(META_WAL_CHECKPOINT, last_logged.to_be_bytes().as_slice())?;
+        tx.commit()?;
+        Ok(())
+    })();
+    match result {
+        Ok(()) => durable.wal.restart(),
+        Err(e) => tracing::error!(error = %e, "checkpoint failed; the log is kept"),
+    }
+}
+
+/// Opens the store's write-ahead log and applies the records written after redb's last
+/// checkpoint (the batches a crash took from redb) in one durable transaction; returns the log
+/// and the sequence number its next record gets. Runs before anything reads the store.
+pub(super) fn recover(db: &Database, data_dir: &std::path::Path) -> Result<(Wal, u64), Error> {
+    let (log_id, checkpoint) = {
+        use redb::ReadableDatabase;
+        let tx = db.begin_read()?;
+        let meta = tx.open_table(META)?;
+        let number = |key: &str| -> Result<Option<u64>, Error> {
+            match meta.get(key)? {
+                Some(v) => <[u8; 8]>::try_from(v.value())
+                    .map(|b| Some(u64::from_be_bytes(b)))
+                    .map_err(|_| Error::Storage(format!("corrupt {key} in meta table"))),
+                None => Ok(None),
+            }
+        };
+        let log_id =
+            number(META_LOG_ID)?.ok_or_else(|| Error::Storage("the store has no log id".into()))?;
+        (log_id, number(META_WAL_CHECKPOINT)?.unwrap_or(0))
+    };
+    let path = data_dir.join(super::wal::WAL_FILE);
+    let io_error = |e: std::io::Error| Error::Storage(format!("the log {}: {e}", path.display()));
+    let wal = Wal::open(data_dir, log_id).map_err(io_error)?;
+    let records = wal.records_after(checkpoint).map_err(io_error)?;
+    let Some(last) = records.last().map(|(seq, _)| *seq) else {
+        return Ok((wal, checkpoint + 1));
+    };
+    let tx = db.begin_write()?;
+    {
+        let catalog = SharedCatalog::new(Catalog::default());
+        let mut ids = IdGen::default();
+        let mut ctx = WriteCtx {
+            tx: &tx,
+            tables: OpenTables::default(),
+            shared: &catalog,
+            staged: None,
+            ids: &mut ids,
+            signing_key: &[0; 32],
+            woken: Vec::new(),
+            log: LogBuffer::default(),
+        };
+        for (seq, payload) in &records {
+            let ops = super::wal::ops(payload)
+                .ok_or_else(|| Error::Storage(format!("log record {seq} does not parse")))?;
+            for op in &ops {
+                ctx.apply_logged(op)?;
+            }
+        }
+        ctx.meta()?
+            .insert(META_WAL_CHECKPOINT, last.to_be_bytes().as_slice())?;
+    }
+    tx.commit()?;
+    tracing::info!(
+        batches = records.len(),
+        "applied the write batches a crash took from the store again from its log"
+    );
+    Ok((wal, last + 1))
+}
+
+#[cfg(test)]
+mod tests {
+    use redb::{ReadableDatabase, ReadableTable, ReadableTableMetadata};
+
+    use super::*;
+    use crate::store::STORE_FILE;
+    use crate::store::tables::{DUE, EVENTS};
+
+    /// Runs `op` in a write transaction as a batch does, logs the batch, and then throws the
+    /// transaction away, as a crash throws away redb's commits since its last checkpoint.
+    fn lost_batch(
+        db: &Database,
+        wal: &mut Wal,
+        seq: u64,
+        op: impl FnOnce(&mut WriteCtx<'_>) -> Result<(), Error>,
+    ) {
+        let tx = db.begin_write().unwrap();
+        let catalog = SharedCatalog::new(Catalog::default());
+        let mut ids = IdGen::default();
+        let log = {
+            let mut ctx = WriteCtx {
+                tx: &tx,
+                tables: OpenTables::default(),
+                shared: &catalog,
+                staged: None,
+                ids: &mut ids,
+                signing_key: &[0; 32],
+                woken: Vec::new(),
+                log: LogBuffer::default(),
+            };
+            op(&mut ctx).unwrap();
+            ctx.log
+        };
+        tx.abort().unwrap();
+        wal.append(seq, &log).unwrap();
+    }
+
+    #[test]
+    fn recovery_applies_what_only_the_log_holds() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Database::create(dir.path().join(STORE_FILE)).unwrap();
+        crate::store::initialise(&db, true).unwrap();
+        {
+            let tx = db.begin_write().unwrap();
+            let mut due = tx.open_table(DUE).unwrap();
+            for id in 1..=3u128 {
+                due.insert((1u128, 0u64, id), (1u64, 0i64)).unwrap();
+            }
+            drop(due);
+            tx.commit().unwrap();
+        }
+        let (mut wal, next_seq) = recover(&db, dir.path()).unwrap();
+        assert_eq!(next_seq, 1);
+        lost_batch(&db, &mut wal, 1, |ctx| {
+            ctx.events()?.insert((1u64, 7u128), b"first".as_slice())?;
+            ctx.due()?.remove((1u128, 0u64, 1u128))?;
+            Ok(())
+        });
+        lost_batch(&db, &mut wal, 2, |ctx| {
+            for entry in ctx
+                .due()?
+                .take_range((1u128, 0u64, 2u128)..=(1u128, 0u64, 2u128))?
+            {
+                entry?;
+            }
+            ctx.events()?.insert((1u64, 8u128), b"second".as_slice())?;
+            Ok(())
+        });
+        drop(wal);
+        let events = |db: &Database| -> Vec<(u128, Vec<u8>)> {
+            let tx = db.begin_read().unwrap();
+            let table = tx.open_table(EVENTS).unwrap();
+            table
+                .iter()
+                .unwrap()
+                .map(|e| {
+                    let (k, v) = e.unwrap();
+                    (k.value().1, v.value().to_vec())
+                })
+                .collect()
+        };
+        assert!(events(&db).is_empty(), "the batches were thrown away");
+
+        let (wal, next_seq) = recover(&db, dir.path()).unwrap();
+        assert_eq!(next_seq, 3);
+        assert_eq!(
+            events(&db),
+            vec![(7, b"first".to_vec()), (8, b"second".to_vec())]
+        );
+        let tx = db.begin_read().unwrap();
+        let due = tx.open_table(DUE).unwrap();
+        assert_eq!(due.len().unwrap(), 1);
+        assert!(due.get((1u128, 0u64, 3u128)).unwrap().is_some());
+        drop((due, tx, wal));
+
+        // The checkpoint moved past both records: a second recovery applies nothing again.
+        let (_, next_seq) = recover(&db, dir.path()).unwrap();
+        assert_eq!(next_seq, 3);
     }
 }

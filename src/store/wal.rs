@@ -1,0 +1,423 @@
+//! The write-ahead log: what makes a write batch durable without a durable redb commit.
+//!
+//! A durable redb commit writes every page the batch touched, scattered over the file, and
+//! fsyncs them: on a virtual disk that costs ~2 ms however little the batch carries, and the
+//! writer can do nothing else meanwhile. Instead, each batch's changes (every insert and remove,
+//! as the bytes redb stores) are appended here as one record and fsync'd — one sequential write —
+//! and redb commits the batch without syncing. Every [`super::writer`] checkpoint (about once a
+//! second, and whenever the log passes [`CHECKPOINT_BYTES`]) makes redb durable and starts the
+//! log over from its beginning.
+//!
+//! After a crash, redb opens at its last checkpoint (its non-durable commits are gone) and the
+//! records written since are applied again, in order, before anything else reads the store.
+//!
+//! ## Layout
+//!
+//! The file is overwritten from offset 0 after each checkpoint, never truncated (overwriting
+//! blocks a file already has is cheaper to sync than growing it). A record is
+//!
+//! ```text
+//! magic u32 | payload length u32 | log id u64 | seq u64 | crc32 of (log id, seq, payload) u32 | payload
+//! ```
+//!
+//! and the payload is a list of operations, each
+//! `table u8 | kind u8 (1 insert, 2 remove) | key length u32 | key | [value length u32 | value]`.
+//! Records carry consecutive sequence numbers; the store keeps the sequence number of the last
+//! record its latest checkpoint includes. They also carry the store's log id, which a backup
+//! does not share: a backup put in place of `hookd.redb` never takes records from the log of the
+//! store it replaced. Reading stops at the first record that is torn (bad
+//! checksum or length) or does not continue the sequence: what lies beyond is older than the
+//! last checkpoint.
+
+use std::fs::{File, OpenOptions};
+use std::io;
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+
+/// The log file's name inside the data directory.
+pub const WAL_FILE: &str = "hookd.wal";
+
+/// Past this many bytes of log, the writer checkpoints at once (bounds the file and the replay).
+pub const CHECKPOINT_BYTES: u64 = 32 * 1024 * 1024;
+
+const MAGIC: u32 = 0x484b_574c; // "HKWL"
+const HEADER_LEN: usize = 4 + 4 + 8 + 8 + 4;
+/// No record is larger: a longer length field is a torn or foreign record.
+const MAX_PAYLOAD: usize = 1 << 30;
+
+/// An operation's kind in a record.
+pub const OP_INSERT: u8 = 1;
+pub const OP_REMOVE: u8 = 2;
+
+/// One batch's changes, appended to as the batch runs.
+#[derive(Default)]
+pub struct LogBuffer {
+    bytes: Vec<u8>,
+}
+
+impl LogBuffer {
+    /// Notes an insert of `value` under `key` into table number `table`.
+    pub fn insert(&mut self, table: u8, key: &[u8], value: &[u8]) {
+        self.op(table, OP_INSERT, key);
+        self.bytes
+            .extend_from_slice(&(value.len() as u32).to_le_bytes());
+        self.bytes.extend_from_slice(value);
+    }
+
+    /// Notes a removal of `key` from table number `table`.
+    pub fn remove(&mut self, table: u8, key: &[u8]) {
+        self.op(table, OP_REMOVE, key);
+    }
+
+    fn op(&mut self, table: u8, kind: u8, key: &[u8]) {
+        self.bytes.push(table);
+        self.bytes.push(kind);
+        self.bytes
+            .extend_from_slice(&(key.len() as u32).to_le_bytes());
+        self.bytes.extend_from_slice(key);
+    }
+
+    /// True when the batch changed nothing.
+    pub fn is_empty(&self) -> bool {
+        self.bytes.is_empty()
+    }
+
+    /// Forgets the batch's changes, keeping the allocation for the next one.
+    pub fn clear(&mut self) {
+        self.bytes.clear();
+    }
+}
+
+/// One logged operation, as read back.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Op<'a> {
+    pub table: u8,
+    pub kind: u8,
+    pub key: &'a [u8],
+    /// Empty for a removal.
+    pub value: &'a [u8],
+}
+
+/// Splits a record's payload into its operations; `None` if it does not parse (which a record
+/// whose checksum matched never does, short of a bug).
+pub fn ops(payload: &[u8]) -> Option<Vec<Op<'_>>> {
+    let mut out = Vec::new();
+    let mut rest = payload;
+    while !rest.is_empty() {
+        let head = take(&mut rest, 2)?;
+        let (table, kind) = (head[0], head[1]);
+        let key_len = length(&mut rest)?;
+        let key = take(&mut rest, key_len)?;
+        let value = match kind {
+            OP_INSERT => {
+                let value_len = length(&mut rest)?;
+                take(&mut rest, value_len)?
+            }
+            OP_REMOVE => &[],
+            _ => return None,
+        };
+        out.push(Op {
+            table,
+            kind,
+            key,
+            value,
+        });
+    }
+    Some(out)
+}
+
+/// The first `n` bytes of `rest`, which moves past them.
+fn take<'a>(rest: &mut &'a [u8], n: usize) -> Option<&'a [u8]> {
+    if rest.len() < n {
+        return None;
+    }
+    let (head, tail) = rest.split_at(n);
+    *rest = tail;
+    Some(head)
+}
+
+/// A length field.
+fn length(rest: &mut &[u8]) -> Option<usize> {
+    let bytes = take(rest, 4)?;
+    Some(u32::from_le_bytes(bytes.try_into().ok()?) as usize)
+}
+
+/// The open log file and where the next record goes.
+pub struct Wal {
+    file: File,
+    path: PathBuf,
+    /// The store's log id, written in every record; records with another are not this store's.
+    log_id: u64,
+    /// Where the next record is written.
+    position: u64,
+    /// Reused for each record: header and payload, written with one call.
+    record: Vec<u8>,
+}
+
+impl Wal {
+    /// Opens (or creates) the log in `data_dir`. A new file's directory entry is synced, so the
+    /// log itself survives a crash.
+    pub fn open(data_dir: &Path, log_id: u64) -> io::Result<Wal> {
+        let path = data_dir.join(WAL_FILE);
+        let existed = path.exists();
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)?;
+        if !existed {
+            file.sync_all()?;
+            File::open(data_dir)?.sync_all()?;
+        }
+        Ok(Wal {
+            file,
+            path,
+            log_id,
+            position: 0,
+            record: Vec::new(),
+        })
+    }
+
+    /// The file's path, for messages.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The payloads of the records that follow the checkpoint at `checkpoint` (its sequence
+    /// number), in order. Fails when the log skips records it must have (corruption).
+    pub fn records_after(&self, checkpoint: u64) -> io::Result<Vec<(u64, Vec<u8>)>> {
+        let bytes = std::fs::read(&self.path)?;
+        let mut out: Vec<(u64, Vec<u8>)> = Vec::new();
+        let mut offset = 0usize;
+        let mut previous: Option<u64> = None;
+        while let Some((seq, payload, next)) = parse_record(&bytes, offset, self.log_id) {
+            if previous.is_some_and(|p| seq != p + 1) {
+                break;
+            }
+            if seq > checkpoint {
+                let expected = out.last().map_or(checkpoint + 1, |(s, _)| s + 1);
+                if seq != expected {
+                    return Err(io::Error::new(
+                        io::ErrorKind::InvalidData,
+                        format!(
+                            "the log {} holds record {seq} where record {expected} was due",
+                            self.path.display()
+                        ),
+                    ));
+                }
+                out.push((seq, payload.to_vec()));
+            }
+            previous = Some(seq);
+            offset = next;
+        }
+        Ok(out)
+    }
+
+    /// Appends one record and waits until it is on disk.
+    pub fn append(&mut self, seq: u64, payload: &LogBuffer) -> io::Result<()> {
+        let payload = &payload.bytes;
+        if payload.len() > MAX_PAYLOAD {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "a write batch is too large for the log",
+            ));
+        }
+        self.record.clear();
+        self.record.extend_from_slice(&MAGIC.to_le_bytes());
+        self.record
+            .extend_from_slice(&(payload.len() as u32).to_le_bytes());
+        self.record.extend_from_slice(&self.log_id.to_le_bytes());
+        self.record.extend_from_slice(&seq.to_le_bytes());
+        let crc = checksum(self.log_id, seq, payload);
+        self.record.extend_from_slice(&crc.to_le_bytes());
+        self.record.extend_from_slice(payload);
+        self.file.write_all_at(&self.record, self.position)?;
+        self.file.sync_data()?;
+        self.position += self.record.len() as u64;
+        if self.record.capacity() > 4 * 1024 * 1024 {
+            self.record = Vec::new();
+        }
+        Ok(())
+    }
+
+    /// Bytes written since the last checkpoint.
+    pub fn len(&self) -> u64 {
+        self.position
+    }
+
+    /// True when nothing was written since the last checkpoint.
+    pub fn is_empty(&self) -> bool {
+        self.position == 0
+    }
+
+    /// Starts over from the beginning: call only once redb holds everything logged so far
+    /// durably (the records left in the file are then older than the store's checkpoint).
+    pub fn restart(&mut self) {
+        self.position = 0;
+    }
+}
+
+/// The checksum of a record: over its log id, sequence number and payload.
+fn checksum(log_id: u64, seq: u64, payload: &[u8]) -> u32 {
+    let mut hasher = crc32fast::Hasher::new();
+    hasher.update(&log_id.to_le_bytes());
+    hasher.update(&seq.to_le_bytes());
+    hasher.update(payload);
+    hasher.finalize()
+}
+
+/// The record of log `log_id` at `offset`: its sequence number, payload and the next record's
+/// offset; `None` at the end of the file, or at a torn record or another log's.
+fn parse_record(bytes: &[u8], offset: usize, log_id: u64) -> Option<(u64, &[u8], usize)> {
+    let mut header = bytes.get(offset..offset.checked_add(HEADER_LEN)?)?;
+    let magic = u32::from_le_bytes(take(&mut header, 4)?.try_into().ok()?);
+    let len = length(&mut header)?;
+    let id = u64::from_le_bytes(take(&mut header, 8)?.try_into().ok()?);
+    let seq = u64::from_le_bytes(take(&mut header, 8)?.try_into().ok()?);
+    let crc = u32::from_le_bytes(take(&mut header, 4)?.try_into().ok()?);
+    if magic != MAGIC || id != log_id || len > MAX_PAYLOAD {
+        return None;
+    }
+    let start = offset + HEADER_LEN;
+    let payload = bytes.get(start..start.checked_add(len)?)?;
+    (checksum(log_id, seq, payload) == crc).then_some((seq, payload, start + len))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// (table, key, value to insert or `None` to remove)
+    type TestOp<'a> = (u8, &'a [u8], Option<&'a [u8]>);
+
+    fn buffer(ops: &[TestOp<'_>]) -> LogBuffer {
+        let mut log = LogBuffer::default();
+        for (table, key, value) in ops {
+            match value {
+                Some(v) => log.insert(*table, key, v),
+                None => log.remove(*table, key),
+            }
+        }
+        log
+    }
+
+    #[test]
+    fn operations_read_back_as_written() {
+        let log = buffer(&[
+            (3, b"k1", Some(b"value")),
+            (4, b"k2", None),
+            (3, b"", Some(b"")),
+        ]);
+        let read = ops(&log.bytes).unwrap();
+        assert_eq!(
+            read,
+            vec![
+                Op {
+                    table: 3,
+                    kind: OP_INSERT,
+                    key: b"k1",
+                    value: b"value"
+                },
+                Op {
+                    table: 4,
+                    kind: OP_REMOVE,
+                    key: b"k2",
+                    value: b""
+                },
+                Op {
+                    table: 3,
+                    kind: OP_INSERT,
+                    key: b"",
+                    value: b""
+                },
+            ]
+        );
+        assert!(ops(&log.bytes[..log.bytes.len() - 1]).is_none());
+    }
+
+    #[test]
+    fn records_after_a_checkpoint_are_replayed_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut wal = Wal::open(dir.path(), 42).unwrap();
+        for seq in 1..=3u64 {
+            wal.append(seq, &buffer(&[(1, &seq.to_be_bytes(), Some(b"v"))]))
+                .unwrap();
+        }
+        let reopened = Wal::open(dir.path(), 42).unwrap();
+        let seqs: Vec<u64> = reopened
+            .records_after(1)
+            .unwrap()
+            .iter()
+            .map(|r| r.0)
+            .collect();
+        assert_eq!(seqs, vec![2, 3]);
+        assert!(reopened.records_after(3).unwrap().is_empty());
+    }
+
+    #[test]
+    fn older_records_after_a_restart_are_not_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut wal = Wal::open(dir.path(), 42).unwrap();
+        let big = vec![7u8; 100];
+        for seq in 1..=4u64 {
+            wal.append(seq, &buffer(&[(1, b"k", Some(&big))])).unwrap();
+        }
+        // Checkpoint at 4: the next generation starts at the beginning with record 5.
+        wal.restart();
+        wal.append(5, &buffer(&[(1, b"k", Some(b"new"))])).unwrap();
+        let records = wal.records_after(4).unwrap();
+        assert_eq!(records.len(), 1);
+        assert_eq!(records[0].0, 5);
+        // Crash right after the checkpoint, before anything new was logged: nothing to replay.
+        let dir2 = tempfile::tempdir().unwrap();
+        let mut wal2 = Wal::open(dir2.path(), 42).unwrap();
+        for seq in 1..=4u64 {
+            wal2.append(seq, &buffer(&[(1, b"k", Some(&big))])).unwrap();
+        }
+        assert!(wal2.records_after(5).unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_torn_record_ends_the_log() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut wal = Wal::open(dir.path(), 42).unwrap();
+        wal.append(1, &buffer(&[(1, b"a", Some(b"1"))])).unwrap();
+        let second_at = wal.len();
+        wal.append(2, &buffer(&[(1, b"b", Some(b"2"))])).unwrap();
+        wal.append(3, &buffer(&[(1, b"c", Some(b"3"))])).unwrap();
+        // Flip one payload byte of record 2: it and everything after it are not read.
+        let path = dir.path().join(WAL_FILE);
+        let mut bytes = std::fs::read(&path).unwrap();
+        let at = second_at as usize + HEADER_LEN + 3;
+        bytes[at] ^= 0xff;
+        std::fs::write(&path, &bytes).unwrap();
+        let seqs: Vec<u64> = Wal::open(dir.path(), 42)
+            .unwrap()
+            .records_after(0)
+            .unwrap()
+            .iter()
+            .map(|r| r.0)
+            .collect();
+        assert_eq!(seqs, vec![1]);
+    }
+
+    #[test]
+    fn another_stores_records_are_not_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut wal = Wal::open(dir.path(), 42).unwrap();
+        wal.append(1, &buffer(&[(1, b"a", Some(b"1"))])).unwrap();
+        let restored = Wal::open(dir.path(), 43).unwrap();
+        assert!(restored.records_after(0).unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_gap_after_the_checkpoint_is_corruption() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut wal = Wal::open(dir.path(), 42).unwrap();
+        wal.append(7, &buffer(&[(1, b"a", Some(b"1"))])).unwrap();
+        let err = wal.records_after(5).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::InvalidData);
+        assert_eq!(wal.records_after(6).unwrap().len(), 1);
+    }
+}
