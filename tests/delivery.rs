@@ -600,3 +600,71 @@ fn the_global_in_flight_cap_holds_across_webhooks() {
         std::thread::sleep(Duration::from_millis(10));
     }
 }
+
+#[test]
+fn a_webhooks_attempts_stay_within_its_cap_and_stop_when_it_is_disabled() {
+    let server = Server::start_with("[delivery]\nmax_in_flight_per_webhook = 3\n", &[]);
+    let hold = Duration::from_millis(150);
+    let receiver = Receiver::start(move |_, _| Reply::ok().after(hold));
+    let account = server.create_account("a");
+    let created = webhook(&server, &account, &receiver.url, &["*"], json!({}));
+    let id = created["id"].as_str().unwrap().to_string();
+    let batch: Vec<Value> = (0..30).map(|i| json!({"type": "c.n", "data": i})).collect();
+    let r = server.post(
+        &format!("/v1/accounts/{account}/events/batch"),
+        ADMIN,
+        &json!({"events": batch}),
+    );
+    assert_eq!(r.status, 202, "{}", r.text);
+    receiver.wait_for(30, WAIT);
+    // A slot starts its next request only after the last one's answer, `hold` after it
+    // arrived: within any shorter window at most `cap` requests arrive.
+    let arrivals: Vec<std::time::Instant> = receiver.requests().iter().map(|r| r.at).collect();
+    let window = hold * 9 / 10;
+    let peak = arrivals
+        .iter()
+        .map(|&from| {
+            arrivals
+                .iter()
+                .filter(|&&at| at >= from && at < from + window)
+                .count()
+        })
+        .max()
+        .unwrap();
+    assert_eq!(peak, 3, "the most requests at once (cap 3)");
+
+    // Disabled under load: what is in flight ends, nothing new starts.
+    let batch: Vec<Value> = (0..30).map(|i| json!({"type": "c.n", "data": i})).collect();
+    server.post(
+        &format!("/v1/accounts/{account}/events/batch"),
+        ADMIN,
+        &json!({"events": batch}),
+    );
+    receiver.wait_for(33, WAIT);
+    let current = server.get(&format!("/v1/accounts/{account}/webhooks/{id}"), ADMIN);
+    let mut body = current.json.clone();
+    body["enabled"] = json!(false);
+    let r = server.put(
+        &format!("/v1/accounts/{account}/webhooks/{id}"),
+        ADMIN,
+        &body,
+    );
+    assert_eq!(r.status, 200, "{}", r.text);
+    let disabled_at = std::time::Instant::now();
+    // Watch for longer than an attempt takes: a slot that went on to its next delivery
+    // would show up as a request arriving well after the update.
+    let watch_until = disabled_at + hold * 4;
+    while std::time::Instant::now() < watch_until {
+        let late = receiver
+            .requests()
+            .iter()
+            .filter(|r| r.at > disabled_at + Duration::from_millis(100))
+            .count();
+        assert_eq!(late, 0, "requests started after the webhook was disabled");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert!(
+        receiver.count() < 60,
+        "the disabled webhook did not get every event"
+    );
+}

@@ -4,12 +4,13 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use super::notify::Notifier;
+use super::scheduler::ReadAhead;
 use super::{Shared, Signal};
 use crate::dispatch::client::{Attempt, AttemptResult, DeliveryClient, Outcome};
 use crate::dispatch::signature::signature_header;
 use crate::ids::id_to_string;
 use crate::metrics::Metrics;
-use crate::model::Webhook;
+use crate::model::{Webhook, WebhookStatus};
 use crate::store::{AttemptReport, Deactivated, DeliveryPolicy, DueItem, Store};
 use crate::time::now_millis;
 
@@ -57,6 +58,20 @@ pub fn request_headers(webhook: &Webhook, item: &DueItem, now_ms: i64) -> Vec<(S
     headers
 }
 
+/// Starts an attempt as its own task. A plain function (not inside `run`) so that `run`'s
+/// future, which may start the next attempt, does not have to name its own type to be `Send`.
+pub(super) fn spawn_attempt(
+    attempts: Arc<AttemptContext>,
+    webhook: Arc<Webhook>,
+    webhook_id: u128,
+    item: DueItem,
+    read_ahead: Arc<ReadAhead>,
+) {
+    let attempt: std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>> =
+        Box::pin(attempts.run(webhook, webhook_id, item, read_ahead));
+    tokio::spawn(attempt);
+}
+
 impl AttemptContext {
     /// Tells the world a webhook was deactivated: the log and the operator's channel (the
     /// system event's deliveries reach the scheduler from the writer, like every ingest).
@@ -73,12 +88,39 @@ impl AttemptContext {
         }
     }
 
+    /// Takes the next delivery read ahead for this webhook, to start in the slot an attempt
+    /// frees, if the webhook (as it is now) still reads ahead and hookd is not stopping.
+    fn take_next(
+        &self,
+        webhook_id: u128,
+        read_ahead: &ReadAhead,
+    ) -> Option<(Arc<Webhook>, DueItem)> {
+        if *self.shared.stop.borrow() {
+            return None;
+        }
+        let webhook = self.store.webhook_by_id(webhook_id)?;
+        let settings = &webhook.settings;
+        if !settings.enabled
+            || webhook.status == WebhookStatus::Deactivated
+            || settings.ordered
+            || settings.rate_limit.is_some()
+        {
+            return None;
+        }
+        let item = read_ahead
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .pop_front()?;
+        Some((webhook, item))
+    }
+
     /// Runs one attempt to the end: the result is durable before the slot is given back.
     pub(super) async fn run(
         self: Arc<Self>,
         webhook: Arc<Webhook>,
         webhook_id: u128,
         item: DueItem,
+        read_ahead: Arc<ReadAhead>,
     ) {
         let mut cancel = self.shared.cancel.subscribe();
         let started = now_millis();
@@ -97,10 +139,18 @@ impl AttemptContext {
             // An ordered webhook's next delivery waits until a failure is rescheduled; anything
             // else frees its slot now, while the result is being committed.
             if result.outcome == Outcome::Success || !webhook.settings.ordered {
+                let next = self.take_next(webhook_id, &read_ahead);
+                // Sent before the next attempt starts, so the scheduler knows of it before it
+                // can end.
                 self.signals.send(Signal::Finished {
                     webhook: webhook_id,
                     delivery: item.delivery_id,
+                    next: next.as_ref().map(|(_, next)| next.delivery_id),
                 });
+                if let Some((webhook, next)) = next {
+                    self.shared.in_flight.fetch_add(1, Ordering::AcqRel);
+                    spawn_attempt(self.clone(), webhook, webhook_id, next, read_ahead.clone());
+                }
             }
             if result.outcome != Outcome::Success {
                 tracing::info!(

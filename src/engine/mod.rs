@@ -31,8 +31,13 @@ enum Signal {
     /// A webhook may have new due work (ingest, retry, re-enable).
     Wake(u128),
     /// An attempt's HTTP exchange is over: its slot is free, but its delivery stays out of
-    /// reach until the result is durable (`Done`).
-    Finished { webhook: u128, delivery: u128 },
+    /// reach until the result is durable (`Done`). With `next`, the attempt took that delivery
+    /// from the webhook's read-ahead and started it in the slot it freed.
+    Finished {
+        webhook: u128,
+        delivery: u128,
+        next: Option<u128>,
+    },
     /// An attempt's result is durable (or abandoned); the delivery may be looked at again.
     Done { webhook: u128, delivery: u128 },
     /// Start nothing more.

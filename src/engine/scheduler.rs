@@ -1,9 +1,9 @@
 //! The scheduler thread: one timer per webhook, one look at a webhook's queue when its timer
 //! fires, and the in-flight caps and pacing that keep one endpoint from delaying another.
 
-use std::collections::{BTreeSet, HashMap, HashSet};
-use std::sync::Arc;
+use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use super::Signal;
@@ -11,13 +11,19 @@ use super::attempt::AttemptContext;
 use super::mailbox::Inbox;
 use super::pace::Pace;
 use crate::model::WebhookStatus;
-use crate::store::Store;
+use crate::store::{DueItem, Store};
 use crate::time::{Millis, now_millis};
 
 /// The longest the scheduler sleeps without looking at the clock.
 const MAX_SLEEP_MS: Millis = 1000;
 /// How long to wait before looking again at a webhook whose queue could not be read.
 const READ_ERROR_BACKOFF_MS: Millis = 1000;
+
+/// Due deliveries read ahead for one webhook. An attempt that ends takes the next one from here
+/// and starts it in the slot it frees, so a busy webhook's slots go from one delivery to the
+/// next without a round trip through the scheduler thread (which refills the queue meanwhile).
+/// Only for webhooks whose pace nothing else decides: not `ordered`, no `rateLimit`.
+pub(super) type ReadAhead = Mutex<VecDeque<DueItem>>;
 
 /// What the scheduler knows of one webhook.
 #[derive(Default)]
@@ -26,12 +32,27 @@ struct WebhookState {
     in_flight: HashSet<u128>,
     /// Attempts whose result is being committed: no longer counted, but not to be started again.
     recording: HashSet<u128>,
+    /// Deliveries in `read_ahead` or just taken from it (until the `Finished` that says so):
+    /// not to be read again.
+    claimed: HashSet<u128>,
+    read_ahead: Arc<ReadAhead>,
     pace: Pace,
 }
 
 impl WebhookState {
     fn is_busy(&self, delivery: u128) -> bool {
-        self.in_flight.contains(&delivery) || self.recording.contains(&delivery)
+        self.in_flight.contains(&delivery)
+            || self.recording.contains(&delivery)
+            || self.claimed.contains(&delivery)
+    }
+
+    /// Forgets what was read ahead (the webhook paused or changed its pacing): those
+    /// deliveries are read from the queue again when their turn comes.
+    fn drop_read_ahead(&mut self) {
+        let mut queue = self.read_ahead.lock().unwrap_or_else(|e| e.into_inner());
+        for item in queue.drain(..) {
+            self.claimed.remove(&item.delivery_id);
+        }
     }
 }
 
@@ -109,13 +130,30 @@ impl Scheduler {
         let now = now_millis();
         match signal {
             Signal::Wake(webhook) => self.set_timer(webhook, now),
-            Signal::Finished { webhook, delivery } => {
-                if let Some(state) = self.webhooks.get_mut(&webhook)
-                    && state.in_flight.remove(&delivery)
-                {
-                    state.recording.insert(delivery);
-                    self.in_flight -= 1;
+            Signal::Finished {
+                webhook,
+                delivery,
+                next,
+            } => {
+                if let Some(state) = self.webhooks.get_mut(&webhook) {
+                    let was_in_flight = state.in_flight.remove(&delivery);
+                    if was_in_flight {
+                        state.recording.insert(delivery);
+                    }
+                    match next {
+                        // The slot went on to a delivery read ahead: still one in flight.
+                        Some(next) => {
+                            state.claimed.remove(&next);
+                            state.in_flight.insert(next);
+                            if !was_in_flight {
+                                self.in_flight += 1;
+                            }
+                        }
+                        None if was_in_flight => self.in_flight -= 1,
+                        None => {}
+                    }
                 }
+                // Free slots or room to read ahead.
                 self.set_timer(webhook, now);
             }
             Signal::Done { webhook, delivery } => {
@@ -162,6 +200,9 @@ impl Scheduler {
     fn look_at(&mut self, webhook_id: u128, now: Millis) {
         let Some(webhook) = self.store.webhook_by_id(webhook_id) else {
             // Deleted: forget it once nothing of it is in flight.
+            if let Some(state) = self.webhooks.get_mut(&webhook_id) {
+                state.drop_read_ahead();
+            }
             if self
                 .webhooks
                 .get(&webhook_id)
@@ -173,16 +214,33 @@ impl Scheduler {
         };
         if !webhook.settings.enabled || webhook.status == WebhookStatus::Deactivated {
             // Paused: woken again when enabled or activated.
+            if let Some(state) = self.webhooks.get_mut(&webhook_id) {
+                state.drop_read_ahead();
+            }
             return;
         }
         let ordered = webhook.settings.ordered;
         let rate = webhook.settings.rate_limit;
+        let reads_ahead = !ordered && rate.is_none();
         let cap = if ordered { 1 } else { self.max_per_webhook };
         let global_free = self.max_in_flight - self.in_flight;
         let state = self.webhooks.entry(webhook_id).or_default();
+        if !reads_ahead {
+            state.drop_read_ahead();
+        }
         let free = cap.saturating_sub(state.in_flight.len());
-        if free == 0 {
-            return; // a Done signal looks again
+        let room = if reads_ahead {
+            let queued = state
+                .read_ahead
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .len();
+            cap.saturating_sub(queued)
+        } else {
+            0
+        };
+        if free == 0 && room == 0 {
+            return; // a Finished or Done signal looks again
         }
         let (allowed, paced_until) = state.pace.allowance(now, rate);
         if allowed == 0 {
@@ -191,7 +249,8 @@ impl Scheduler {
             }
             return;
         }
-        let take = free.min(allowed).min(global_free);
+        let start = free.min(allowed).min(global_free);
+        let take = start + room;
         let batch =
             match self
                 .store
@@ -204,9 +263,10 @@ impl Scheduler {
                     return;
                 }
             };
-        let started = batch.items.len();
+        let mut items = batch.items.into_iter();
+        let started = items.len().min(start);
         state.pace.consume(now, rate, started);
-        for item in batch.items {
+        for item in items.by_ref().take(started) {
             state.in_flight.insert(item.delivery_id);
             self.in_flight += 1;
             self.attempts
@@ -215,9 +275,16 @@ impl Scheduler {
                 .fetch_add(1, Ordering::AcqRel);
             let attempts = self.attempts.clone();
             let webhook = webhook.clone();
+            let read_ahead = state.read_ahead.clone();
             self.runtime
-                .spawn(async move { attempts.run(webhook, webhook_id, item).await });
+                .spawn(async move { attempts.run(webhook, webhook_id, item, read_ahead).await });
         }
+        let mut queue = state.read_ahead.lock().unwrap_or_else(|e| e.into_inner());
+        for item in items {
+            state.claimed.insert(item.delivery_id);
+            queue.push_back(item);
+        }
+        drop(queue);
         match batch.next_due {
             Some(at) if at > now => self.set_timer(webhook_id, at),
             Some(_) => {
