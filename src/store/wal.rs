@@ -42,6 +42,8 @@ pub const CHECKPOINT_BYTES: u64 = 32 * 1024 * 1024;
 
 const MAGIC: u32 = 0x484b_574c; // "HKWL"
 const HEADER_LEN: usize = 4 + 4 + 8 + 8 + 4;
+/// A batch's buffer keeps at most this much memory between batches.
+const KEPT_BUFFER: usize = 1024 * 1024;
 /// No record is larger: a longer length field is a torn or foreign record.
 const MAX_PAYLOAD: usize = 1 << 30;
 
@@ -49,10 +51,18 @@ const MAX_PAYLOAD: usize = 1 << 30;
 pub const OP_INSERT: u8 = 1;
 pub const OP_REMOVE: u8 = 2;
 
-/// One batch's changes, appended to as the batch runs.
-#[derive(Default)]
+/// One batch's changes, appended to as the batch runs. The record's header is kept free at
+/// the front, so the record is written from this buffer as it stands, without a copy.
 pub struct LogBuffer {
     bytes: Vec<u8>,
+}
+
+impl Default for LogBuffer {
+    fn default() -> Self {
+        LogBuffer {
+            bytes: vec![0; HEADER_LEN],
+        }
+    }
 }
 
 impl LogBuffer {
@@ -79,12 +89,27 @@ impl LogBuffer {
 
     /// True when the batch changed nothing.
     pub fn is_empty(&self) -> bool {
-        self.bytes.is_empty()
+        self.bytes.len() == HEADER_LEN
     }
 
-    /// Forgets the batch's changes, keeping the allocation for the next one.
+    /// The size of the operations noted so far.
+    pub fn len(&self) -> usize {
+        self.payload().len()
+    }
+
+    /// The operations noted so far.
+    fn payload(&self) -> &[u8] {
+        &self.bytes[HEADER_LEN..]
+    }
+
+    /// Forgets the batch's changes, keeping the allocation for the next one unless a large
+    /// batch made it large.
     pub fn clear(&mut self) {
-        self.bytes.clear();
+        if self.bytes.capacity() > KEPT_BUFFER {
+            *self = LogBuffer::default();
+        } else {
+            self.bytes.truncate(HEADER_LEN);
+        }
     }
 }
 
@@ -150,8 +175,6 @@ pub struct Wal {
     log_id: u64,
     /// Where the next record is written.
     position: u64,
-    /// Reused for each record: header and payload, written with one call.
-    record: Vec<u8>,
 }
 
 impl Wal {
@@ -175,7 +198,6 @@ impl Wal {
             path,
             log_id,
             position: 0,
-            record: Vec::new(),
         })
     }
 
@@ -214,30 +236,27 @@ impl Wal {
         Ok(out)
     }
 
-    /// Appends one record and waits until it is on disk.
-    pub fn append(&mut self, seq: u64, payload: &LogBuffer) -> io::Result<()> {
-        let payload = &payload.bytes;
-        if payload.len() > MAX_PAYLOAD {
+    /// Appends one record (the batch's changes in `log`, whose header this fills in) and waits
+    /// until it is on disk.
+    pub fn append(&mut self, seq: u64, log: &mut LogBuffer) -> io::Result<()> {
+        let len = log.payload().len();
+        if len > MAX_PAYLOAD {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
                 "a write batch is too large for the log",
             ));
         }
-        self.record.clear();
-        self.record.extend_from_slice(&MAGIC.to_le_bytes());
-        self.record
-            .extend_from_slice(&(payload.len() as u32).to_le_bytes());
-        self.record.extend_from_slice(&self.log_id.to_le_bytes());
-        self.record.extend_from_slice(&seq.to_le_bytes());
-        let crc = checksum(self.log_id, seq, payload);
-        self.record.extend_from_slice(&crc.to_le_bytes());
-        self.record.extend_from_slice(payload);
-        self.file.write_all_at(&self.record, self.position)?;
+        let crc = checksum(self.log_id, seq, log.payload());
+        let mut header = [0u8; HEADER_LEN];
+        header[0..4].copy_from_slice(&MAGIC.to_le_bytes());
+        header[4..8].copy_from_slice(&(len as u32).to_le_bytes());
+        header[8..16].copy_from_slice(&self.log_id.to_le_bytes());
+        header[16..24].copy_from_slice(&seq.to_le_bytes());
+        header[24..28].copy_from_slice(&crc.to_le_bytes());
+        log.bytes[..HEADER_LEN].copy_from_slice(&header);
+        self.file.write_all_at(&log.bytes, self.position)?;
         self.file.sync_data()?;
-        self.position += self.record.len() as u64;
-        if self.record.capacity() > 4 * 1024 * 1024 {
-            self.record = Vec::new();
-        }
+        self.position += log.bytes.len() as u64;
         Ok(())
     }
 
@@ -309,7 +328,7 @@ mod tests {
             (4, b"k2", None),
             (3, b"", Some(b"")),
         ]);
-        let read = ops(&log.bytes).unwrap();
+        let read = ops(log.payload()).unwrap();
         assert_eq!(
             read,
             vec![
@@ -333,7 +352,7 @@ mod tests {
                 },
             ]
         );
-        assert!(ops(&log.bytes[..log.bytes.len() - 1]).is_none());
+        assert!(ops(&log.payload()[..log.payload().len() - 1]).is_none());
     }
 
     #[test]
@@ -341,7 +360,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut wal = Wal::open(dir.path(), 42).unwrap();
         for seq in 1..=3u64 {
-            wal.append(seq, &buffer(&[(1, &seq.to_be_bytes(), Some(b"v"))]))
+            wal.append(seq, &mut buffer(&[(1, &seq.to_be_bytes(), Some(b"v"))]))
                 .unwrap();
         }
         let reopened = Wal::open(dir.path(), 42).unwrap();
@@ -361,11 +380,13 @@ mod tests {
         let mut wal = Wal::open(dir.path(), 42).unwrap();
         let big = vec![7u8; 100];
         for seq in 1..=4u64 {
-            wal.append(seq, &buffer(&[(1, b"k", Some(&big))])).unwrap();
+            wal.append(seq, &mut buffer(&[(1, b"k", Some(&big))]))
+                .unwrap();
         }
         // Checkpoint at 4: the next generation starts at the beginning with record 5.
         wal.restart();
-        wal.append(5, &buffer(&[(1, b"k", Some(b"new"))])).unwrap();
+        wal.append(5, &mut buffer(&[(1, b"k", Some(b"new"))]))
+            .unwrap();
         let records = wal.records_after(4).unwrap();
         assert_eq!(records.len(), 1);
         assert_eq!(records[0].0, 5);
@@ -373,7 +394,8 @@ mod tests {
         let dir2 = tempfile::tempdir().unwrap();
         let mut wal2 = Wal::open(dir2.path(), 42).unwrap();
         for seq in 1..=4u64 {
-            wal2.append(seq, &buffer(&[(1, b"k", Some(&big))])).unwrap();
+            wal2.append(seq, &mut buffer(&[(1, b"k", Some(&big))]))
+                .unwrap();
         }
         assert!(wal2.records_after(5).unwrap().is_empty());
     }
@@ -382,10 +404,13 @@ mod tests {
     fn a_torn_record_ends_the_log() {
         let dir = tempfile::tempdir().unwrap();
         let mut wal = Wal::open(dir.path(), 42).unwrap();
-        wal.append(1, &buffer(&[(1, b"a", Some(b"1"))])).unwrap();
+        wal.append(1, &mut buffer(&[(1, b"a", Some(b"1"))]))
+            .unwrap();
         let second_at = wal.len();
-        wal.append(2, &buffer(&[(1, b"b", Some(b"2"))])).unwrap();
-        wal.append(3, &buffer(&[(1, b"c", Some(b"3"))])).unwrap();
+        wal.append(2, &mut buffer(&[(1, b"b", Some(b"2"))]))
+            .unwrap();
+        wal.append(3, &mut buffer(&[(1, b"c", Some(b"3"))]))
+            .unwrap();
         // Flip one payload byte of record 2: it and everything after it are not read.
         let path = dir.path().join(WAL_FILE);
         let mut bytes = std::fs::read(&path).unwrap();
@@ -406,7 +431,8 @@ mod tests {
     fn another_stores_records_are_not_read() {
         let dir = tempfile::tempdir().unwrap();
         let mut wal = Wal::open(dir.path(), 42).unwrap();
-        wal.append(1, &buffer(&[(1, b"a", Some(b"1"))])).unwrap();
+        wal.append(1, &mut buffer(&[(1, b"a", Some(b"1"))]))
+            .unwrap();
         let restored = Wal::open(dir.path(), 43).unwrap();
         assert!(restored.records_after(0).unwrap().is_empty());
     }
@@ -415,7 +441,8 @@ mod tests {
     fn a_gap_after_the_checkpoint_is_corruption() {
         let dir = tempfile::tempdir().unwrap();
         let mut wal = Wal::open(dir.path(), 42).unwrap();
-        wal.append(7, &buffer(&[(1, b"a", Some(b"1"))])).unwrap();
+        wal.append(7, &mut buffer(&[(1, b"a", Some(b"1"))]))
+            .unwrap();
         let err = wal.records_after(5).unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::InvalidData);
         assert_eq!(wal.records_after(6).unwrap().len(), 1);

@@ -49,6 +49,11 @@ const QUEUE_DEPTH: usize = 16 * 1024;
 /// written once), so rarer checkpoints cost less in all but take longer each and leave a longer
 /// log to replay after a crash.
 pub const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
+/// A batch whose changes exceed this is not logged but committed durably by redb itself (a
+/// checkpoint): its pages would otherwise be written twice, once to the log and again at the
+/// next checkpoint, and past a few hundred KiB that costs more than redb's fixed ~2 ms per
+/// durable commit (the batch endpoint under load makes batches of several MiB).
+const DIRECT_BYTES: usize = 256 * 1024;
 
 /// What a job sees: the open transaction and the catalog it keeps in step with it.
 ///
@@ -334,7 +339,7 @@ fn run(
                 "a write in this batch failed; the batch was rolled back".into(),
             )))
         } else {
-            commit_logged(tx, &log, &mut durable)
+            commit_logged(tx, &mut log, &mut durable)
         };
         log.clear();
         match (&outcome, staged) {
@@ -371,12 +376,16 @@ fn run(
 }
 
 /// Makes a batch durable: its changes go to the log (written and fsync'd) before redb commits
-/// it, so no reader ever sees a change the log does not hold.
+/// it, so no reader ever sees a change the log does not hold. A batch larger than
+/// [`DIRECT_BYTES`] is committed durably by redb itself instead, as a checkpoint.
 fn commit_logged(
     tx: WriteTransaction,
-    log: &LogBuffer,
+    log: &mut LogBuffer,
     durable: &mut Durable,
 ) -> Result<(), Error> {
+    if log.len() > DIRECT_BYTES {
+        return commit_checkpoint(tx, durable);
+    }
     if !log.is_empty() {
         if let Err(e) = durable.wal.append(durable.next_seq, log) {
             // After a failed write or fsync the log's state on disk is unknown.
@@ -397,25 +406,31 @@ fn commit_logged(
     })
 }
 
-/// Makes everything committed so far durable in redb itself, recording the last log record it
-/// includes, and starts the log over. On failure the log is kept and the next checkpoint tries
-/// again.
+/// Makes everything committed so far durable in redb itself (with an empty transaction),
+/// recording the last log record it includes, and starts the log over. On failure the log is
+/// kept and the next checkpoint tries again.
 fn checkpoint(db: &Database, durable: &mut Durable) {
+    let result = db
+        .begin_write()
+        .map_err(Error::from)
+        .and_then(|tx| commit_checkpoint(tx, durable));
+    if let Err(e) = result {
+        tracing::error!(error = %e, "checkpoint failed; the log is kept");
+    }
+}
+
+/// Commits `tx` with redb's own durability, which makes every earlier commit durable too: a
+/// checkpoint. The log starts over once it is done.
+fn commit_checkpoint(mut tx: WriteTransaction, durable: &mut Durable) -> Result<(), Error> {
     durable.last_checkpoint = Instant::now();
     let last_logged = durable.next_seq - 1;
-    let result = (|| -> Result<(), Error> {
-        let mut tx = db.begin_write()?;
-        tx.set_durability(Durability::Immediate)
-            .map_err(|e| Error::Storage(format!("cannot make a checkpoint durable: {e}")))?;
-        tx.open_table(META)?
-            .insert(META_WAL_CHECKPOINT, last_logged.to_be_bytes().as_slice())?;
-        tx.commit()?;
-        Ok(())
-    })();
-    match result {
-        Ok(()) => durable.wal.restart(),
-        Err(e) => tracing::error!(error = %e, "checkpoint failed; the log is kept"),
-    }
+    tx.set_durability(Durability::Immediate)
+        .map_err(|e| Error::Storage(format!("cannot make a checkpoint durable: {e}")))?;
+    tx.open_table(META)?
+        .insert(META_WAL_CHECKPOINT, last_logged.to_be_bytes().as_slice())?;
+    tx.commit()?;
+    durable.wal.restart();
+    Ok(())
 }
 
 /// Opens the store's write-ahead log and applies the records written after redb's last
@@ -496,7 +511,7 @@ mod tests {
         let tx = db.begin_write().unwrap();
         let catalog = SharedCatalog::new(Catalog::default());
         let mut ids = IdGen::default();
-        let log = {
+        let mut log = {
             let mut ctx = WriteCtx {
                 tx: &tx,
                 tables: OpenTables::default(),
@@ -511,7 +526,7 @@ mod tests {
             ctx.log
         };
         tx.abort().unwrap();
-        wal.append(seq, &log).unwrap();
+        wal.append(seq, &mut log).unwrap();
     }
 
     #[test]
@@ -575,5 +590,60 @@ mod tests {
         // The checkpoint moved past both records: a second recovery applies nothing again.
         let (_, next_seq) = recover(&db, dir.path()).unwrap();
         assert_eq!(next_seq, 3);
+    }
+}
+
+#[cfg(test)]
+mod direct_tests {
+    use redb::ReadableDatabase;
+
+    use crate::store::Store;
+    use crate::store::tables::{META, META_WAL_CHECKPOINT};
+    use crate::store::wal::WAL_FILE;
+
+    fn checkpoint_of(store: &Store) -> Option<Vec<u8>> {
+        let tx = store.db().begin_read().unwrap();
+        let meta = tx.open_table(META).unwrap();
+        meta.get(META_WAL_CHECKPOINT)
+            .unwrap()
+            .map(|v| v.value().to_vec())
+    }
+
+    #[tokio::test]
+    async fn a_large_batch_is_committed_by_redb_itself_not_logged() {
+        let dir = tempfile::tempdir().unwrap();
+        let opened = Store::open(dir.path(), true).unwrap();
+        let store = opened.store.clone();
+        store
+            .write(|ctx| {
+                ctx.events()?.insert((1u64, 1u128), b"small".as_slice())?;
+                Ok(())
+            })
+            .await
+            .unwrap();
+        let wal = dir.path().join(WAL_FILE);
+        let logged = std::fs::metadata(&wal).unwrap().len();
+        assert!(logged > 0, "a small batch is logged");
+        let big = vec![7u8; 300 * 1024];
+        store
+            .write(move |ctx| {
+                ctx.events()?.insert((1u64, 2u128), big.as_slice())?;
+                Ok(())
+            })
+            .await
+            .unwrap();
+        assert_eq!(
+            std::fs::metadata(&wal).unwrap().len(),
+            logged,
+            "the large batch was not written to the log"
+        );
+        assert_eq!(
+            checkpoint_of(&store),
+            Some(1u64.to_be_bytes().to_vec()),
+            "its commit was a checkpoint including the small batch's record"
+        );
+        drop(store);
+        drop(opened.store);
+        opened.writer_thread.join().unwrap();
     }
 }
