@@ -98,7 +98,26 @@ impl std::ops::Deref for CatalogRef<'_> {
     }
 }
 
-impl WriteCtx<'_> {
+impl<'a> WriteCtx<'a> {
+    /// A context outside the writer's loop, for work that only applies table changes
+    /// (recovery from the log): no signing key, nothing announced.
+    pub(super) fn bare(
+        tx: &'a WriteTransaction,
+        catalog: &'a SharedCatalog,
+        ids: &'a mut IdGen,
+    ) -> WriteCtx<'a> {
+        WriteCtx {
+            tx,
+            tables: OpenTables::default(),
+            shared: catalog,
+            staged: None,
+            ids,
+            signing_key: &[0; 32],
+            woken: Vec::new(),
+            log: LogBuffer::default(),
+        }
+    }
+
     /// The catalog including this batch's changes so far.
     pub fn catalog(&self) -> CatalogRef<'_> {
         match &self.staged {
@@ -464,16 +483,7 @@ pub(super) fn recover(db: &Database, data_dir: &std::path::Path) -> Result<(Wal,
     {
         let catalog = SharedCatalog::new(Catalog::default());
         let mut ids = IdGen::default();
-        let mut ctx = WriteCtx {
-            tx: &tx,
-            tables: OpenTables::default(),
-            shared: &catalog,
-            staged: None,
-            ids: &mut ids,
-            signing_key: &[0; 32],
-            woken: Vec::new(),
-            log: LogBuffer::default(),
-        };
+        let mut ctx = WriteCtx::bare(&tx, &catalog, &mut ids);
         for (seq, payload) in &records {
             let ops = super::wal::ops(payload)
                 .ok_or_else(|| Error::Storage(format!("log record {seq} does not parse")))?;
@@ -512,16 +522,7 @@ mod tests {
         let catalog = SharedCatalog::new(Catalog::default());
         let mut ids = IdGen::default();
         let mut log = {
-            let mut ctx = WriteCtx {
-                tx: &tx,
-                tables: OpenTables::default(),
-                shared: &catalog,
-                staged: None,
-                ids: &mut ids,
-                signing_key: &[0; 32],
-                woken: Vec::new(),
-                log: LogBuffer::default(),
-            };
+            let mut ctx = WriteCtx::bare(&tx, &catalog, &mut ids);
             op(&mut ctx).unwrap();
             ctx.log
         };
