@@ -1166,6 +1166,18 @@ fn backup_is_restored_and_served() {
         "the replaced store's log is not applied to the backup"
     );
 
+    // The same backup restored again after the restored store wrote and was killed: its log
+    // (of a store that started from this very file) is not applied either.
+    cli(&restored, &["account", "create", "Again", "--id", "again"]).ok();
+    restored.kill();
+    std::fs::copy(&file, restored.data_dir().join("hookd.redb")).expect("restore the file");
+    restored.restart();
+    assert_eq!(
+        account_ids(&restored),
+        ["keep"],
+        "a store restored twice does not take the first restore's log"
+    );
+
     let accounts = cli(&restored, &["account", "list", "--json"]).json();
     assert_eq!(accounts["items"][0]["id"], "keep", "{accounts}");
     let hooks = cli(&restored, &["webhook", "list", "keep", "--json"]).json();

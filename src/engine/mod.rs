@@ -174,7 +174,7 @@ impl Engine {
     /// `grace`, then cancels the rest (they are attempted again after restart).
     pub async fn shutdown(&self, grace: Duration) {
         self.signals.send(Signal::Stop);
-        let _ = self.shared.stop.send(true);
+        self.shared.stop.send_replace(true);
         let upkeep = self
             .shared
             .housekeeping
@@ -189,7 +189,7 @@ impl Engine {
                 in_flight = self.in_flight(),
                 "attempts still running after the shutdown grace period; they will be retried after restart"
             );
-            let _ = self.shared.cancel.send(true);
+            self.shared.cancel.send_replace(true);
             let _ = tokio::time::timeout(Duration::from_secs(5), self.idle()).await;
         }
     }

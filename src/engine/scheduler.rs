@@ -11,7 +11,7 @@ use super::attempt::AttemptContext;
 use super::mailbox::Inbox;
 use super::pace::Pace;
 use crate::model::WebhookStatus;
-use crate::store::{DueItem, Store};
+use crate::store::{DueBatch, DueItem, Store};
 use crate::time::{Millis, now_millis};
 
 /// The longest the scheduler sleeps without looking at the clock.
@@ -47,12 +47,14 @@ impl WebhookState {
     }
 
     /// Forgets what was read ahead (the webhook paused or changed its pacing): those
-    /// deliveries are read from the queue again when their turn comes.
-    fn drop_read_ahead(&mut self) {
+    /// deliveries are read from the queue again when their turn comes. Returns how many.
+    fn drop_read_ahead(&mut self) -> usize {
         let mut queue = self.read_ahead.lock().unwrap_or_else(|e| e.into_inner());
+        let dropped = queue.len();
         for item in queue.drain(..) {
             self.claimed.remove(&item.delivery_id);
         }
+        dropped
     }
 }
 
@@ -68,6 +70,9 @@ pub(super) struct Scheduler {
     timer_of: HashMap<u128, Millis>,
     webhooks: HashMap<u128, WebhookState>,
     in_flight: usize,
+    /// Deliveries held in all read-ahead queues; at most `max_in_flight`, which bounds the
+    /// memory their envelopes take like the cap bounds that of attempts in flight.
+    read_ahead: usize,
     stopping: bool,
 }
 
@@ -91,6 +96,7 @@ impl Scheduler {
             timer_of: HashMap::new(),
             webhooks: HashMap::new(),
             in_flight: 0,
+            read_ahead: 0,
             stopping: false,
         }
     }
@@ -144,6 +150,7 @@ impl Scheduler {
                         // The slot went on to a delivery read ahead: still one in flight.
                         Some(next) => {
                             state.claimed.remove(&next);
+                            self.read_ahead = self.read_ahead.saturating_sub(1);
                             state.in_flight.insert(next);
                             if !was_in_flight {
                                 self.in_flight += 1;
@@ -201,7 +208,7 @@ impl Scheduler {
         let Some(webhook) = self.store.webhook_by_id(webhook_id) else {
             // Deleted: forget it once nothing of it is in flight.
             if let Some(state) = self.webhooks.get_mut(&webhook_id) {
-                state.drop_read_ahead();
+                self.read_ahead = self.read_ahead.saturating_sub(state.drop_read_ahead());
             }
             if self
                 .webhooks
@@ -215,7 +222,7 @@ impl Scheduler {
         if !webhook.settings.enabled || webhook.status == WebhookStatus::Deactivated {
             // Paused: woken again when enabled or activated.
             if let Some(state) = self.webhooks.get_mut(&webhook_id) {
-                state.drop_read_ahead();
+                self.read_ahead = self.read_ahead.saturating_sub(state.drop_read_ahead());
             }
             return;
         }
@@ -226,31 +233,39 @@ impl Scheduler {
         let global_free = self.max_in_flight - self.in_flight;
         let state = self.webhooks.entry(webhook_id).or_default();
         if !reads_ahead {
-            state.drop_read_ahead();
+            self.read_ahead = self.read_ahead.saturating_sub(state.drop_read_ahead());
         }
         let free = cap.saturating_sub(state.in_flight.len());
-        let room = if reads_ahead {
-            let queued = state
-                .read_ahead
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .len();
-            cap.saturating_sub(queued)
-        } else {
-            0
-        };
-        if free == 0 && room == 0 {
-            return; // a Finished or Done signal looks again
-        }
         let (allowed, paced_until) = state.pace.allowance(now, rate);
-        if allowed == 0 {
+        if free > 0 && allowed == 0 {
             if let Some(at) = paced_until {
                 self.set_timer(webhook_id, at);
             }
             return;
         }
         let start = free.min(allowed).min(global_free);
-        let take = start + room;
+        // Free slots take what was read ahead first: it was due first.
+        let mut starting: Vec<DueItem> = Vec::new();
+        let room = {
+            let mut queue = state.read_ahead.lock().unwrap_or_else(|e| e.into_inner());
+            while starting.len() < start {
+                let Some(item) = queue.pop_front() else { break };
+                state.claimed.remove(&item.delivery_id);
+                starting.push(item);
+            }
+            self.read_ahead = self.read_ahead.saturating_sub(starting.len());
+            if reads_ahead {
+                let budget = self.max_in_flight.saturating_sub(self.read_ahead);
+                cap.saturating_sub(queue.len()).min(budget)
+            } else {
+                0
+            }
+        };
+        if free == 0 && room == 0 {
+            return; // a Finished or Done signal looks again
+        }
+        let take = start - starting.len() + room;
+        let mut retry_at = None;
         let batch =
             match self
                 .store
@@ -259,14 +274,19 @@ impl Scheduler {
                 Ok(batch) => batch,
                 Err(e) => {
                     tracing::error!(error = %e, "cannot read the due-queue");
-                    self.set_timer(webhook_id, now + READ_ERROR_BACKOFF_MS);
-                    return;
+                    retry_at = Some(now + READ_ERROR_BACKOFF_MS);
+                    // What was taken from the read-ahead still starts.
+                    DueBatch {
+                        items: Vec::new(),
+                        next_due: None,
+                    }
                 }
             };
         let mut items = batch.items.into_iter();
-        let started = items.len().min(start);
-        state.pace.consume(now, rate, started);
-        for item in items.by_ref().take(started) {
+        let read_now = items.len().min(start - starting.len());
+        starting.extend(items.by_ref().take(read_now));
+        state.pace.consume(now, rate, starting.len());
+        for item in starting {
             state.in_flight.insert(item.delivery_id);
             self.in_flight += 1;
             self.attempts
@@ -283,8 +303,12 @@ impl Scheduler {
         for item in items {
             state.claimed.insert(item.delivery_id);
             queue.push_back(item);
+            self.read_ahead += 1;
         }
         drop(queue);
+        if let Some(at) = retry_at {
+            self.set_timer(webhook_id, at);
+        }
         match batch.next_due {
             Some(at) if at > now => self.set_timer(webhook_id, at),
             Some(_) => {

@@ -258,7 +258,9 @@ fn initialise(db: &Database, admin_token_configured: bool) -> Result<Initialised
                 )));
             }
             Some(v) if v < SCHEMA_VERSION => {
-                // Future migrations run here, one version step at a time.
+                // Future migrations run here, one version step at a time. A migration must see
+                // the store with its write-ahead log applied: run `writer::recover` before
+                // this once the first real migration is written (v1 stores never had a log).
                 meta.insert(META_SCHEMA_VERSION, SCHEMA_VERSION.to_be_bytes().as_slice())?;
             }
             Some(_) => {}

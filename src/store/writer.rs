@@ -383,8 +383,11 @@ fn run(
                 Err(e) => Err(Error::Storage(e.to_string())),
             });
         }
-        if durable.wal.len() >= CHECKPOINT_BYTES
-            || (!durable.wal.is_empty() && durable.last_checkpoint.elapsed() >= CHECKPOINT_EVERY)
+        // After a failure the log holds what redb may not: a checkpoint would skip it.
+        if durable.failed.is_none()
+            && (durable.wal.len() >= CHECKPOINT_BYTES
+                || (!durable.wal.is_empty()
+                    && durable.last_checkpoint.elapsed() >= CHECKPOINT_EVERY))
         {
             checkpoint(&db, &mut durable);
         }
@@ -453,8 +456,9 @@ fn commit_checkpoint(mut tx: WriteTransaction, durable: &mut Durable) -> Result<
 }
 
 /// Opens the store's write-ahead log and applies the records written after redb's last
-/// checkpoint (the batches a crash took from redb) in one durable transaction; returns the log
-/// and the sequence number its next record gets. Runs before anything reads the store.
+/// checkpoint (the batches a crash took from redb) in one durable transaction, which also gives
+/// the store a new log id; returns the log and the sequence number its next record gets. Runs
+/// before anything reads the store.
 pub(super) fn recover(db: &Database, data_dir: &std::path::Path) -> Result<(Wal, u64), Error> {
     let (log_id, checkpoint) = {
         use redb::ReadableDatabase;
@@ -474,11 +478,13 @@ pub(super) fn recover(db: &Database, data_dir: &std::path::Path) -> Result<(Wal,
     };
     let path = data_dir.join(super::wal::WAL_FILE);
     let io_error = |e: std::io::Error| Error::Storage(format!("the log {}: {e}", path.display()));
-    let wal = Wal::open(data_dir, log_id).map_err(io_error)?;
-    let records = wal.records_after(checkpoint).map_err(io_error)?;
-    let Some(last) = records.last().map(|(seq, _)| *seq) else {
-        return Ok((wal, checkpoint + 1));
-    };
+    let records = Wal::open(data_dir, log_id)
+        .and_then(|wal| wal.records_after(checkpoint))
+        .map_err(io_error)?;
+    let last = records.last().map_or(checkpoint, |(seq, _)| *seq);
+    // Every open gives the store a new log id, so no log written before it — by this store, or
+    // by the run a copy of this file was later restored from — matches what is written now.
+    let new_log_id = u64::from_be_bytes(crate::crypto::random_bytes::<8>());
     let tx = db.begin_write()?;
     {
         let catalog = SharedCatalog::new(Catalog::default());
@@ -491,14 +497,18 @@ pub(super) fn recover(db: &Database, data_dir: &std::path::Path) -> Result<(Wal,
                 ctx.apply_logged(op)?;
             }
         }
-        ctx.meta()?
-            .insert(META_WAL_CHECKPOINT, last.to_be_bytes().as_slice())?;
+        let mut meta = ctx.meta()?;
+        meta.insert(META_WAL_CHECKPOINT, last.to_be_bytes().as_slice())?;
+        meta.insert(META_LOG_ID, new_log_id.to_be_bytes().as_slice())?;
     }
     tx.commit()?;
-    tracing::info!(
-        batches = records.len(),
-        "applied the write batches a crash took from the store again from its log"
-    );
+    if !records.is_empty() {
+        tracing::info!(
+            batches = records.len(),
+            "applied the write batches a crash took from the store again from its log"
+        );
+    }
+    let wal = Wal::open(data_dir, new_log_id).map_err(io_error)?;
     Ok((wal, last + 1))
 }
 
