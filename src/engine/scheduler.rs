@@ -248,9 +248,9 @@ impl Scheduler {
         let mut starting: Vec<DueItem> = Vec::new();
         let room = {
             let mut queue = state.read_ahead.lock().unwrap_or_else(|e| e.into_inner());
+            // They stay claimed (never read again) until they are in flight, below.
             while starting.len() < start {
                 let Some(item) = queue.pop_front() else { break };
-                state.claimed.remove(&item.delivery_id);
                 starting.push(item);
             }
             self.read_ahead = self.read_ahead.saturating_sub(starting.len());
@@ -287,6 +287,7 @@ impl Scheduler {
         starting.extend(items.by_ref().take(read_now));
         state.pace.consume(now, rate, starting.len());
         for item in starting {
+            state.claimed.remove(&item.delivery_id);
             state.in_flight.insert(item.delivery_id);
             self.in_flight += 1;
             self.attempts
