@@ -1157,9 +1157,7 @@ fn backup_is_restored_and_served() {
         &["account", "create", "Replaced", "--id", "replaced"],
     )
     .ok();
-    restored.kill();
-    std::fs::copy(&file, restored.data_dir().join("hookd.redb")).expect("restore the file");
-    restored.restart();
+    kill_and_restore(&mut restored, &file);
     assert_eq!(
         account_ids(&restored),
         ["keep"],
@@ -1169,9 +1167,7 @@ fn backup_is_restored_and_served() {
     // The same backup restored again after the restored store wrote and was killed: its log
     // (of a store that started from this very file) is not applied either.
     cli(&restored, &["account", "create", "Again", "--id", "again"]).ok();
-    restored.kill();
-    std::fs::copy(&file, restored.data_dir().join("hookd.redb")).expect("restore the file");
-    restored.restart();
+    kill_and_restore(&mut restored, &file);
     assert_eq!(
         account_ids(&restored),
         ["keep"],
@@ -1190,9 +1186,7 @@ fn backup_is_restored_and_served() {
     // killed: the backup is what is served, nothing of the store's log is applied to it.
     let mut source = source;
     cli(&source, &["account", "create", "Later", "--id", "later"]).ok();
-    source.kill();
-    std::fs::copy(&file, source.data_dir().join("hookd.redb")).expect("restore the file");
-    source.restart();
+    kill_and_restore(&mut source, &file);
     assert_eq!(
         account_ids(&source),
         ["keep"],
@@ -1204,6 +1198,14 @@ fn backup_is_restored_and_served() {
 #[derive(serde::Deserialize)]
 struct RawData {
     data: Box<serde_json::value::RawValue>,
+}
+
+/// Kills the server (its write-ahead log keeps whatever it wrote last), puts `file` in place
+/// as its store, and starts it again.
+fn kill_and_restore(server: &mut Server, file: &Path) {
+    server.kill();
+    std::fs::copy(file, server.data_dir().join("hookd.redb")).expect("restore the file");
+    server.restart();
 }
 
 /// The ids of the server's accounts, as listed.
