@@ -58,18 +58,21 @@ pub fn request_headers(webhook: &Webhook, item: &DueItem, now_ms: i64) -> Vec<(S
     headers
 }
 
-/// Starts an attempt as its own task. A plain function (not inside `run`) so that `run`'s
-/// future, which may start the next attempt, does not have to name its own type to be `Send`.
+/// Starts an attempt as its own task on `runtime`, counted in the attempts running (shutdown
+/// waits for them). A plain function (not inside `run`) so that `run`'s future, which may
+/// start the next attempt, does not have to name its own type to be `Send`.
 pub(super) fn spawn_attempt(
+    runtime: &tokio::runtime::Handle,
     attempts: Arc<AttemptContext>,
     webhook: Arc<Webhook>,
     webhook_id: u128,
     item: DueItem,
     read_ahead: Arc<ReadAhead>,
 ) {
+    attempts.shared.in_flight.fetch_add(1, Ordering::AcqRel);
     let attempt: std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>> =
         Box::pin(attempts.run(webhook, webhook_id, item, read_ahead));
-    tokio::spawn(attempt);
+    runtime.spawn(attempt);
 }
 
 impl AttemptContext {
@@ -148,8 +151,14 @@ impl AttemptContext {
                     next: next.as_ref().map(|(_, next)| next.delivery_id),
                 });
                 if let Some((webhook, next)) = next {
-                    self.shared.in_flight.fetch_add(1, Ordering::AcqRel);
-                    spawn_attempt(self.clone(), webhook, webhook_id, next, read_ahead.clone());
+                    spawn_attempt(
+                        &tokio::runtime::Handle::current(),
+                        self.clone(),
+                        webhook,
+                        webhook_id,
+                        next,
+                        read_ahead.clone(),
+                    );
                 }
             }
             if result.outcome != Outcome::Success {

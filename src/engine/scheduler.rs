@@ -2,12 +2,11 @@
 //! fires, and the in-flight caps and pacing that keep one endpoint from delaying another.
 
 use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
-use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use super::Signal;
-use super::attempt::AttemptContext;
+use super::attempt::{AttemptContext, spawn_attempt};
 use super::mailbox::Inbox;
 use super::pace::Pace;
 use crate::model::WebhookStatus;
@@ -276,10 +275,7 @@ impl Scheduler {
                     tracing::error!(error = %e, "cannot read the due-queue");
                     retry_at = Some(now + READ_ERROR_BACKOFF_MS);
                     // What was taken from the read-ahead still starts.
-                    DueBatch {
-                        items: Vec::new(),
-                        next_due: None,
-                    }
+                    DueBatch::default()
                 }
             };
         let mut items = batch.items.into_iter();
@@ -290,15 +286,14 @@ impl Scheduler {
             state.claimed.remove(&item.delivery_id);
             state.in_flight.insert(item.delivery_id);
             self.in_flight += 1;
-            self.attempts
-                .shared
-                .in_flight
-                .fetch_add(1, Ordering::AcqRel);
-            let attempts = self.attempts.clone();
-            let webhook = webhook.clone();
-            let read_ahead = state.read_ahead.clone();
-            self.runtime
-                .spawn(async move { attempts.run(webhook, webhook_id, item, read_ahead).await });
+            spawn_attempt(
+                &self.runtime,
+                self.attempts.clone(),
+                webhook.clone(),
+                webhook_id,
+                item,
+                state.read_ahead.clone(),
+            );
         }
         let mut queue = state.read_ahead.lock().unwrap_or_else(|e| e.into_inner());
         for item in items {

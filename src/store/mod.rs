@@ -166,13 +166,13 @@ impl Store {
         &self.inner.path
     }
 
-    /// The database, for the store's own blocking reads.
     /// Installs the one listener told after each commit which webhooks have new due work
     /// (ingested events); a second call is ignored.
     pub fn on_due_work(&self, listener: writer::DueWorkListener) {
         let _ = self.inner.due_work.set(listener);
     }
 
+    /// The database, for the store's own blocking reads.
     fn db(&self) -> &Database {
         &self.inner.db
     }
@@ -278,9 +278,6 @@ fn initialise(db: &Database, admin_token_configured: bool) -> Result<Initialised
                 key
             }
         };
-        if meta.get(META_LOG_ID)?.is_none() {
-            meta.insert(META_LOG_ID, crypto::random_bytes::<8>().as_slice())?;
-        }
         let mut generated = None;
         let stored_hash = meta.get(META_ADMIN_TOKEN_HASH)?.map(|v| v.value().to_vec());
         let admin_hash = match stored_hash {

@@ -175,7 +175,7 @@ impl<K: redb::Key + 'static, V: redb::Value + 'static> Logged<'_, '_, K, V> {
     where
         KR: std::borrow::Borrow<K::SelfType<'a>> + 'a,
     {
-        let all: fn(K::SelfType<'_>, V::SelfType<'_>) -> bool = take_all::<K, V>;
+        let all: TakeAll<K, V> = take_all::<K, V>;
         let inner = self.table.extract_from_if(range, all)?;
         Ok(Taken {
             inner,
@@ -199,6 +199,10 @@ impl<K: redb::Key + 'static, V: redb::Value + 'static> Logged<'_, '_, K, V> {
     }
 }
 
+/// The type of [`take_all`].
+type TakeAll<K, V> =
+    for<'f> fn(<K as redb::Value>::SelfType<'f>, <V as redb::Value>::SelfType<'f>) -> bool;
+
 /// The predicate of [`Logged::take_range`]: every entry.
 fn take_all<K: redb::Key + 'static, V: redb::Value + 'static>(
     _: K::SelfType<'_>,
@@ -209,8 +213,7 @@ fn take_all<K: redb::Key + 'static, V: redb::Value + 'static>(
 
 /// The entries [`Logged::take_range`] removes, each noted in the log as it is yielded.
 pub struct Taken<'a, K: redb::Key + 'static, V: redb::Value + 'static> {
-    #[allow(clippy::type_complexity)]
-    inner: redb::ExtractIf<'a, K, V, fn(K::SelfType<'_>, V::SelfType<'_>) -> bool>,
+    inner: redb::ExtractIf<'a, K, V, TakeAll<K, V>>,
     log: &'a mut super::wal::LogBuffer,
     number: u8,
 }

@@ -23,11 +23,11 @@
 //! and the payload is a list of operations, each
 //! `table u8 | kind u8 (1 insert, 2 remove) | key length u32 | key | [value length u32 | value]`.
 //! Records carry consecutive sequence numbers; the store keeps the sequence number of the last
-//! record its latest checkpoint includes. They also carry the store's log id, which a backup
-//! does not share: a backup put in place of `hookd.redb` never takes records from the log of the
-//! store it replaced. Reading stops at the first record that is torn (bad
-//! checksum or length) or does not continue the sequence: what lies beyond is older than the
-//! last checkpoint.
+//! record its latest checkpoint includes. They also carry the store's log id, which is new at
+//! every open and in every backup: a file put in place of `hookd.redb` never takes records from
+//! a log written before. Reading stops at the first record that is torn (bad checksum or
+//! length), is another log's, or does not continue the sequence: what lies beyond is older than
+//! the last checkpoint.
 
 use std::fs::{File, OpenOptions};
 use std::io;

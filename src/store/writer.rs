@@ -31,17 +31,17 @@ use crate::ids::IdGen;
 pub const MAX_BATCH: usize = 4096;
 /// When both this batch and the last held at least this many jobs, the writer is under load.
 const LINGER_FROM: usize = 8;
-/// How long a writer under load waits for more jobs before it commits. Each commit costs about
-/// 0.4 ms of CPU (page writes, fsync, redb's bookkeeping) whatever it carries, so under a steady
-/// stream of ingests and attempt results fewer, larger commits leave more CPU to everything
+/// How long a writer under load waits for more jobs before it commits. Each batch costs its
+/// log write and fsync and redb's commit bookkeeping whatever it carries, so under a steady
+/// stream of ingests and attempt results fewer, larger batches leave more CPU to everything
 /// else; a light load (a batch of a few jobs) never waits, so its latency is untouched.
-const LINGER: std::time::Duration = std::time::Duration::from_micros(300);
+const LINGER: Duration = Duration::from_micros(300);
 /// A batch of patient jobs only is committed once it holds this many…
 const PATIENT_BATCH: usize = 64;
 /// …or once it has waited this long (or an impatient job joined it).
-const PATIENT_WAIT: std::time::Duration = std::time::Duration::from_millis(1);
+const PATIENT_WAIT: Duration = Duration::from_millis(1);
 /// The step of that wait.
-const PATIENT_NAP: std::time::Duration = std::time::Duration::from_micros(100);
+const PATIENT_NAP: Duration = Duration::from_micros(100);
 /// How many jobs may wait for the writer before senders wait too (back-pressure).
 const QUEUE_DEPTH: usize = 16 * 1024;
 /// How often, when anything was written, redb is made durable and the log starts over. A
@@ -99,8 +99,9 @@ impl std::ops::Deref for CatalogRef<'_> {
 }
 
 impl<'a> WriteCtx<'a> {
-    /// A context outside the writer's loop, for work that only applies table changes
-    /// (recovery from the log): no signing key, nothing announced.
+    /// A context with nothing staged, announced or logged yet and no signing key: as it
+    /// stands, for work that only applies table changes (recovery from the log); the writer's
+    /// loop fills in the rest.
     pub(super) fn bare(
         tx: &'a WriteTransaction,
         catalog: &'a SharedCatalog,
@@ -142,7 +143,6 @@ pub type DueWorkSlot = Arc<std::sync::OnceLock<DueWorkListener>>;
 
 /// Called once the batch's fate is known, with `Ok` only if the commit was durable.
 type Completion = Box<dyn FnOnce(Result<(), Error>) + Send>;
-/// A unit of work for the writer.
 /// A job's work: runs in the batch, returns its completion and whether it failed the storage.
 type Work = Box<dyn FnOnce(&mut WriteCtx<'_>) -> (Completion, bool) + Send>;
 
@@ -280,7 +280,7 @@ fn gather(rx: &mut mpsc::Receiver<Job>, batch: &mut Vec<Job>) -> bool {
 /// Waits, in short naps, until the batch holds [`PATIENT_BATCH`] jobs, an impatient job
 /// arrives, or [`PATIENT_WAIT`] has passed.
 fn wait_for_company(rx: &mut mpsc::Receiver<Job>, batch: &mut Vec<Job>) {
-    let started = std::time::Instant::now();
+    let started = Instant::now();
     while batch.len() < PATIENT_BATCH && started.elapsed() < PATIENT_WAIT {
         std::thread::sleep(PATIENT_NAP);
         if !gather(rx, batch) {
@@ -335,14 +335,10 @@ fn run(
         let mut poisoned = false;
         let staged = {
             let mut ctx = WriteCtx {
-                tx: &tx,
-                tables: OpenTables::default(),
-                shared: &catalog,
-                staged: None,
-                ids: &mut ids,
                 signing_key: &signing_key,
                 woken: std::mem::take(&mut woken),
                 log: std::mem::take(&mut log),
+                ..WriteCtx::bare(&tx, &catalog, &mut ids)
             };
             for job in batch.drain(..) {
                 let (completion, failed_storage) = (job.run)(&mut ctx);
@@ -472,15 +468,20 @@ pub(super) fn recover(db: &Database, data_dir: &std::path::Path) -> Result<(Wal,
                 None => Ok(None),
             }
         };
-        let log_id =
-            number(META_LOG_ID)?.ok_or_else(|| Error::Storage("the store has no log id".into()))?;
-        (log_id, number(META_WAL_CHECKPOINT)?.unwrap_or(0))
+        (
+            number(META_LOG_ID)?,
+            number(META_WAL_CHECKPOINT)?.unwrap_or(0),
+        )
     };
     let path = data_dir.join(super::wal::WAL_FILE);
     let io_error = |e: std::io::Error| Error::Storage(format!("the log {}: {e}", path.display()));
-    let records = Wal::open(data_dir, log_id)
-        .and_then(|wal| wal.records_after(checkpoint))
-        .map_err(io_error)?;
+    // A store without a log id (a new one, or one written before the log) has no log to read.
+    let records = match log_id {
+        Some(log_id) => Wal::open(data_dir, log_id)
+            .and_then(|wal| wal.records_after(checkpoint))
+            .map_err(io_error)?,
+        None => Vec::new(),
+    };
     let last = records.last().map_or(checkpoint, |(seq, _)| *seq);
     // Every open gives the store a new log id, so no log written before it — by this store, or
     // by the run a copy of this file was later restored from — matches what is written now.
