@@ -3,11 +3,10 @@
 //! resolves, every operation has a success response, and every operation declares the bearer
 //! security every `/v1/` route requires.
 
-mod common;
 
 use std::collections::BTreeSet;
 
-use common::{Server, request};
+use crate::common::{Server, request};
 use hookd::api::openapi::DOCUMENT;
 use hookd::api::routes::ROUTES;
 use serde_json::Value;

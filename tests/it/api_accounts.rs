@@ -2,11 +2,10 @@
 //! account token may do with account records (api.md "Accounts", "Pagination",
 //! "Authentication and access", "Precise rules").
 
-mod common;
 
 use std::collections::HashSet;
 
-use common::*;
+use crate::common::*;
 use serde_json::{Value, json};
 
 /// Ids of the `items` of a list response.

@@ -3,15 +3,14 @@
 //! still reach the receiver (api.md: "a 202 is a promise that the event will be delivered or
 //! visibly fail"; delivery.md: at-least-once), and the store must open cleanly afterwards.
 
-mod common;
 
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use common::receiver::{Receiver, Reply};
-use common::*;
+use crate::common::receiver::{Receiver, Reply};
+use crate::common::*;
 use serde_json::{Value, json};
 
 /// Upper bounds: events acknowledged in all, requests sent in all, time under load.

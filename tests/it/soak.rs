@@ -1,11 +1,10 @@
 //! Retention under constant load: with a short retention, the store file stops growing.
 
-mod common;
 
 use std::time::{Duration, Instant};
 
-use common::receiver::Receiver;
-use common::*;
+use crate::common::receiver::Receiver;
+use crate::common::*;
 use serde_json::json;
 
 #[test]

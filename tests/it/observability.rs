@@ -1,11 +1,10 @@
 //! `/metrics` and the logs: what they show, who may see them, and what they never contain.
 
-mod common;
 
 use std::time::Duration;
 
-use common::receiver::{Receiver, Reply};
-use common::*;
+use crate::common::receiver::{Receiver, Reply};
+use crate::common::*;
 use serde_json::json;
 
 const WAIT: Duration = Duration::from_secs(20);

@@ -1,15 +1,14 @@
 //! The failure lifecycle: deactivation, buffer, notifications, replay, one-click links,
 //! expiry and retention — with thresholds and windows set small.
 
-mod common;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use base64::Engine as _;
-use common::receiver::{Receiver, Reply};
-use common::*;
+use crate::common::receiver::{Receiver, Reply};
+use crate::common::*;
 use hmac::Mac;
 use serde_json::{Value, json};
 

@@ -4,7 +4,6 @@
 //! right outcome, none of them stalls deliveries to a healthy webhook, and hookd's memory stays
 //! bounded while it is being flooded.
 
-mod common;
 
 use std::io::{ErrorKind, Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
@@ -12,8 +11,8 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::receiver::{Receiver, Reply};
-use common::*;
+use crate::common::receiver::{Receiver, Reply};
+use crate::common::*;
 use serde_json::{Value, json};
 
 /// The most bytes a flooding receiver writes on one connection, and for how long it may write.

@@ -5,7 +5,6 @@
 //! tests, with no extra crates and no async runtime. Chromium and chromedriver come from Debian
 //! (`apt-get install chromium chromium-driver`); without them the test fails and says so.
 
-mod common;
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -13,8 +12,8 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use base64::Engine;
-use common::receiver::{Receiver, Reply};
-use common::{ADMIN, Server};
+use crate::common::receiver::{Receiver, Reply};
+use crate::common::{ADMIN, Server};
 use serde_json::{Value, json};
 
 const INSTALL: &str = "apt-get update && apt-get install -y chromium chromium-driver";
@@ -543,7 +542,7 @@ fn admin_page_in_headless_chromium() {
             .status,
         202
     );
-    common::eventually(WAIT, || {
+    crate::common::eventually(WAIT, || {
         (server.get(&legacy, ADMIN).json["status"] == "deactivated").then_some(())
     });
     let r = server.post(
@@ -641,7 +640,7 @@ fn directives(csp: &str) -> Vec<(String, Vec<String>)> {
 #[test]
 fn admin_page_headers_and_script() {
     let server = Server::start();
-    let page = common::request("GET", &server.url("/"), None, None);
+    let page = crate::common::request("GET", &server.url("/"), None, None);
     assert_eq!(page.status, 200);
     assert_eq!(
         page.header("content-type"),
@@ -689,7 +688,7 @@ fn admin_page_headers_and_script() {
         assert!(!html.contains(handler), "no inline handlers");
     }
     assert!(!html.contains("style="), "no inline styles");
-    let js = common::request("GET", &server.url("/admin/app.js"), None, None);
+    let js = crate::common::request("GET", &server.url("/admin/app.js"), None, None);
     assert_eq!(js.status, 200);
     assert_eq!(
         js.header("content-type"),
@@ -705,9 +704,9 @@ fn admin_page_headers_and_script() {
     ] {
         assert!(!js.text.contains(sink), "app.js uses {sink}");
     }
-    let css = common::request("GET", &server.url("/admin/style.css"), None, None);
+    let css = crate::common::request("GET", &server.url("/admin/style.css"), None, None);
     assert_eq!(css.status, 200);
     assert_eq!(css.header("content-type"), Some("text/css; charset=utf-8"));
-    let missing = common::request("GET", &server.url("/admin/nope.js"), None, None);
+    let missing = crate::common::request("GET", &server.url("/admin/nope.js"), None, None);
     assert_eq!(missing.status, 404);
 }

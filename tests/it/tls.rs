@@ -1,10 +1,9 @@
 //! Serving HTTPS directly with `[tls]`, and clear start-up errors for bad certificate files.
 
-mod common;
 
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 
 struct Pki {
     _dir: tempfile::TempDir,

@@ -1,12 +1,11 @@
 //! Ingest and delivery end to end: real hookd, real receivers on 127.0.0.1.
 
-mod common;
 
 use std::time::Duration;
 
 use base64::Engine as _;
-use common::receiver::{Receiver, Reply};
-use common::*;
+use crate::common::receiver::{Receiver, Reply};
+use crate::common::*;
 use hmac::Mac;
 use serde_json::{Value, json};
 

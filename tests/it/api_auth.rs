@@ -2,12 +2,11 @@
 //! throttling of failed authentications, problem pages, unknown routes and methods, health
 //! (api.md "Authentication and access", "Errors", "Tokens", "Outside /v1/", "Precise rules").
 
-mod common;
 
 use std::collections::HashSet;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use common::*;
+use crate::common::*;
 use serde_json::{Value, json};
 
 /// Every problem type name api.md lists.

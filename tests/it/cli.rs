@@ -1,8 +1,7 @@
 //! The command-line client end to end: the real `hookd` binary run as a client against a real
-//! server (tests/common), its tables, `--json`, errors and exit codes; `healthcheck`, `verify`
+//! server (tests/it/common), its tables, `--json`, errors and exit codes; `healthcheck`, `verify`
 //! and a backup that is restored and served.
 
-mod common;
 
 use std::io::Write;
 use std::path::Path;
@@ -12,8 +11,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use base64::Engine as _;
-use common::receiver::{Receiver, Reply};
-use common::*;
+use crate::common::receiver::{Receiver, Reply};
+use crate::common::*;
 use hmac::Mac;
 use serde_json::{Value, json};
 

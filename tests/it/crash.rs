@@ -1,15 +1,14 @@
 //! Durability: every acknowledged event is delivered even when hookd is killed under load, and
 //! a graceful stop lets in-flight attempts finish and records them.
 
-mod common;
 
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use common::receiver::{Receiver, Reply};
-use common::*;
+use crate::common::receiver::{Receiver, Reply};
+use crate::common::*;
 use serde_json::json;
 
 #[test]

@@ -1,8 +1,7 @@
 //! Start-up, configuration errors, persistence across restarts, and graceful shutdown.
 
-mod common;
 
-use common::*;
+use crate::common::*;
 use serde_json::json;
 
 #[test]
