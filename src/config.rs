@@ -423,6 +423,26 @@ impl Config {
         } else {
             false
         };
+        // A value in the file and a file named in the environment are two values for one
+        // secret: refused, like the variable and its file together.
+        for (set_in_file, key, file_var) in [
+            (
+                self.auth.admin_token.is_some(),
+                "auth.admin_token",
+                "HOOKD_ADMIN_TOKEN_FILE",
+            ),
+            (
+                self.notifications.secret.is_some(),
+                "notifications.secret",
+                "HOOKD_NOTIFICATIONS_SECRET_FILE",
+            ),
+        ] {
+            if set_in_file && env(file_var).is_some() {
+                return Err(err(format!(
+                    "{key} (in the configuration file) and {file_var} are both set; set only one"
+                )));
+            }
+        }
         if let Some(token) = secret_from_env(env, "HOOKD_ADMIN_TOKEN")? {
             self.auth.admin_token = Some(token);
         }
@@ -907,6 +927,34 @@ mod tests {
         )
         .unwrap_err();
         assert!(e.0.contains("HOOKD_ADMIN_TOKEN_FILE"), "{e}");
+        // A value in the file and a file in the environment: refused too, for both secrets.
+        let e = load(
+            "[auth]\nadmin_token = \"from-file\"\n",
+            &[("HOOKD_ADMIN_TOKEN_FILE", p)],
+        )
+        .unwrap_err();
+        assert!(
+            e.0.contains("auth.admin_token") && e.0.contains("HOOKD_ADMIN_TOKEN_FILE"),
+            "{e}"
+        );
+        let e = load(
+            "[notifications]\nsecret = \"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\"\n",
+            &[("HOOKD_NOTIFICATIONS_SECRET_FILE", p)],
+        )
+        .unwrap_err();
+        assert!(
+            e.0.contains("notifications.secret") && e.0.contains("HOOKD_NOTIFICATIONS_SECRET_FILE"),
+            "{e}"
+        );
+        let e = load(
+            "",
+            &[
+                ("HOOKD_NOTIFICATIONS_SECRET_FILE", p),
+                ("HOOKD_NOTIFICATIONS_SECRET", "x"),
+            ],
+        )
+        .unwrap_err();
+        assert!(e.0.contains("HOOKD_NOTIFICATIONS_SECRET_FILE"), "{e}");
     }
 
     #[test]

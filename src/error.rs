@@ -56,10 +56,28 @@ pub enum Error {
     UnsupportedMediaType,
     /// Too many failed authentications from this address.
     RateLimited { retry_after_secs: u64 },
-    /// The store failed (disk, corruption); the cause is logged, never shown.
+    /// The store failed to read or write (an I/O error from the disk); the cause is logged,
+    /// never shown. Inside a write batch it aborts the batch and stops the store (see
+    /// [`Error::StoreUnavailable`]).
     Storage(String),
+    /// A stored record does not decode (a bug or a damaged file); the cause is logged, never
+    /// shown. Inside a write batch it aborts the batch, but the store keeps running.
+    Corrupt(String),
+    /// The store cannot write: a storage fault stopped it and hookd is restarting. Says whether
+    /// the request may have been stored all the same.
+    StoreUnavailable(Unstored),
     /// A bug or an unexpected condition; the cause is logged, never shown.
     Internal(String),
+}
+
+/// What a client refused with [`Error::StoreUnavailable`] can know about its request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unstored {
+    /// The request was refused before anything of it reached the disk.
+    NothingStored,
+    /// The store failed while making this request durable: it may have reached the disk and
+    /// be applied when hookd restarts, or not. A retry with the same idempotency key is safe.
+    OutcomeUnknown,
 }
 
 /// Every problem type hookd answers with, by its `type` name, with its title and explanation.
@@ -117,6 +135,11 @@ pub const PROBLEM_TYPES: &[(&str, &str, &str)] = &[
         "Too many failed authentications came from this address. Wait for the number of seconds in `Retry-After`.",
     ),
     (
+        "store-unavailable",
+        "Store unavailable",
+        "hookd cannot write to its store (a storage fault, a full disk, or an unreachable database) and is restarting or reconnecting. Try again in a few seconds. The `detail` member says whether the request may have been stored all the same; an event retried with the same idempotency key is never stored twice.",
+    ),
+    (
         "internal",
         "Internal error",
         "hookd met an unexpected condition. The server log has the cause; nothing was changed.",
@@ -137,7 +160,8 @@ impl Error {
             Error::PayloadTooLarge { .. } => "payload-too-large",
             Error::UnsupportedMediaType => "unsupported-media-type",
             Error::RateLimited { .. } => "rate-limited",
-            Error::Storage(_) | Error::Internal(_) => "internal",
+            Error::StoreUnavailable(_) => "store-unavailable",
+            Error::Storage(_) | Error::Corrupt(_) | Error::Internal(_) => "internal",
         }
     }
 
@@ -153,7 +177,10 @@ impl Error {
             Error::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Error::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Error::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
-            Error::Storage(_) | Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            Error::StoreUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Error::Storage(_) | Error::Corrupt(_) | Error::Internal(_) => {
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
         }
     }
 
@@ -181,7 +208,13 @@ impl Error {
             Error::RateLimited { retry_after_secs } => {
                 format!("too many failed authentications; retry after {retry_after_secs} s")
             }
-            Error::Storage(_) | Error::Internal(_) => {
+            Error::StoreUnavailable(Unstored::NothingStored) => {
+                "the store cannot write after a storage fault; nothing of this request was stored. hookd is restarting: try again shortly".into()
+            }
+            Error::StoreUnavailable(Unstored::OutcomeUnknown) => {
+                "the store failed while saving this request, so its outcome is unknown: it may have been stored and take effect when hookd restarts. Retrying an event with the same idempotency key is safe".into()
+            }
+            Error::Storage(_) | Error::Corrupt(_) | Error::Internal(_) => {
                 "an internal error occurred; the server log has the cause".into()
             }
         }
@@ -192,8 +225,15 @@ impl Error {
         Error::Validation(vec![FieldError::new(field, message)])
     }
 
-    /// Whether this error means the store failed (and a write batch must be abandoned).
+    /// Whether this error means a write batch must be abandoned: the store failed, or a record
+    /// it read does not decode (the job may have written part of its changes).
     pub fn is_storage(&self) -> bool {
+        matches!(self, Error::Storage(_) | Error::Corrupt(_))
+    }
+
+    /// Whether this error is a fault of the store itself (an I/O error), after which it cannot
+    /// be trusted to write again until it is reopened.
+    pub fn is_fault(&self) -> bool {
         matches!(self, Error::Storage(_))
     }
 }
@@ -211,6 +251,7 @@ impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Error::Storage(cause) => write!(f, "storage error: {cause}"),
+            Error::Corrupt(cause) => write!(f, "corrupt record: {cause}"),
             Error::Internal(cause) => write!(f, "internal error: {cause}"),
             other => write!(f, "{}: {}", other.type_name(), other.detail()),
         }

@@ -53,7 +53,11 @@ fn serve(config_file: Option<PathBuf>) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(hookd::run(config, shutdown_signal())) {
+    let result = runtime.block_on(hookd::run(config, shutdown_signal()));
+    // After a storage fault a blocking task may still wait on the failed store: the process
+    // must exit regardless, so that its supervisor starts it again.
+    runtime.shutdown_timeout(std::time::Duration::from_millis(500));
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             tracing::error!("{e}");

@@ -49,7 +49,7 @@ impl StoredEvent {
     pub fn decode(id: u128, value: &[u8]) -> Result<StoredEvent, Error> {
         let (meta_bytes, envelope) = Self::split(value)?;
         let meta: EventMeta = serde_json::from_slice(meta_bytes)
-            .map_err(|_| Error::Storage("corrupt event record".into()))?;
+            .map_err(|_| Error::Corrupt("corrupt event record".into()))?;
         Ok(StoredEvent {
             id,
             meta,
@@ -65,7 +65,7 @@ impl StoredEvent {
 
     /// A stored value's metadata bytes and envelope.
     fn split(value: &[u8]) -> Result<(&[u8], &[u8]), Error> {
-        let corrupt = || Error::Storage("corrupt event record".into());
+        let corrupt = || Error::Corrupt("corrupt event record".into());
         let len_bytes: [u8; 4] = value
             .get(..4)
             .and_then(|b| b.try_into().ok())
@@ -234,9 +234,9 @@ impl DeliveryRecord {
     pub fn decode(bytes: &[u8]) -> Result<DeliveryRecord, Error> {
         if bytes.first() == Some(&b'{') {
             return serde_json::from_slice(bytes)
-                .map_err(|e| Error::Storage(format!("corrupt delivery record: {e}")));
+                .map_err(|e| Error::Corrupt(format!("corrupt delivery record: {e}")));
         }
-        Self::decode_binary(bytes).map_err(|_| Error::Storage("corrupt delivery record".into()))
+        Self::decode_binary(bytes).map_err(|_| Error::Corrupt("corrupt delivery record".into()))
     }
 
     /// Reads only the fields an attempt needs, without the attempts list.
@@ -266,7 +266,7 @@ impl DeliveryRecord {
                 attempt_count: r.attempt_count,
             });
         }
-        head().map_err(|_| Error::Storage("corrupt delivery record".into()))
+        head().map_err(|_| Error::Corrupt("corrupt delivery record".into()))
     }
 
     fn decode_binary(bytes: &[u8]) -> Result<DeliveryRecord, Malformed> {

@@ -32,8 +32,37 @@ impl std::fmt::Display for RunError {
 
 impl std::error::Error for RunError {}
 
+/// How long hookd goes on answering after a storage fault before it stops: every write gets
+/// 503 `store-unavailable` and `/readyz` 503 with the reason, so clients and load balancers see
+/// why rather than a refused connection.
+const FAULT_LINGER: Duration = Duration::from_secs(2);
+
+/// How long open requests and attempts get to finish when a storage fault stops hookd: short,
+/// since every write fails by then, and the process must be gone well within 5 seconds so that
+/// its supervisor starts it again.
+const FAULT_GRACE: Duration = Duration::from_secs(1);
+
+/// The most a stop after a storage fault waits for connections and attempts (the grace and the
+/// cancelling after it)…
+const FAULT_DEADLINE: Duration = Duration::from_millis(1500);
+
+/// …and then for the writer thread: with the linger, well within 5 seconds in all.
+const FAULT_WRITER_WAIT: Duration = Duration::from_millis(500);
+
+/// Why the server stops.
+enum Stop {
+    /// SIGTERM, SIGINT, or the caller's shutdown future.
+    Requested,
+    /// A storage fault: the store refuses every write until it is opened again.
+    Fault(Arc<str>),
+}
+
 /// Runs hookd until `shutdown` completes, then stops accepting, lets open requests finish
 /// within `shutdown_grace`, commits every pending write and returns.
+///
+/// A storage fault stops it too, at once and with an error, so that the process exits non-zero
+/// and its supervisor (systemd, Docker) starts it again: opening the store recovers everything
+/// acknowledged.
 pub async fn run(mut config: Config, shutdown: impl Future<Output = ()>) -> Result<(), RunError> {
     let tls = match (&config.tls.cert_file, &config.tls.key_file) {
         (Some(cert), Some(key)) => Some(TlsAcceptor::from(
@@ -82,10 +111,32 @@ pub async fn run(mut config: Config, shutdown: impl Future<Output = ()>) -> Resu
     });
     app.ready.store(true, Ordering::Release);
     tracing::info!("hookd listening on {addr}");
-    serve(listener, tls, app.clone(), shutdown, engine.clone()).await;
+    let faults = app.store.clone();
+    let stop = async move {
+        tokio::select! {
+            () = shutdown => Stop::Requested,
+            reason = faults.failed() => {
+                tokio::time::sleep(FAULT_LINGER).await;
+                Stop::Fault(reason)
+            }
+        }
+    };
+    let stopped = serve(listener, tls, app.clone(), stop, engine.clone()).await;
     app.ready.store(false, Ordering::Release);
     drop(app);
     drop(engine);
+    if let Stop::Fault(reason) = stopped {
+        // The writer ends once the last store handle is gone; do not wait long for it.
+        let writer = opened.writer_thread;
+        let _ = tokio::time::timeout(
+            FAULT_WRITER_WAIT,
+            tokio::task::spawn_blocking(move || writer.join()),
+        )
+        .await;
+        return Err(RunError(format!(
+            "stopped after a storage fault: {reason}; starting hookd again recovers every acknowledged write"
+        )));
+    }
     // Every store handle is gone once the connections are: the writer drains and exits.
     let writer = opened.writer_thread;
     tokio::task::spawn_blocking(move || writer.join())
@@ -102,9 +153,9 @@ async fn serve(
     listener: TcpListener,
     tls: Option<TlsAcceptor>,
     app: Arc<App>,
-    shutdown: impl Future<Output = ()>,
+    shutdown: impl Future<Output = Stop>,
     engine: Engine,
-) {
+) -> Stop {
     let limits = &app.config.limits;
     let slots = Arc::new(Semaphore::new(limits.max_connections));
     let graceful = GracefulShutdown::new();
@@ -113,13 +164,13 @@ async fn serve(
         .header_read_timeout(limits.header_read_timeout)
         .keep_alive(true);
     tokio::pin!(shutdown);
-    loop {
+    let stop = loop {
         let slot = tokio::select! {
             slot = slots.clone().acquire_owned() => match slot {
                 Ok(slot) => slot,
-                Err(_) => break,
+                Err(_) => break Stop::Requested,
             },
-            () = &mut shutdown => break,
+            stop = &mut shutdown => break stop,
         };
         let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
@@ -131,7 +182,7 @@ async fn serve(
                     continue;
                 }
             },
-            () = &mut shutdown => break,
+            stop = &mut shutdown => break stop,
         };
         let _ = stream.set_nodelay(true);
         let app = app.clone();
@@ -173,9 +224,12 @@ async fn serve(
             }
             drop(slot);
         });
-    }
+    };
     drop(listener);
-    let grace = app.config.shutdown_grace;
+    let grace = match stop {
+        Stop::Requested => app.config.shutdown_grace,
+        Stop::Fault(_) => FAULT_GRACE,
+    };
     // Open requests and in-flight attempts finish side by side, each within the grace period.
     let connections = async {
         tokio::select! {
@@ -185,5 +239,14 @@ async fn serve(
             }
         }
     };
-    tokio::join!(connections, engine.shutdown(grace));
+    let both = async {
+        tokio::join!(connections, engine.shutdown(grace));
+    };
+    match stop {
+        Stop::Requested => both.await,
+        Stop::Fault(_) => {
+            let _ = tokio::time::timeout(FAULT_DEADLINE, both).await;
+        }
+    }
+    stop
 }

@@ -45,6 +45,10 @@ pub fn check_url(url: &str, policy: TargetPolicy) -> Result<(), String> {
     if host.is_empty() {
         return Err("must have a host".into());
     }
+    if host.contains('%') && !host.starts_with('[') {
+        return Err("must not have a percent-encoded host".into());
+    }
+    let named = host_address(host)?;
     // A port must be a number from 1 to 65535 (the parser keeps anything after the colon).
     if let Some(port) = authority
         .as_str()
@@ -54,7 +58,7 @@ pub fn check_url(url: &str, policy: TargetPolicy) -> Result<(), String> {
     {
         return Err("must have a port from 1 to 65535".into());
     }
-    if let Some(ip) = literal_ip(host)
+    if let Some(ip) = named
         && !policy.allow_private_targets
         && is_forbidden(ip)
     {
@@ -65,13 +69,79 @@ pub fn check_url(url: &str, policy: TargetPolicy) -> Result<(), String> {
     Ok(())
 }
 
-/// The address a URL host names literally (`10.0.0.1`, `[::1]`), if it is one.
+/// The address a URL host names literally (`10.0.0.1`, `[::1]`, `127.1`), if it is one; see
+/// [`host_address`].
 pub fn literal_ip(host: &str) -> Option<IpAddr> {
-    let inner = host
-        .strip_prefix('[')
-        .and_then(|h| h.strip_suffix(']'))
-        .unwrap_or(host);
-    inner.parse().ok()
+    host_address(host).ok().flatten()
+}
+
+/// The address a URL host names, read as the WHATWG URL standard (and so browsers, URL
+/// libraries and the system resolver) reads it: an IPv6 literal in brackets, or an IPv4
+/// address in any numeric form — `2130706433`, `0x7f000001`, `0177.0.0.1` and `127.1` all name
+/// 127.0.0.1. `Ok(None)` for a domain name; an error for a host that ends in a number but is no
+/// valid address (`1.2.3.4.5`, `256.1.1.1`), which such readers refuse too.
+pub fn host_address(host: &str) -> Result<Option<IpAddr>, String> {
+    if let Some(bracketed) = host.strip_prefix('[') {
+        return bracketed
+            .strip_suffix(']')
+            .unwrap_or("")
+            .parse::<Ipv6Addr>()
+            .map(|ip| Some(IpAddr::V6(ip)))
+            .map_err(|_| "must have a valid IPv6 address in brackets".to_string());
+    }
+    let mut parts: Vec<&str> = host.split('.').collect();
+    if parts.len() > 1 && parts.last() == Some(&"") {
+        parts.pop();
+    }
+    // Only a host whose last label is a number is an address; anything else is a name.
+    let last = parts.last().copied().unwrap_or_default();
+    let numeric_last = !last.is_empty()
+        && (last.bytes().all(|b| b.is_ascii_digit()) || ipv4_number(last).is_some());
+    if !numeric_last {
+        return Ok(None);
+    }
+    let invalid = || format!("has an invalid IPv4 address as its host ({host})");
+    if parts.len() > 4 {
+        return Err(invalid());
+    }
+    let numbers: Vec<u64> = parts
+        .iter()
+        .map(|p| ipv4_number(p).ok_or_else(invalid))
+        .collect::<Result<_, _>>()?;
+    let (last, leading) = numbers.split_last().ok_or_else(invalid)?;
+    if leading.iter().any(|&n| n > 255) || *last >= 256u64.pow(5 - numbers.len() as u32) {
+        return Err(invalid());
+    }
+    let mut address = *last;
+    for (i, n) in leading.iter().enumerate() {
+        address += n << (8 * (3 - i));
+    }
+    let address = u32::try_from(address).map_err(|_| invalid())?;
+    Ok(Some(IpAddr::V4(Ipv4Addr::from(address))))
+}
+
+/// One part of a numeric IPv4 host: decimal, `0x` hexadecimal (an empty `0x` is 0), or octal
+/// with a leading zero. `None` if it is none of them (or absurdly long).
+fn ipv4_number(part: &str) -> Option<u64> {
+    if part.is_empty() || part.len() > 32 {
+        return None;
+    }
+    let (digits, radix) =
+        if let Some(hex) = part.strip_prefix("0x").or_else(|| part.strip_prefix("0X")) {
+            (hex, 16)
+        } else if part.len() > 1 && part.starts_with('0') {
+            (&part[1..], 8)
+        } else {
+            (part, 10)
+        };
+    if digits.is_empty() {
+        return Some(0);
+    }
+    if !digits.chars().all(|c| c.is_digit(radix)) {
+        return None;
+    }
+    // Past u64 it is out of every IPv4 range anyway.
+    Some(u64::from_str_radix(digits, radix).unwrap_or(u64::MAX))
 }
 
 /// Whether hookd must refuse to connect to `ip` unless private targets are allowed.
@@ -165,6 +235,51 @@ mod tests {
     }
 
     #[test]
+    fn numeric_hosts_are_read_as_browsers_read_them() {
+        let v4 = |s: &str| host_address(s).unwrap().unwrap().to_string();
+        for form in [
+            "127.0.0.1",
+            "2130706433",
+            "0x7f000001",
+            "0X7F000001",
+            "0177.0.0.1",
+            "127.1",
+            "127.0.1",
+            "0x7f.1",
+            "127.0.0.1.",
+            "017700000001",
+        ] {
+            assert_eq!(v4(form), "127.0.0.1", "{form}");
+        }
+        assert_eq!(v4("10.0x10.1"), "10.16.0.1");
+        assert_eq!(v4("0"), "0.0.0.0");
+        for name in [
+            "example.com",
+            "localhost",
+            "1.example",
+            "a.0xg",
+            "xn--bcher-kva.ch",
+        ] {
+            assert_eq!(host_address(name).unwrap(), None, "{name}");
+        }
+        for bad in [
+            "1.2.3.4.5",
+            "256.1.1.1",
+            "1.2.3.256",
+            "4294967296",
+            "0x1.0x2.0x3.0x100",
+            "08.1.1.1",
+            "a.0x",
+            "1.2.3.09",
+            "[::1",
+            "[not-v6]",
+        ] {
+            assert!(host_address(bad).is_err(), "{bad}");
+        }
+        assert_eq!(host_address("[::1]").unwrap().unwrap().to_string(), "::1");
+    }
+
+    #[test]
     fn url_rules() {
         let strict = TargetPolicy {
             allow_http: false,
@@ -189,6 +304,14 @@ mod tests {
         assert!(check_url("https://[::1]:8080/", strict).is_err());
         assert!(check_url("https://[::ffff:192.168.0.1]/", strict).is_err());
         assert!(check_url(&format!("https://a.com/{}", "x".repeat(2000)), strict).is_err());
+        // Loopback in the numeric forms URL parsers accept is refused like 127.0.0.1.
+        for host in ["2130706433", "0x7f000001", "0177.0.0.1", "127.1", "0x0a.1"] {
+            let url = format!("https://{host}/");
+            let err = check_url(&url, strict).unwrap_err();
+            assert!(err.contains("forbidden address"), "{url}: {err}");
+        }
+        assert!(check_url("https://1.2.3.4.5/", strict).is_err());
+        assert!(check_url("https://%31%32%37.0.0.1/", strict).is_err());
         let open = TargetPolicy {
             allow_http: true,
             allow_private_targets: true,

@@ -290,7 +290,7 @@ fn event_view(
     deliveries: Option<Vec<DeliverySummary>>,
 ) -> Result<Box<RawValue>, Error> {
     let data: &RawValue = serde_json::from_slice(event.data())
-        .map_err(|e| Error::Storage(format!("stored event data is not JSON: {e}")))?;
+        .map_err(|e| Error::Corrupt(format!("stored event data is not JSON: {e}")))?;
     serde_json::value::to_raw_value(&EventView {
         id: id_to_string(event.id),
         event_type: &event.meta.event_type,

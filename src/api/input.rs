@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{Map, Value};
 
+use super::request::JsonObject;
 use crate::crypto;
 use crate::error::{Error, FieldError};
 use crate::model::WebhookSettings;
@@ -16,14 +17,17 @@ use crate::target::{self, TargetPolicy};
 /// A JSON object being read field by field; errors accumulate until [`Fields::finish`].
 pub struct Fields {
     map: Map<String, Value>,
+    /// Members whose numbers JSON could not hold: each is an error once a validator asks for it.
+    out_of_range: Vec<(String, &'static str)>,
     errors: Vec<FieldError>,
 }
 
 impl Fields {
-    /// Starts reading `map`.
-    pub fn new(map: Map<String, Value>) -> Self {
+    /// Starts reading a request's object.
+    pub fn new(object: JsonObject) -> Self {
         Fields {
-            map,
+            map: object.map,
+            out_of_range: object.out_of_range,
             errors: Vec::new(),
         }
     }
@@ -33,8 +37,22 @@ impl Fields {
         self.errors.push(FieldError::new(field, message));
     }
 
-    /// Takes a field's raw value; JSON `null` counts as absent.
+    /// Records that a required field is missing, unless it was present but unreadable (a
+    /// number out of range), which is already recorded.
+    pub fn missing(&mut self, name: &str) {
+        if !self.errors.iter().any(|e| e.field == name) {
+            self.error(name, "is required");
+        }
+    }
+
+    /// Takes a field's raw value; JSON `null` counts as absent. A member holding a number out
+    /// of range is recorded as an error and reads as absent.
     pub fn take(&mut self, name: &str) -> Option<Value> {
+        if let Some(at) = self.out_of_range.iter().position(|(k, _)| k == name) {
+            let (field, message) = self.out_of_range.swap_remove(at);
+            self.error(field, message);
+            return None;
+        }
         match self.map.remove(name) {
             None | Some(Value::Null) => None,
             Some(v) => Some(v),
@@ -45,7 +63,7 @@ impl Fields {
     pub fn required_string(&mut self, name: &str, min: usize, max: usize) -> Option<String> {
         match self.take(name) {
             None => {
-                self.error(name, "is required");
+                self.missing(name);
                 None
             }
             Some(v) => self.string_value(name, v, min, max),
@@ -177,7 +195,7 @@ pub fn webhook_settings(
 
 fn event_list(fields: &mut Fields) -> Option<Vec<String>> {
     let Some(value) = fields.take("eventList") else {
-        fields.error("eventList", "is required");
+        fields.missing("eventList");
         return None;
     };
     let Value::Array(items) = value else {
@@ -302,7 +320,7 @@ pub fn optional_secret(fields: &mut Fields) -> Option<String> {
 pub fn version(fields: &mut Fields) -> Option<u64> {
     match fields.take("version") {
         None => {
-            fields.error("version", "is required");
+            fields.missing("version");
             None
         }
         Some(v) => match v.as_u64() {

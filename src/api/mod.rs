@@ -28,7 +28,6 @@ use std::time::Instant;
 use hyper::body::Incoming;
 use hyper::http::request::Parts;
 use hyper::{Method, Request, StatusCode};
-use serde_json::{Map, Value};
 
 use crate::config::Config;
 use crate::error::{Error, PROBLEM_TYPES};
@@ -74,7 +73,7 @@ impl Call {
         &mut self,
         app: &App,
         optional: bool,
-    ) -> Result<Map<String, Value>, Error> {
+    ) -> Result<request::JsonObject, Error> {
         let body = self
             .body
             .take()
@@ -243,6 +242,12 @@ async fn metrics(app: &App) -> Result<Response, Error> {
 }
 
 async fn readiness(app: &App) -> Response {
+    if let Some(fault) = app.store.fault() {
+        return respond::json(
+            StatusCode::SERVICE_UNAVAILABLE,
+            &serde_json::json!({"status": "unavailable", "reason": &*fault}),
+        );
+    }
     let ready = app.ready.load(Ordering::Acquire)
         && app.engine.is_running()
         && app.store.is_healthy().await;

@@ -100,7 +100,10 @@ struct Problem<'a> {
 
 /// The problem document of `error`; internal causes are logged here, never sent.
 fn problem_body<'a>(error: &'a Error, instance: &'a str) -> Problem<'a> {
-    if matches!(error, Error::Internal(_) | Error::Storage(_)) {
+    if matches!(
+        error,
+        Error::Internal(_) | Error::Storage(_) | Error::Corrupt(_)
+    ) {
         tracing::error!(error = %error, path = instance, "request failed");
     }
     let type_name = error.type_name();
@@ -143,6 +146,10 @@ pub fn problem(error: &Error, instance: &str) -> Response {
         }
         Error::RateLimited { retry_after_secs } => {
             headers.insert(RETRY_AFTER, HeaderValue::from(*retry_after_secs));
+        }
+        // A supervisor restarts hookd within seconds.
+        Error::StoreUnavailable(_) => {
+            headers.insert(RETRY_AFTER, HeaderValue::from(5u64));
         }
         _ => {}
     }

@@ -47,7 +47,7 @@ impl WriteCtx<'_> {
         let next = match meta.get(META_NEXT_ACCOUNT_SEQ)? {
             Some(v) => <[u8; 8]>::try_from(v.value())
                 .map(u64::from_be_bytes)
-                .map_err(|_| Error::Storage("corrupt account counter".into()))?,
+                .map_err(|_| Error::Corrupt("corrupt account counter".into()))?,
             None => 1,
         };
         meta.insert(META_NEXT_ACCOUNT_SEQ, (next + 1).to_be_bytes().as_slice())?;

@@ -7,6 +7,8 @@
 mod backup;
 pub mod catalog;
 mod config_ops;
+mod disk;
+pub mod health;
 mod lifecycle;
 mod tables;
 mod traffic;
@@ -21,6 +23,7 @@ use redb::{Database, ReadableTable};
 pub use catalog::Page;
 use catalog::{Catalog, SharedCatalog};
 pub use config_ops::TokenOwner;
+use health::Health;
 pub use lifecycle::{
     Activation, DEACTIVATED_EVENT, Deactivated, DeliveryPolicy, LinkTarget, Recorded,
 };
@@ -38,6 +41,10 @@ const CACHE_BYTES: usize = 48 * 1024 * 1024;
 
 /// The store file's name inside `data_dir`.
 pub const STORE_FILE: &str = "hookd.redb";
+
+/// The least free space hookd starts with beyond its log's reservation: room for the store
+/// file to grow. Starting on a fuller disk would only run into a storage fault at once.
+const MIN_FREE_BYTES: u64 = 8 * 1024 * 1024;
 
 /// The schema this build writes. A store with a larger number was written by a newer hookd and
 /// is refused; a smaller one is migrated on open.
@@ -57,6 +64,7 @@ struct Inner {
     signing_key: [u8; 32],
     admin_token_hash: Option<TokenHash>,
     due_work: writer::DueWorkSlot,
+    health: Arc<Health>,
 }
 
 /// What opening the store yields besides the handle.
@@ -85,27 +93,30 @@ impl Store {
     /// writer. `admin_token_configured` says whether the operator set an admin token; if not
     /// and the store has none, one is generated.
     pub fn open(data_dir: &Path, admin_token_configured: bool) -> Result<Opened, OpenError> {
+        let failed = |what: String| OpenError(explain_disk_full(what, data_dir));
         std::fs::create_dir_all(data_dir).map_err(|e| {
-            OpenError(format!(
+            failed(format!(
                 "cannot create data directory {}: {e}",
                 data_dir.display()
             ))
         })?;
+        check_free_space(data_dir)?;
         let path: PathBuf = data_dir.join(STORE_FILE);
         let db = Database::builder()
             .set_cache_size(CACHE_BYTES)
             .create(&path)
-            .map_err(|e| OpenError(format!("cannot open store {}: {e}", path.display())))?;
+            .map_err(|e| failed(format!("cannot open store {}: {e}", path.display())))?;
         let (signing_key, admin_token_hash, generated_admin_token) =
             initialise(&db, admin_token_configured)
-                .map_err(|e| OpenError(format!("store {}: {e}", path.display())))?;
+                .map_err(|e| failed(format!("store {}: {e}", path.display())))?;
         let (wal, next_seq) = writer::recover(&db, data_dir)
-            .map_err(|e| OpenError(format!("store {}: {e}", path.display())))?;
+            .map_err(|e| failed(format!("store {}: {e}", path.display())))?;
         let catalog = Catalog::load(&db)
-            .map_err(|e| OpenError(format!("cannot read store {}: {e}", path.display())))?;
+            .map_err(|e| failed(format!("cannot read store {}: {e}", path.display())))?;
         let catalog = SharedCatalog::new(catalog);
         let db = Arc::new(db);
         let due_work = writer::DueWorkSlot::default();
+        let health = Arc::new(Health::default());
         let (writer, writer_thread) = Writer::start(
             db.clone(),
             catalog.clone(),
@@ -113,6 +124,7 @@ impl Store {
             due_work.clone(),
             wal,
             next_seq,
+            health.clone(),
         )
         .map_err(|e| OpenError(format!("cannot start the store writer: {e}")))?;
         Ok(Opened {
@@ -125,6 +137,7 @@ impl Store {
                     signing_key,
                     admin_token_hash,
                     due_work,
+                    health,
                 }),
             },
             writer_thread,
@@ -149,6 +162,16 @@ impl Store {
         F: FnOnce(&mut WriteCtx<'_>) -> Result<T, Error> + Send + 'static,
     {
         self.inner.writer.write_patient(op).await
+    }
+
+    /// The storage fault that stopped the store's writes, if one happened (see [`health`]).
+    pub fn fault(&self) -> Option<Arc<str>> {
+        self.inner.health.fault()
+    }
+
+    /// Completes with the reason once a storage fault has stopped the store's writes.
+    pub async fn failed(&self) -> Arc<str> {
+        self.inner.health.failed().await
     }
 
     /// The key this store signs cursors and links with; created with the store, never shown.
@@ -242,9 +265,46 @@ impl Store {
 /// The store-wide secrets: signing key, admin token hash, and a token generated just now.
 type Initialised = ([u8; 32], Option<TokenHash>, Option<String>);
 
+/// Refuses to open the store on a disk too full to write to it.
+fn check_free_space(data_dir: &Path) -> Result<(), OpenError> {
+    let free = disk::free_bytes(data_dir).map_err(|e| {
+        OpenError(format!(
+            "cannot read the free space of {}: {e}",
+            data_dir.display()
+        ))
+    })?;
+    let log = data_dir.join(wal::WAL_FILE);
+    let log_size = std::fs::metadata(&log).map_or(0, |m| m.len());
+    let needed = MIN_FREE_BYTES + wal::RESERVED_BYTES.saturating_sub(log_size);
+    if free < needed {
+        return Err(OpenError(format!(
+            "the disk holding {} is full: {} KiB free, and hookd needs {} KiB to start; free some space and start hookd again",
+            data_dir.display(),
+            free / 1024,
+            needed / 1024
+        )));
+    }
+    Ok(())
+}
+
+/// `what` went wrong opening the store in `data_dir`; when the cause is a full disk, says so
+/// first, since that is what the operator must act on.
+fn explain_disk_full(what: String, data_dir: &Path) -> String {
+    if what.contains("os error 28") || what.contains("No space left on device") {
+        format!(
+            "the disk holding {} is full: free some space and start hookd again ({what})",
+            data_dir.display()
+        )
+    } else {
+        what
+    }
+}
+
 /// Checks the schema version and creates the store-wide secrets on first open.
 fn initialise(db: &Database, admin_token_configured: bool) -> Result<Initialised, Error> {
-    let tx = db.begin_write()?;
+    let mut tx = db.begin_write()?;
+    // Durable, with redb's allocator state (quick repair), like every checkpoint.
+    tx.set_quick_repair(true);
     let result = {
         let mut meta = tx.open_table(META)?;
         let stored_version = match meta.get(META_SCHEMA_VERSION)? {
@@ -271,7 +331,7 @@ fn initialise(db: &Database, admin_token_configured: bool) -> Result<Initialised
         let stored_key = meta.get(META_SIGNING_KEY)?.map(|v| v.value().to_vec());
         let signing_key = match stored_key {
             Some(v) => <[u8; 32]>::try_from(v.as_slice())
-                .map_err(|_| Error::Storage("corrupt signing key".into()))?,
+                .map_err(|_| Error::Corrupt("corrupt signing key".into()))?,
             None => {
                 let key = crypto::random_bytes::<32>();
                 meta.insert(META_SIGNING_KEY, key.as_slice())?;
@@ -283,7 +343,7 @@ fn initialise(db: &Database, admin_token_configured: bool) -> Result<Initialised
         let admin_hash = match stored_hash {
             Some(v) => Some(
                 <[u8; 32]>::try_from(v.as_slice())
-                    .map_err(|_| Error::Storage("corrupt admin token hash".into()))?,
+                    .map_err(|_| Error::Corrupt("corrupt admin token hash".into()))?,
             ),
             None if !admin_token_configured => {
                 let (token, hash) = crypto::new_token();
@@ -311,7 +371,7 @@ fn initialise(db: &Database, admin_token_configured: bool) -> Result<Initialised
 fn u64_from(bytes: &[u8]) -> Result<u64, Error> {
     <[u8; 8]>::try_from(bytes)
         .map(u64::from_be_bytes)
-        .map_err(|_| Error::Storage("corrupt number in meta table".into()))
+        .map_err(|_| Error::Corrupt("corrupt number in meta table".into()))
 }
 
 #[cfg(test)]

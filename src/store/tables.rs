@@ -34,7 +34,7 @@ pub fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, Error> {
 
 /// Reads a stored record; a record that does not decode is corruption, a storage error.
 pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Error> {
-    serde_json::from_slice(bytes).map_err(|e| Error::Storage(format!("corrupt record: {e}")))
+    serde_json::from_slice(bytes).map_err(|e| Error::Corrupt(format!("corrupt record: {e}")))
 }
 
 /// (account seq, event id) → event metadata and envelope (see [`crate::records::StoredEvent`]).

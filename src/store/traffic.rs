@@ -108,7 +108,7 @@ pub struct DueBatch {
 /// The numeric id of a webhook.
 pub(super) fn webhook_key(webhook: &Webhook) -> Result<u128, Error> {
     crate::ids::parse_id(&webhook.id)
-        .ok_or_else(|| Error::Storage(format!("webhook id {} is not a UUID", webhook.id)))
+        .ok_or_else(|| Error::Corrupt(format!("webhook id {} is not a UUID", webhook.id)))
 }
 
 fn due_key(webhook: &Webhook, due: Millis) -> u64 {
@@ -248,7 +248,7 @@ impl WriteCtx<'_> {
         value: &[u8],
         hash: &[u8; 32],
     ) -> Result<Ingested, Error> {
-        let corrupt = || Error::Storage("corrupt idempotency record".into());
+        let corrupt = || Error::Corrupt("corrupt idempotency record".into());
         let id_bytes: [u8; 16] = value
             .get(..16)
             .and_then(|b| b.try_into().ok())
@@ -510,8 +510,21 @@ impl WriteCtx<'_> {
         Ok(())
     }
 
-    /// Removes every event, delivery and idempotency key of an account (it is being deleted).
+    /// Removes every event, delivery, idempotency key and notification of an account (it is
+    /// being deleted).
     pub fn purge_account_traffic(&mut self, seq: u64, webhook_ids: &[u128]) -> Result<(), Error> {
+        let mut notifications = self.notifications()?;
+        let mut theirs = Vec::new();
+        for entry in notifications.iter()? {
+            let (id, value) = entry?;
+            let record: crate::records::NotificationRecord = decode(value.value())?;
+            if record.account_seq == seq {
+                theirs.push(id.value());
+            }
+        }
+        for id in theirs {
+            notifications.remove(id)?;
+        }
         for &webhook_id in webhook_ids {
             self.due()?
                 .remove_range((webhook_id, 0u64, 0u128)..=(webhook_id, u64::MAX, u128::MAX))?;

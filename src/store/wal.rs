@@ -14,7 +14,10 @@
 //! ## Layout
 //!
 //! The file is overwritten from offset 0 after each checkpoint, never truncated (overwriting
-//! blocks a file already has is cheaper to sync than growing it). A record is
+//! blocks a file already has is cheaper to sync than growing it). Its whole size is reserved on
+//! the disk when it is opened ([`RESERVED_BYTES`]: the most the log can hold between two
+//! checkpoints), so a full disk never makes a record fail half-written: the log is the one
+//! place hookd writes that can never run out of space. A record is
 //!
 //! ```text
 //! magic u32 | payload length u32 | log id u64 | seq u64 | crc32 of (log id, seq, payload) u32 | payload
@@ -39,6 +42,18 @@ pub const WAL_FILE: &str = "hookd.wal";
 
 /// Past this many bytes of log, the writer checkpoints at once (bounds the file and the replay).
 pub const CHECKPOINT_BYTES: u64 = 32 * 1024 * 1024;
+
+/// A batch whose changes exceed this is not logged but committed durably by redb itself (a
+/// checkpoint): its pages would otherwise be written twice, once to the log and again at the
+/// next checkpoint, and past a few hundred KiB that costs more than redb's fixed ~2 ms per
+/// durable commit (the batch endpoint under load makes batches of several MiB). It also bounds
+/// a record, and so the log's size.
+pub const DIRECT_BYTES: usize = 256 * 1024;
+
+/// The log's size on disk, reserved when it is opened: the writer checkpoints once the log
+/// passes [`CHECKPOINT_BYTES`], so the log never holds more than that plus one record of at
+/// most [`DIRECT_BYTES`].
+pub const RESERVED_BYTES: u64 = CHECKPOINT_BYTES + DIRECT_BYTES as u64 + HEADER_LEN as u64;
 
 const MAGIC: u32 = 0x484b_574c; // "HKWL"
 const HEADER_LEN: usize = 4 + 4 + 8 + 8 + 4;
@@ -178,8 +193,8 @@ pub struct Wal {
 }
 
 impl Wal {
-    /// Opens (or creates) the log in `data_dir`. A new file's directory entry is synced, so the
-    /// log itself survives a crash.
+    /// Opens (or creates) the log in `data_dir` and reserves its whole size on the disk. A new
+    /// file's directory entry is synced, so the log itself survives a crash.
     pub fn open(data_dir: &Path, log_id: u64) -> io::Result<Wal> {
         let path = data_dir.join(WAL_FILE);
         let existed = path.exists();
@@ -189,8 +204,11 @@ impl Wal {
             .create(true)
             .truncate(false)
             .open(&path)?;
-        if !existed {
+        if file.metadata()?.len() < RESERVED_BYTES {
+            super::disk::reserve(&file, RESERVED_BYTES)?;
             file.sync_all()?;
+        }
+        if !existed {
             File::open(data_dir)?.sync_all()?;
         }
         Ok(Wal {
@@ -207,31 +225,47 @@ impl Wal {
     }
 
     /// The payloads of the records that follow the checkpoint at `checkpoint` (its sequence
-    /// number), in order. Fails when the log skips records it must have (corruption).
+    /// number), in order. Fails, with a message for the operator, when the log is damaged:
+    /// records it must have are missing while later ones are intact.
     pub fn records_after(&self, checkpoint: u64) -> io::Result<Vec<(u64, Vec<u8>)>> {
         let bytes = std::fs::read(&self.path)?;
         let mut out: Vec<(u64, Vec<u8>)> = Vec::new();
         let mut offset = 0usize;
-        let mut previous: Option<u64> = None;
+        let mut last: Option<u64> = None;
         while let Some((seq, payload, next)) = parse_record(&bytes, offset, self.log_id) {
-            if previous.is_some_and(|p| seq != p + 1) {
+            if last.is_some_and(|p| seq != p + 1) {
                 break;
             }
             if seq > checkpoint {
-                let expected = out.last().map_or(checkpoint + 1, |(s, _)| s + 1);
-                if seq != expected {
-                    return Err(io::Error::new(
-                        io::ErrorKind::InvalidData,
-                        format!(
-                            "the log {} holds record {seq} where record {expected} was due",
-                            self.path.display()
-                        ),
-                    ));
+                let want = out.last().map_or(checkpoint + 1, |(s, _)| s + 1);
+                if seq != want {
+                    // A gap after the checkpoint: found as damage below.
+                    break;
                 }
                 out.push((seq, payload.to_vec()));
             }
-            previous = Some(seq);
+            last = Some(seq);
             offset = next;
+        }
+        // Reading stopped at `offset`. What lies beyond is older than the checkpoint (an earlier
+        // generation of the log), unless the record there is damaged and acknowledged records
+        // follow it.
+        let expected = last.map_or(checkpoint, |l| l.max(checkpoint)) + 1;
+        if let Some(later) = intact_records_from(&bytes, offset, self.log_id)
+            .filter(|&seq| seq >= expected)
+            .max()
+        {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!(
+                    "the log {path} is damaged at record {expected} (byte {offset}), and intact \
+                     records follow it (up to record {later}): they were acknowledged, so hookd \
+                     will not cut the log there. To start anyway and lose the writes from record \
+                     {expected} on, move the log aside (`mv {path} {path}.damaged`) and start \
+                     hookd again: the store then holds what it held at its last checkpoint",
+                    path = self.path.display()
+                ),
+            ));
         }
         Ok(out)
     }
@@ -240,10 +274,12 @@ impl Wal {
     /// until it is on disk.
     pub fn append(&mut self, seq: u64, log: &mut LogBuffer) -> io::Result<()> {
         let len = log.payload().len();
-        if len > MAX_PAYLOAD {
+        if len > MAX_PAYLOAD || self.position + log.bytes.len() as u64 > RESERVED_BYTES {
+            // The writer's checkpoints keep the log within its reserved size; past it a record
+            // could fail half-written on a full disk.
             return Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
-                "a write batch is too large for the log",
+                "a write batch does not fit in the log's reserved space",
             ));
         }
         let crc = checksum(self.log_id, seq, log.payload());
@@ -275,6 +311,34 @@ impl Wal {
     pub fn restart(&mut self) {
         self.position = 0;
     }
+}
+
+/// The sequence numbers of the intact records of log `log_id` that start at or after `from`,
+/// found by looking for the record magic anywhere (a damaged record's length cannot be
+/// trusted to find the next one). Runs of zero bytes, the never-written part of the reserved
+/// file, are skipped a word at a time.
+fn intact_records_from(bytes: &[u8], from: usize, log_id: u64) -> impl Iterator<Item = u64> + '_ {
+    let magic = MAGIC.to_le_bytes();
+    let mut at = from;
+    std::iter::from_fn(move || {
+        while at + HEADER_LEN <= bytes.len() {
+            if at.is_multiple_of(8)
+                && let Some(word) = bytes.get(at..at + 8)
+                && word == [0u8; 8]
+            {
+                at += 8;
+                continue;
+            }
+            let here = at;
+            at += 1;
+            if bytes[here..here + 4] == magic
+                && let Some((seq, _, _)) = parse_record(bytes, here, log_id)
+            {
+                return Some(seq);
+            }
+        }
+        None
+    })
 }
 
 /// The checksum of a record: over its log id, sequence number and payload.
@@ -400,23 +464,28 @@ mod tests {
         assert!(wal2.records_after(5).unwrap().is_empty());
     }
 
-    #[test]
-    fn a_torn_record_ends_the_log() {
+    /// Writes records 1 to 3 and flips one payload byte of record `damaged`; returns the
+    /// log's directory.
+    fn log_with_damaged_record(damaged: u64) -> tempfile::TempDir {
         let dir = tempfile::tempdir().unwrap();
         let mut wal = Wal::open(dir.path(), 42).unwrap();
-        wal.append(1, &mut buffer(&[(1, b"a", Some(b"1"))]))
-            .unwrap();
-        let second_at = wal.len();
-        wal.append(2, &mut buffer(&[(1, b"b", Some(b"2"))]))
-            .unwrap();
-        wal.append(3, &mut buffer(&[(1, b"c", Some(b"3"))]))
-            .unwrap();
-        // Flip one payload byte of record 2: it and everything after it are not read.
+        let mut offsets = Vec::new();
+        for (seq, key) in [(1u64, b"a"), (2, b"b"), (3, b"c")] {
+            offsets.push(wal.len());
+            wal.append(seq, &mut buffer(&[(1, key, Some(b"1"))]))
+                .unwrap();
+        }
         let path = dir.path().join(WAL_FILE);
         let mut bytes = std::fs::read(&path).unwrap();
-        let at = second_at as usize + HEADER_LEN + 3;
+        let at = offsets[damaged as usize - 1] as usize + HEADER_LEN + 3;
         bytes[at] ^= 0xff;
         std::fs::write(&path, &bytes).unwrap();
+        dir
+    }
+
+    #[test]
+    fn a_torn_last_record_ends_the_log() {
+        let dir = log_with_damaged_record(3);
         let seqs: Vec<u64> = Wal::open(dir.path(), 42)
             .unwrap()
             .records_after(0)
@@ -424,7 +493,48 @@ mod tests {
             .iter()
             .map(|r| r.0)
             .collect();
-        assert_eq!(seqs, vec![1]);
+        assert_eq!(seqs, vec![1, 2]);
+    }
+
+    #[test]
+    fn a_damaged_record_followed_by_intact_ones_is_refused_by_name() {
+        let dir = log_with_damaged_record(2);
+        let err = Wal::open(dir.path(), 42)
+            .unwrap()
+            .records_after(0)
+            .unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::InvalidData);
+        let message = err.to_string();
+        assert!(message.contains("hookd.wal"), "{message}");
+        assert!(message.contains("damaged at record 2"), "{message}");
+        assert!(message.contains("up to record 3"), "{message}");
+        assert!(message.contains("move the log aside"), "{message}");
+        // Past the checkpoint the damage is no longer in the part that counts.
+        assert!(
+            Wal::open(dir.path(), 42)
+                .unwrap()
+                .records_after(3)
+                .unwrap()
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn the_log_holds_its_whole_size_from_the_start() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut wal = Wal::open(dir.path(), 42).unwrap();
+        let path = dir.path().join(WAL_FILE);
+        assert_eq!(std::fs::metadata(&path).unwrap().len(), RESERVED_BYTES);
+        // Blocks allocated, not a sparse hole: writes inside can never need new space.
+        use std::os::unix::fs::MetadataExt;
+        assert!(std::fs::metadata(&path).unwrap().blocks() * 512 >= RESERVED_BYTES);
+        // A record that would reach past the reservation is refused, never written.
+        wal.position = RESERVED_BYTES - 10;
+        let err = wal
+            .append(1, &mut buffer(&[(1, b"k", Some(b"v"))]))
+            .unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::InvalidInput);
+        assert_eq!(std::fs::metadata(&path).unwrap().len(), RESERVED_BYTES);
     }
 
     #[test]

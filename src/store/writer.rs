@@ -14,6 +14,12 @@
 //! jobs check before they write. A job that fails with a storage error poisons the batch: the
 //! transaction is aborted, every job in it fails, and the batch's staged catalog changes are
 //! dropped.
+//!
+//! A storage fault — an I/O error inside a job, a failed log write or fsync, a failed commit or
+//! checkpoint — is latched in the store's [`Health`]: from then on every job is refused
+//! (`store-unavailable`) without running, until a restart recovers from the log. A caller whose
+//! batch failed after its log record may have reached the disk is told that the outcome is
+//! unknown, never that nothing was stored.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -22,9 +28,10 @@ use redb::{Database, Durability, WriteTransaction};
 use tokio::sync::{mpsc, oneshot};
 
 use super::catalog::{Catalog, SharedCatalog};
+use super::health::Health;
 use super::tables::{META, META_LOG_ID, META_WAL_CHECKPOINT, OpenTables};
-use super::wal::{CHECKPOINT_BYTES, LogBuffer, Wal};
-use crate::error::Error;
+use super::wal::{CHECKPOINT_BYTES, DIRECT_BYTES, LogBuffer, Wal};
+use crate::error::{Error, Unstored};
 use crate::ids::IdGen;
 
 /// The most jobs committed in one transaction; bounds latency of the first job in a batch.
@@ -49,11 +56,6 @@ const QUEUE_DEPTH: usize = 16 * 1024;
 /// written once), so rarer checkpoints cost less in all but take longer each and leave a longer
 /// log to replay after a crash.
 pub const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
-/// A batch whose changes exceed this is not logged but committed durably by redb itself (a
-/// checkpoint): its pages would otherwise be written twice, once to the log and again at the
-/// next checkpoint, and past a few hundred KiB that costs more than redb's fixed ~2 ms per
-/// durable commit (the batch endpoint under load makes batches of several MiB).
-const DIRECT_BYTES: usize = 256 * 1024;
 
 /// What a job sees: the open transaction and the catalog it keeps in step with it.
 ///
@@ -141,10 +143,45 @@ pub type DueWorkListener = Box<dyn Fn(&[u128]) + Send + Sync>;
 /// Where the listener is installed once the engine exists.
 pub type DueWorkSlot = Arc<std::sync::OnceLock<DueWorkListener>>;
 
-/// Called once the batch's fate is known, with `Ok` only if the commit was durable.
-type Completion = Box<dyn FnOnce(Result<(), Error>) + Send>;
-/// A job's work: runs in the batch, returns its completion and whether it failed the storage.
-type Work = Box<dyn FnOnce(&mut WriteCtx<'_>) -> (Completion, bool) + Send>;
+/// What became of a batch, as its jobs are told.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Fate {
+    /// Committed and durable.
+    Committed,
+    /// Rolled back because one of its jobs read a record that does not decode; the store
+    /// keeps running.
+    RolledBack,
+    /// Not committed because of a storage fault; whether any of it reached the disk.
+    Unavailable(Unstored),
+}
+
+impl Fate {
+    fn result(self) -> Result<(), Error> {
+        match self {
+            Fate::Committed => Ok(()),
+            Fate::RolledBack => Err(Error::Internal(
+                "a write in this batch met a corrupt record; the batch was rolled back".into(),
+            )),
+            Fate::Unavailable(unstored) => Err(Error::StoreUnavailable(unstored)),
+        }
+    }
+}
+
+/// Called once the batch's fate is known.
+type Completion = Box<dyn FnOnce(Fate) + Send>;
+/// What a job's failure does to its batch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Poison {
+    /// Nothing: the job succeeded, or failed without writing (validation, conflict).
+    None,
+    /// The job met a record that does not decode: the batch is rolled back.
+    Corrupt,
+    /// The job met an I/O error: the batch is rolled back and the store stops.
+    Fault,
+}
+
+/// A job's work: runs in the batch, returns its completion and what its failure does.
+type Work = Box<dyn FnOnce(&mut WriteCtx<'_>) -> (Completion, Poison) + Send>;
 
 struct Job {
     run: Work,
@@ -156,7 +193,7 @@ impl Job {
     /// A job that changes nothing: wakes an idle writer so it can checkpoint.
     fn tick() -> Job {
         Job {
-            run: Box::new(|_| (Box::new(|_| {}), false)),
+            run: Box::new(|_| (Box::new(|_| {}), Poison::None)),
             patient: true,
         }
     }
@@ -168,15 +205,28 @@ struct Durable {
     /// The sequence number the next log record gets.
     next_seq: u64,
     last_checkpoint: Instant,
-    /// Set when the log or the store failed in a way that leaves their states unknown: every
-    /// later batch is refused until a restart recovers from the log.
-    failed: Option<String>,
+    /// Where a storage fault is latched: once set, every later batch is refused until a
+    /// restart recovers from the log.
+    health: Arc<Health>,
+}
+
+impl Durable {
+    fn failed(&self) -> bool {
+        self.health.fault().is_some()
+    }
+
+    /// Latches a fault and says what the batch that met it can tell its callers.
+    fn fault(&self, reason: &str, unstored: Unstored) -> Fate {
+        self.health.fail(reason);
+        Fate::Unavailable(unstored)
+    }
 }
 
 /// The sending side of the writer: cheap to clone, shared by every task that writes.
 #[derive(Clone)]
 pub struct Writer {
     jobs: mpsc::Sender<Job>,
+    health: Arc<Health>,
 }
 
 impl Writer {
@@ -184,6 +234,7 @@ impl Writer {
     /// every record in it durably) from sequence number `next_seq`. It stops when every
     /// [`Writer`] is dropped and the queue is drained, with a last checkpoint; join the returned
     /// handle to wait for that.
+    #[allow(clippy::too_many_arguments)]
     pub fn start(
         db: Arc<Database>,
         catalog: SharedCatalog,
@@ -191,13 +242,14 @@ impl Writer {
         listener: DueWorkSlot,
         wal: Wal,
         next_seq: u64,
+        health: Arc<Health>,
     ) -> std::io::Result<(Writer, std::thread::JoinHandle<()>)> {
         let (tx, rx) = mpsc::channel(QUEUE_DEPTH);
         let durable = Durable {
             wal,
             next_seq,
             last_checkpoint: Instant::now(),
-            failed: None,
+            health: health.clone(),
         };
         let handle = std::thread::Builder::new()
             .name("hookd-writer".into())
@@ -215,7 +267,7 @@ impl Writer {
                     let _ = jobs.try_send(Job::tick());
                 }
             })?;
-        Ok((Writer { jobs: tx }, handle))
+        Ok((Writer { jobs: tx, health }, handle))
     }
 
     /// Runs `op` in the next batch and returns its result once the batch is durable.
@@ -246,19 +298,36 @@ impl Writer {
         let (reply, answer) = oneshot::channel::<Result<T, Error>>();
         let run = Box::new(move |ctx: &mut WriteCtx<'_>| {
             let result = op(ctx);
-            let poisoned = matches!(&result, Err(e) if e.is_storage());
-            let completion: Completion = Box::new(move |commit| {
-                let _ = reply.send(commit.and(result));
+            let poisoned = match &result {
+                Err(e) if e.is_fault() => Poison::Fault,
+                Err(e) if e.is_storage() => Poison::Corrupt,
+                _ => Poison::None,
+            };
+            let completion: Completion = Box::new(move |fate: Fate| {
+                let _ = reply.send(fate.result().and(result));
             });
             (completion, poisoned)
         });
+        if self.health.fault().is_some() {
+            return Err(Error::StoreUnavailable(Unstored::NothingStored));
+        }
         self.jobs
             .send(Job { run, patient })
             .await
-            .map_err(|_| Error::Internal("the store writer has stopped".into()))?;
+            .map_err(|_| self.gone("the store writer has stopped"))?;
+        // The writer drops the jobs it refuses after a fault without running them.
         answer
             .await
-            .map_err(|_| Error::Internal("the store writer dropped a job".into()))?
+            .map_err(|_| self.gone("the store writer dropped a job"))?
+    }
+
+    /// The error of a job the writer did not run: refused after a storage fault, or a bug.
+    fn gone(&self, what: &str) -> Error {
+        if self.health.fault().is_some() {
+            Error::StoreUnavailable(Unstored::NothingStored)
+        } else {
+            Error::Internal(what.into())
+        }
     }
 }
 
@@ -315,24 +384,33 @@ fn run(
             gather(&mut rx, &mut batch);
         }
         last_len = batch.len();
-        if durable.failed.is_some() {
-            // Dropping the jobs drops their reply senders: each caller gets an error.
+        if durable.failed() {
+            // Dropping the jobs drops their reply senders: each caller is told the store is
+            // unavailable and nothing was stored.
             batch.clear();
             continue;
         }
         let mut tx = match db.begin_write() {
             Ok(tx) => tx,
             Err(e) => {
-                tracing::error!(error = %e, "cannot begin a write transaction");
+                durable.fault(
+                    &format!("cannot begin a write transaction: {e}"),
+                    Unstored::NothingStored,
+                );
                 batch.clear();
                 continue;
             }
         };
         // The log makes the batch durable; redb is synced at checkpoints.
         if let Err(e) = tx.set_durability(Durability::None) {
-            tracing::error!(error = %e, "cannot set durability");
+            durable.fault(
+                &format!("cannot set a transaction's durability: {e}"),
+                Unstored::NothingStored,
+            );
+            batch.clear();
+            continue;
         }
-        let mut poisoned = false;
+        let mut poisoned = Poison::None;
         let staged = {
             let mut ctx = WriteCtx {
                 signing_key: &signing_key,
@@ -341,31 +419,42 @@ fn run(
                 ..WriteCtx::bare(&tx, &catalog, &mut ids)
             };
             for job in batch.drain(..) {
-                let (completion, failed_storage) = (job.run)(&mut ctx);
-                poisoned |= failed_storage;
+                let (completion, poison) = (job.run)(&mut ctx);
+                poisoned = poisoned.max(poison);
                 completions.push(completion);
             }
             woken = ctx.woken;
             log = ctx.log;
             ctx.staged
         };
-        let outcome = if poisoned {
-            tx.abort().map_err(Error::from).and(Err(Error::Storage(
-                "a write in this batch failed; the batch was rolled back".into(),
-            )))
-        } else {
-            commit_logged(tx, &mut log, &mut durable)
+        let fate = match poisoned {
+            // An I/O error inside a job: redb refuses further writes until it is reopened.
+            Poison::Fault => {
+                let _ = tx.abort();
+                durable.fault(
+                    "a write failed with an I/O error; its batch was rolled back",
+                    Unstored::NothingStored,
+                )
+            }
+            Poison::Corrupt => match tx.abort() {
+                Ok(()) => Fate::RolledBack,
+                Err(e) => durable.fault(
+                    &format!("cannot roll back a write batch: {e}"),
+                    Unstored::NothingStored,
+                ),
+            },
+            Poison::None => commit_logged(tx, &mut log, &mut durable),
         };
         log.clear();
-        match (&outcome, staged) {
-            (Ok(()), Some(staged)) => catalog.publish(staged),
-            (Ok(()), None) => {}
+        match (fate, staged) {
+            (Fate::Committed, Some(staged)) => catalog.publish(staged),
+            (Fate::Committed, None) => {}
             // The staged changes die with the batch; the published catalog is still right.
-            (Err(e), _) => {
-                tracing::error!(error = %e, jobs = completions.len(), "write batch failed");
+            (fate, _) => {
+                tracing::error!(?fate, jobs = completions.len(), "write batch failed");
             }
         }
-        if outcome.is_ok() && !woken.is_empty() {
+        if fate == Fate::Committed && !woken.is_empty() {
             woken.sort_unstable();
             woken.dedup();
             if let Some(listener) = listener.get() {
@@ -374,13 +463,10 @@ fn run(
         }
         woken.clear();
         for completion in completions.drain(..) {
-            completion(match &outcome {
-                Ok(()) => Ok(()),
-                Err(e) => Err(Error::Storage(e.to_string())),
-            });
+            completion(fate);
         }
-        // After a failure the log holds what redb may not: a checkpoint would skip it.
-        if durable.failed.is_none()
+        // After a fault the log holds what redb may not: a checkpoint would skip it.
+        if !durable.failed()
             && (durable.wal.len() >= CHECKPOINT_BYTES
                 || (!durable.wal.is_empty()
                     && durable.last_checkpoint.elapsed() >= CHECKPOINT_EVERY))
@@ -388,7 +474,7 @@ fn run(
             checkpoint(&db, &mut durable);
         }
     }
-    if !durable.wal.is_empty() && durable.failed.is_none() {
+    if !durable.wal.is_empty() && !durable.failed() {
         checkpoint(&db, &mut durable);
     }
 }
@@ -396,54 +482,61 @@ fn run(
 /// Makes a batch durable: its changes go to the log (written and fsync'd) before redb commits
 /// it, so no reader ever sees a change the log does not hold. A batch larger than
 /// [`DIRECT_BYTES`] is committed durably by redb itself instead, as a checkpoint.
-fn commit_logged(
-    tx: WriteTransaction,
-    log: &mut LogBuffer,
-    durable: &mut Durable,
-) -> Result<(), Error> {
+///
+/// Every failure here is a fault, and leaves the batch's outcome unknown: a log record whose
+/// write or fsync failed may still have reached the disk, and one that did is applied when the
+/// store is opened again.
+fn commit_logged(tx: WriteTransaction, log: &mut LogBuffer, durable: &mut Durable) -> Fate {
     if log.len() > DIRECT_BYTES {
-        return commit_checkpoint(tx, durable);
+        return match commit_checkpoint(tx, durable) {
+            Ok(()) => Fate::Committed,
+            Err(e) => durable.fault(
+                &format!("cannot commit a large write batch durably: {e}"),
+                Unstored::OutcomeUnknown,
+            ),
+        };
     }
     if !log.is_empty() {
         if let Err(e) = durable.wal.append(durable.next_seq, log) {
-            // After a failed write or fsync the log's state on disk is unknown.
-            let reason = format!("cannot write the log {}: {e}", durable.wal.path().display());
-            tracing::error!("{reason}; every later write is refused until hookd restarts");
-            durable.failed = Some(reason.clone());
             let _ = tx.abort();
-            return Err(Error::Storage(reason));
+            let reason = format!("cannot write the log {}: {e}", durable.wal.path().display());
+            return durable.fault(&reason, Unstored::OutcomeUnknown);
         }
         durable.next_seq += 1;
     }
-    tx.commit().map_err(|e| {
-        // The log holds a batch redb did not take: a restart applies it from the log.
-        let reason = format!("cannot commit a logged batch: {e}");
-        tracing::error!("{reason}; every later write is refused until hookd restarts");
-        durable.failed = Some(reason.clone());
-        Error::Storage(reason)
-    })
+    match tx.commit() {
+        Ok(()) => Fate::Committed,
+        // The log holds a batch redb did not take: the next open applies it from the log.
+        Err(e) => durable.fault(
+            &format!("cannot commit a logged write batch: {e}"),
+            Unstored::OutcomeUnknown,
+        ),
+    }
 }
 
 /// Makes everything committed so far durable in redb itself (with an empty transaction),
-/// recording the last log record it includes, and starts the log over. On failure the log is
-/// kept and the next checkpoint tries again.
+/// recording the last log record it includes, and starts the log over. A failure is a fault:
+/// redb refuses every later write after it, so the store stops and the next open recovers
+/// from the log, which is kept.
 fn checkpoint(db: &Database, durable: &mut Durable) {
     let result = db
         .begin_write()
         .map_err(Error::from)
         .and_then(|tx| commit_checkpoint(tx, durable));
     if let Err(e) = result {
-        tracing::error!(error = %e, "checkpoint failed; the log is kept");
+        durable.fault(&format!("checkpoint failed: {e}"), Unstored::NothingStored);
     }
 }
 
 /// Commits `tx` with redb's own durability, which makes every earlier commit durable too: a
-/// checkpoint. The log starts over once it is done.
+/// checkpoint. It records redb's allocator state (quick repair), so that opening the store
+/// after a crash does not walk the whole file. The log starts over once it is done.
 fn commit_checkpoint(mut tx: WriteTransaction, durable: &mut Durable) -> Result<(), Error> {
     durable.last_checkpoint = Instant::now();
     let last_logged = durable.next_seq - 1;
     tx.set_durability(Durability::Immediate)
         .map_err(|e| Error::Storage(format!("cannot make a checkpoint durable: {e}")))?;
+    tx.set_quick_repair(true);
     tx.open_table(META)?
         .insert(META_WAL_CHECKPOINT, last_logged.to_be_bytes().as_slice())?;
     tx.commit()?;
@@ -474,7 +567,11 @@ pub(super) fn recover(db: &Database, data_dir: &std::path::Path) -> Result<(Wal,
         )
     };
     let path = data_dir.join(super::wal::WAL_FILE);
-    let io_error = |e: std::io::Error| Error::Storage(format!("the log {}: {e}", path.display()));
+    let io_error = |e: std::io::Error| match e.kind() {
+        // The damaged-log message names the file and what to do.
+        std::io::ErrorKind::InvalidData => Error::Storage(e.to_string()),
+        _ => Error::Storage(format!("the log {}: {e}", path.display())),
+    };
     // A store without a log id (a new one, or one written before the log) has no log to read.
     let records = match log_id {
         Some(log_id) => Wal::open(data_dir, log_id)
@@ -486,7 +583,9 @@ pub(super) fn recover(db: &Database, data_dir: &std::path::Path) -> Result<(Wal,
     // Every open gives the store a new log id, so no log written before it — by this store, or
     // by the run a copy of this file was later restored from — matches what is written now.
     let new_log_id = u64::from_be_bytes(crate::crypto::random_bytes::<8>());
-    let tx = db.begin_write()?;
+    let mut tx = db.begin_write()?;
+    // Durable (redb's default) and with its allocator state, like every checkpoint.
+    tx.set_quick_repair(true);
     {
         let catalog = SharedCatalog::new(Catalog::default());
         let mut ids = IdGen::default();

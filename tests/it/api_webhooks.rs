@@ -3,13 +3,12 @@
 //! (api.md "Webhooks", "Errors", "Pagination", "Precise rules"; delivery.md "Target URLs and
 //! SSRF").
 
-
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
+use crate::common::*;
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD};
-use crate::common::*;
 use serde_json::{Map, Value, json};
 
 /// Every field of the Webhook shape in api.md.
@@ -549,6 +548,16 @@ fn target_url_rules_without_http_and_private_targets() {
         "https://192.0.2.1/",
         "https://198.51.100.7/",
         "https://[2001:db8::1]/",
+        // Numeric host forms that URL parsers and the system resolver read as loopback or
+        // private (the WHATWG URL standard's IPv4 parser).
+        "https://2130706433/",
+        "https://0x7f000001/",
+        "https://0177.0.0.1/",
+        "https://127.1/",
+        "https://0xa.1/",
+        "https://127.0.0.1./",
+        // Not a valid address at all.
+        "https://1.2.3.4.5/",
     ];
     for url in refused {
         let r = server.post(

@@ -6,7 +6,6 @@
 //! UTF-8, a missing content type, a declared length that is never sent) and can tell "the
 //! server closed the connection" from "the server said nothing".
 
-
 use std::io::{ErrorKind, Read, Write};
 use std::net::{Shutdown, TcpStream};
 use std::sync::Arc;
@@ -662,7 +661,17 @@ fn absurd_numbers_where_numbers_matter_are_400_and_change_nothing() {
     };
     let mut cases = vec![
         // `version` on PUT: not a positive integer the store could hold.
-        case("version 1e400", "PUT", &hook, JSON, put("1e400", "")),
+        // Numbers out of range of any JSON number type name their field like any bad value.
+        case("version 1e400", "PUT", &hook, JSON, put("1e400", "")).naming("version"),
+        case("version -1e400", "PUT", &hook, JSON, put("-1e400", "")).naming("version"),
+        case(
+            "version 400 digits",
+            "PUT",
+            &hook,
+            JSON,
+            put(&"9".repeat(400), ""),
+        )
+        .naming("version"),
         case(
             "version 2^64",
             "PUT",
@@ -676,7 +685,24 @@ fn absurd_numbers_where_numbers_matter_are_400_and_change_nothing() {
         case("version as a string", "PUT", &hook, JSON, put(r#""1""#, "")).naming("version"),
         // `rateLimit`: on create and on an otherwise valid update.
         case("rateLimit 1e30", "POST", &hooks, JSON, create("1e30")).naming("rateLimit"),
-        case("rateLimit 1e400", "POST", &hooks, JSON, create("1e400")),
+        case("rateLimit 1e400", "POST", &hooks, JSON, create("1e400")).naming("rateLimit"),
+        case("rateLimit -1e400", "POST", &hooks, JSON, create("-1e400")).naming("rateLimit"),
+        case(
+            "rateLimit 400 digits",
+            "POST",
+            &hooks,
+            JSON,
+            create(&"1".repeat(400)),
+        )
+        .naming("rateLimit"),
+        case(
+            "rateLimit 1e400 on update",
+            "PUT",
+            &hook,
+            JSON,
+            put("1", r#","rateLimit":1e400"#),
+        )
+        .naming("rateLimit"),
         case(
             "rateLimit 2^64",
             "POST",

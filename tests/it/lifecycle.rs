@@ -1,14 +1,13 @@
 //! The failure lifecycle: deactivation, buffer, notifications, replay, one-click links,
 //! expiry and retention — with thresholds and windows set small.
 
-
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use base64::Engine as _;
 use crate::common::receiver::{Receiver, Reply};
 use crate::common::*;
+use base64::Engine as _;
 use hmac::Mac;
 use serde_json::{Value, json};
 
@@ -448,4 +447,54 @@ fn retention_purges_old_records_while_ingest_goes_on() {
     let fresh = send(&server, &account, "a.b", json!("fresh"));
     let r = server.get(&format!("/v1/accounts/{account}/events/{fresh}"), ADMIN);
     assert_eq!(r.status, 200, "new events stay");
+}
+
+#[test]
+fn deleting_an_account_removes_its_notifications() {
+    let server = Server::start_with(
+        &config("[deactivation]\nafter_failures = 1\nafter = \"0s\"\n"),
+        &[],
+    );
+    let failing = Receiver::start(|_, _| Reply::status(500));
+    let r = server.post(
+        "/v1/accounts",
+        ADMIN,
+        &json!({"name": "Gone soon", "id": "gone-soon"}),
+    );
+    assert_eq!(r.status, 201);
+    let keeper = server.create_account("Keeper");
+    let mut dead = Vec::new();
+    for account in ["gone-soon", keeper.as_str()] {
+        let id = webhook(&server, account, &failing.url, &["*"]);
+        send(&server, account, "booking.created", json!({}));
+        wait_deactivated(&server, account, &id);
+        dead.push(id);
+    }
+    let all = server.get("/v1/notifications", ADMIN);
+    assert_eq!(
+        all.json["items"].as_array().unwrap().len(),
+        2,
+        "{}",
+        all.text
+    );
+
+    assert_eq!(server.delete("/v1/accounts/gone-soon", ADMIN).status, 204);
+    let all = server.get("/v1/notifications", ADMIN);
+    let items = all.json["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "{}", all.text);
+    assert_eq!(items[0]["accountId"], keeper.as_str());
+    // A new account with the deleted one's id starts with none.
+    let r = server.post(
+        "/v1/accounts",
+        ADMIN,
+        &json!({"name": "Reborn", "id": "gone-soon"}),
+    );
+    assert_eq!(r.status, 201);
+    let theirs = server.get("/v1/accounts/gone-soon/notifications", ADMIN);
+    assert_eq!(
+        theirs.json["items"].as_array().unwrap().len(),
+        0,
+        "{}",
+        theirs.text
+    );
 }

@@ -21,4 +21,5 @@ mod properties;
 mod receiver_faults;
 mod soak;
 mod startup;
+mod storage_faults;
 mod tls;

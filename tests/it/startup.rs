@@ -1,6 +1,5 @@
 //! Start-up, configuration errors, persistence across restarts, and graceful shutdown.
 
-
 use crate::common::*;
 use serde_json::json;
 
@@ -68,6 +67,42 @@ fn both_secret_and_secret_file_is_an_error() {
     );
     assert_eq!(status.code(), Some(2));
     assert!(stderr.contains("HOOKD_ADMIN_TOKEN_FILE"), "{stderr}");
+}
+
+#[test]
+fn a_secret_in_the_config_file_and_its_file_variable_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("secret");
+    std::fs::write(&file, "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\n").unwrap();
+    for (toml, variable, key) in [
+        (
+            "[notifications]\nsecret = \"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\"\n",
+            "HOOKD_NOTIFICATIONS_SECRET_FILE",
+            "notifications.secret",
+        ),
+        (
+            "[auth]\nadmin_token = \"from-the-file\"\n",
+            "HOOKD_ADMIN_TOKEN_FILE",
+            "auth.admin_token",
+        ),
+    ] {
+        let config = dir.path().join("hookd.toml");
+        std::fs::write(&config, toml).unwrap();
+        let (status, _, stderr) = run_hookd(
+            &["--config", config.to_str().unwrap()],
+            // Were the configuration accepted, the store could not open (no hang, exit 1).
+            &[
+                (variable, file.to_str().unwrap()),
+                ("HOOKD_DATA_DIR", "/dev/null/hookd-data"),
+            ],
+            dir.path(),
+        );
+        assert_eq!(status.code(), Some(2), "{stderr}");
+        assert!(
+            stderr.contains(variable) && stderr.contains(key),
+            "{stderr}"
+        );
+    }
 }
 
 #[test]

@@ -96,6 +96,16 @@ impl Server {
     /// Starts a server with extra TOML appended to the base configuration (later keys of the
     /// same section must not repeat base keys) and extra environment variables.
     pub fn start_with(extra_config: &str, env: &[(&str, &str)]) -> Server {
+        Server::start_prepared(extra_config, env, |_| {})
+    }
+
+    /// Like [`Server::start_with`], calling `prepare` with the data directory (created, empty)
+    /// before the first start: to mount a file system there, say.
+    pub fn start_prepared(
+        extra_config: &str,
+        env: &[(&str, &str)],
+        prepare: impl FnOnce(&Path),
+    ) -> Server {
         let tmp = tempfile::tempdir().expect("temp dir");
         let dir = tmp.path().to_path_buf();
         let mut server = Server {
@@ -110,11 +120,14 @@ impl Server {
                 .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect(),
         };
+        std::fs::create_dir_all(server.data_dir()).expect("data dir");
+        prepare(&server.data_dir());
         server.spawn();
         server
     }
 
-    fn config_path(&self) -> PathBuf {
+    /// The configuration file the server runs with.
+    pub fn config_path(&self) -> PathBuf {
         self.dir.join("hookd.toml")
     }
 
@@ -203,6 +216,24 @@ impl Server {
         let mut child = self.child.take().expect("server running");
         unsafe_kill(child.id(), "TERM");
         wait_exit(&mut child, Duration::from_secs(30))
+    }
+
+    /// Waits up to `timeout` for the process to exit by itself; its status, if it did.
+    pub fn wait_for_exit(&mut self, timeout: Duration) -> Option<ExitStatus> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let child = self.child.as_mut()?;
+            if let Ok(Some(status)) = child.try_wait() {
+                self.child = None;
+                // Give the reader thread a moment to collect the last lines.
+                std::thread::sleep(Duration::from_millis(100));
+                return Some(status);
+            }
+            if Instant::now() > deadline {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
     }
 
     /// Kills the process with SIGKILL (a crash).
