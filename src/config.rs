@@ -509,6 +509,23 @@ impl Config {
     }
 }
 
+/// The start-up warning of `hookd serve --dev`, so that nobody runs it that way unawares.
+pub const DEV_MODE_WARNING: &str = "dev mode is on (--dev): webhooks may target http:// URLs \
+     and loopback or private addresses, and the log level is debug; never use it in production";
+
+impl Config {
+    /// `hookd serve --dev`: a first try on one machine, against a receiver on the same laptop.
+    /// Such a receiver is plain http on loopback, which the defaults refuse (SSRF protection),
+    /// so dev mode allows both and logs at debug to show what happens. It overrides the file
+    /// and the environment for exactly these three settings; the caller logs
+    /// [`DEV_MODE_WARNING`] once logging is up.
+    pub fn apply_dev_mode(&mut self) {
+        self.delivery.allow_http = true;
+        self.delivery.allow_private_targets = true;
+        self.log.level = LogLevel::Debug;
+    }
+}
+
 /// `http(s)://<listen>`, with an unspecified address shown as loopback.
 pub fn default_public_url(listen: SocketAddr, tls: bool) -> String {
     let scheme = if tls { "https" } else { "http" };
@@ -828,6 +845,22 @@ mod tests {
         assert_eq!(c.limits.max_event_bytes, 262_144);
         assert_eq!(c.limits.max_body_bytes, 1_048_576);
         assert_eq!(c.deactivation.after_failures, 10);
+    }
+
+    #[test]
+    fn dev_mode_overrides_file_and_environment_for_its_three_settings() {
+        let mut c = load(
+            "[delivery]\nallow_http = false\nallow_private_targets = false\n[log]\nlevel = \"warn\"\n",
+            &[("HOOKD_LOG", "error")],
+        )
+        .unwrap();
+        let before = format!("{:?}", (&c.limits, &c.retention, &c.listen, &c.log.format));
+        c.apply_dev_mode();
+        assert!(c.delivery.allow_http);
+        assert!(c.delivery.allow_private_targets);
+        assert_eq!(c.log.level, LogLevel::Debug);
+        let after = format!("{:?}", (&c.limits, &c.retention, &c.listen, &c.log.format));
+        assert_eq!(before, after, "dev mode changes nothing else");
     }
 
     #[test]

@@ -1,11 +1,12 @@
 //! The `hookd` command: `hookd` / `hookd serve` runs the server; the other subcommands are the
-//! client of a running server (see `hookd::cli`).
+//! client of a running server, `verify` and the local test receiver `receive` (see `hookd::cli`).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
-use hookd::config::{Config, LogConfig, LogFormat, LogLevel};
+use clap::error::ErrorKind;
+use clap::{Args, CommandFactory, Parser, Subcommand};
+use hookd::config::{Config, DEV_MODE_WARNING, LogConfig, LogFormat, LogLevel};
 
 /// hookd — webhook delivery in one binary.
 #[derive(Parser)]
@@ -14,6 +15,9 @@ struct Cli {
     /// Configuration file (TOML); also HOOKD_CONFIG.
     #[arg(long, global = true, value_name = "FILE")]
     config: Option<PathBuf>,
+    /// The server's options, so that `hookd --dev` works like `hookd serve --dev`.
+    #[command(flatten)]
+    serve: ServeArgs,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -21,28 +25,53 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run the server (the default).
-    Serve,
+    Serve(ServeArgs),
     #[command(flatten)]
     Client(hookd::cli::Command),
 }
 
+/// Options of `hookd serve`.
+#[derive(Args)]
+struct ServeArgs {
+    /// Dev mode, for a first try on one machine: allow http:// and loopback/private webhook
+    /// URLs and log at debug. Never in production.
+    #[arg(long)]
+    dev: bool,
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    match cli.command.unwrap_or(Command::Serve) {
-        Command::Serve => serve(cli.config),
-        Command::Client(command) => hookd::cli::run(command, cli.config.as_deref()),
+    match cli.command {
+        None => serve(cli.config, &cli.serve),
+        Some(Command::Serve(args)) => {
+            let dev = args.dev || cli.serve.dev;
+            serve(cli.config, &ServeArgs { dev })
+        }
+        Some(Command::Client(_)) if cli.serve.dev => Cli::command()
+            .error(
+                ErrorKind::ArgumentConflict,
+                "--dev is an option of the server: hookd serve --dev",
+            )
+            .exit(),
+        Some(Command::Client(command)) => hookd::cli::run(command, cli.config.as_deref()),
     }
 }
 
-fn serve(config_file: Option<PathBuf>) -> ExitCode {
-    let config = match Config::from_env(config_file.as_deref()) {
+fn serve(config_file: Option<PathBuf>, args: &ServeArgs) -> ExitCode {
+    let mut config = match Config::from_env(config_file.as_deref()) {
         Ok(config) => config,
         Err(e) => {
             eprintln!("hookd: {e}");
             return ExitCode::from(2);
         }
     };
+    if args.dev {
+        config.apply_dev_mode();
+    }
     init_logging(&config.log);
+    if args.dev {
+        tracing::warn!("{DEV_MODE_WARNING}");
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -69,25 +98,7 @@ fn serve(config_file: Option<PathBuf>) -> ExitCode {
 
 /// Completes on SIGTERM or SIGINT.
 async fn shutdown_signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = term.recv() => {}
-                    _ = tokio::signal::ctrl_c() => {}
-                }
-            }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-            }
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
-    }
+    hookd::cli::termination().await;
     tracing::info!("shutdown requested");
 }
 

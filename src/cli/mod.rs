@@ -1,6 +1,7 @@
 //! The client half of the `hookd` binary: subcommands that call a running hookd over its HTTP
 //! API (accounts, tokens, webhooks, events, deliveries, backup), `healthcheck` for images
-//! without a shell or curl, and `verify` for receivers checking a signature by hand.
+//! without a shell or curl, `verify` for receivers checking a signature by hand, and
+//! `receive`, a local receiver for trying webhooks on one machine.
 //!
 //! This module holds the clap definitions and the dispatch; `main.rs` flattens [`Command`]
 //! beside `serve` and calls [`run`]. The network and the user may both be wrong, so every
@@ -12,17 +13,21 @@ mod commands;
 mod health;
 mod http;
 mod output;
+mod receive;
+mod signal;
 mod table;
 mod verify;
 mod views;
 mod webhook;
 
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{ArgGroup, Args, Subcommand};
 
 pub use http::DEFAULT_SERVER;
+pub use signal::termination;
 
 /// The client subcommands of `hookd`.
 #[derive(Debug, Subcommand)]
@@ -69,6 +74,9 @@ pub enum Command {
     Healthcheck(HealthcheckArgs),
     /// Check a received request's Standard Webhooks signature; print `verified` or why not.
     Verify(VerifyArgs),
+    /// Run a local receiver for trying webhooks: answer 200 to every POST and print it (with
+    /// --secret, whether its signature verifies). Ctrl-C stops it.
+    Receive(ReceiveArgs),
 }
 
 /// Where the server is and which token to use. Global within a command group, so the
@@ -170,6 +178,9 @@ pub enum WebhookCommand {
         /// An event type or pattern (`booking.created`, `booking.*`, `*`); repeat for more.
         #[arg(long = "event", value_name = "TYPE", required = true)]
         events: Vec<String>,
+        /// The signing secret (`whsec_` + base64 of 24–64 bytes); generated when absent.
+        #[arg(long, value_name = "whsec_…")]
+        secret: Option<String>,
     },
     /// List ACCOUNT's webhooks.
     List {
@@ -325,6 +336,27 @@ pub struct VerifyArgs {
     pub body_file: Option<PathBuf>,
 }
 
+/// `hookd receive`.
+#[derive(Debug, Args)]
+pub struct ReceiveArgs {
+    /// Address to listen on (port 0: any free port; the address is printed at start).
+    #[arg(
+        long,
+        env = "HOOKD_RECEIVE_LISTEN",
+        default_value = "127.0.0.1:9000",
+        value_name = "ADDR"
+    )]
+    pub listen: SocketAddr,
+    /// The webhook's signing secret (`whsec_…`): each delivery's signature is checked with it.
+    #[arg(
+        long,
+        env = "HOOKD_WEBHOOK_SECRET",
+        hide_env_values = true,
+        value_name = "whsec_…"
+    )]
+    pub secret: Option<String>,
+}
+
 /// Why a client command failed; decides the message and the exit code.
 #[derive(Debug)]
 pub enum Failure {
@@ -368,6 +400,7 @@ pub fn run(command: Command, config_file: Option<&Path>) -> ExitCode {
         Command::Backup(args) => backup::run(&args),
         Command::Healthcheck(args) => return health::run(&args, config_file),
         Command::Verify(args) => verify::run(&args),
+        Command::Receive(args) => receive::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,13 +1,15 @@
 //! `hookd verify`: checks a received request the way a receiver must — the Standard Webhooks
 //! signature over `<webhook-id>.<webhook-timestamp>.<body>` with the webhook's secret, and a
 //! timestamp within 5 minutes — using the same code that signs deliveries, so a receiver can
-//! tell "my verification code is wrong" from "this request is not genuine".
+//! tell "my verification code is wrong" from "this request is not genuine". `hookd receive`
+//! checks each delivery it gets with the same [`check`].
 
+use std::fmt;
 use std::io::{IsTerminal, Read};
 
 use super::output::write_out;
 use super::{Failure, VerifyArgs};
-use crate::dispatch::signature;
+use crate::dispatch::signature::{self, VerifyError};
 use crate::time::now_millis;
 
 /// How far the timestamp may be from now, either way (the Standard Webhooks default).
@@ -15,21 +17,80 @@ const TOLERANCE_SECS: i64 = 5 * 60;
 
 /// Runs `hookd verify`: prints `verified`, or fails saying why.
 pub fn run(args: &VerifyArgs) -> Result<(), Failure> {
-    let id = header(&args.headers, "webhook-id")?;
-    let timestamp = header(&args.headers, "webhook-timestamp")?;
-    let signatures = header(&args.headers, "webhook-signature")?;
+    // The headers are looked at before the body is read, so a missing one is reported at once
+    // instead of after waiting on standard input.
+    let signed = SignedHeaders::find(&args.headers).map_err(|e| match e {
+        NotVerified::MissingHeader(name) => {
+            Failure::Usage(format!("{e}: pass it as -H \"{name}: …\""))
+        }
+        other => Failure::Usage(other.to_string()),
+    })?;
     let body = read_body(args)?;
-    signature::verify(
-        args.secret.trim(),
-        id,
-        timestamp,
-        signatures,
-        &body,
-        now_millis() / 1000,
-        TOLERANCE_SECS,
-    )
-    .map_err(|e| Failure::Other(format!("not verified: {e}")))?;
+    signed
+        .verify(args.secret.trim(), &body)
+        .map_err(|e| Failure::Other(format!("not verified: {e}")))?;
     write_out(b"verified\n")
+}
+
+/// Checks a received request: `headers` are (lower-case name, value) pairs as received,
+/// `body` the raw body. `Ok` means the signature verifies under `secret` and the timestamp is
+/// within 5 minutes of now.
+pub fn check(secret: &str, headers: &[(String, String)], body: &[u8]) -> Result<(), NotVerified> {
+    SignedHeaders::find(headers)?
+        .verify(secret, body)
+        .map_err(NotVerified::Signature)
+}
+
+/// Why a received request is not verified.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NotVerified {
+    /// One of the signed headers is absent.
+    MissingHeader(&'static str),
+    /// One of the signed headers appears twice, which would make the check ambiguous.
+    RepeatedHeader(&'static str),
+    /// The headers are there but the signature or the timestamp does not pass.
+    Signature(VerifyError),
+}
+
+impl fmt::Display for NotVerified {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            NotVerified::MissingHeader(name) => write!(f, "missing header {name}"),
+            NotVerified::RepeatedHeader(name) => write!(f, "header {name} is given twice"),
+            NotVerified::Signature(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+/// The three headers a Standard Webhooks signature covers, found in a received request.
+struct SignedHeaders<'a> {
+    id: &'a str,
+    timestamp: &'a str,
+    signatures: &'a str,
+}
+
+impl<'a> SignedHeaders<'a> {
+    /// Finds `webhook-id`, `webhook-timestamp` and `webhook-signature`, each exactly once.
+    fn find(headers: &'a [(String, String)]) -> Result<Self, NotVerified> {
+        Ok(SignedHeaders {
+            id: header(headers, "webhook-id")?,
+            timestamp: header(headers, "webhook-timestamp")?,
+            signatures: header(headers, "webhook-signature")?,
+        })
+    }
+
+    /// Verifies the signature over `body` with `secret`, against the clock of now.
+    fn verify(&self, secret: &str, body: &[u8]) -> Result<(), VerifyError> {
+        signature::verify(
+            secret,
+            self.id,
+            self.timestamp,
+            self.signatures,
+            body,
+            now_millis() / 1000,
+            TOLERANCE_SECS,
+        )
+    }
 }
 
 /// Parses one `-H "Name: value"` (clap value parser). The name is kept lower-case, since
@@ -47,14 +108,12 @@ pub fn parse_header(text: &str) -> Result<(String, String), String> {
 
 /// The value of the one header called `name`; missing or repeated is an error (two ids or
 /// timestamps would make the check ambiguous).
-fn header<'a>(headers: &'a [(String, String)], name: &str) -> Result<&'a str, Failure> {
+fn header<'a>(headers: &'a [(String, String)], name: &'static str) -> Result<&'a str, NotVerified> {
     let mut values = headers.iter().filter(|(n, _)| n == name).map(|(_, v)| v);
     match (values.next(), values.next()) {
         (Some(value), None) => Ok(value),
-        (None, _) => Err(Failure::Usage(format!(
-            "missing header {name}: pass it as -H \"{name}: …\""
-        ))),
-        (Some(_), Some(_)) => Err(Failure::Usage(format!("header {name} is given twice"))),
+        (None, _) => Err(NotVerified::MissingHeader(name)),
+        (Some(_), Some(_)) => Err(NotVerified::RepeatedHeader(name)),
     }
 }
 
@@ -97,14 +156,50 @@ mod tests {
     }
 
     #[test]
+    fn check_verifies_received_headers_and_body_against_now() {
+        let secret = crate::crypto::new_webhook_secret();
+        let now = now_millis() / 1000;
+        let body = br#"{"type":"a.b"}"#;
+        let signed = |ts: i64| {
+            vec![
+                ("webhook-id".to_string(), "msg_1".to_string()),
+                ("webhook-timestamp".to_string(), ts.to_string()),
+                (
+                    "webhook-signature".to_string(),
+                    signature::sign(&secret, "msg_1", ts, body).unwrap(),
+                ),
+            ]
+        };
+        assert_eq!(check(&secret, &signed(now), body), Ok(()));
+        assert_eq!(
+            check(&secret, &signed(now), b"{}"),
+            Err(NotVerified::Signature(VerifyError::NoMatchingSignature))
+        );
+        assert_eq!(
+            check(&secret, &signed(now - TOLERANCE_SECS - 60), body),
+            Err(NotVerified::Signature(VerifyError::TimestampOutOfTolerance))
+        );
+        assert_eq!(
+            check(&secret, &signed(now)[1..], body),
+            Err(NotVerified::MissingHeader("webhook-id"))
+        );
+    }
+
+    #[test]
     fn each_signed_header_must_appear_once() {
         let headers = vec![
             ("webhook-id".to_string(), "a".to_string()),
             ("webhook-id".to_string(), "b".to_string()),
             ("x-other".to_string(), "c".to_string()),
         ];
-        assert!(header(&headers, "webhook-id").is_err());
-        assert!(header(&headers, "webhook-timestamp").is_err());
+        assert_eq!(
+            header(&headers, "webhook-id"),
+            Err(NotVerified::RepeatedHeader("webhook-id"))
+        );
+        assert_eq!(
+            header(&headers, "webhook-timestamp"),
+            Err(NotVerified::MissingHeader("webhook-timestamp"))
+        );
         assert_eq!(header(&headers, "x-other").ok(), Some("c"));
     }
 }

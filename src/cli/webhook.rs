@@ -33,8 +33,12 @@ pub fn run(api: &ApiArgs, command: WebhookCommand) -> Result<(), Failure> {
             name,
             url,
             events,
+            secret,
         } => {
-            let body = json!({ "name": name, "eventUrl": url, "eventList": events });
+            let mut body = json!({ "name": name, "eventUrl": url, "eventList": events });
+            if let Some(secret) = secret {
+                body["secret"] = Value::String(secret);
+            }
             let reply = client.post(&collection(&account), body.to_string().as_bytes())?;
             out.show(&reply, views::webhook)
         }

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+pub mod process;
 pub mod receiver;
 
 /// The admin token every test server is started with.
