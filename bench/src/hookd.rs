@@ -275,6 +275,17 @@ impl Hookd {
         self.stop().await?;
         self.spawn_until_ready().await
     }
+
+    /// Kills hookd with SIGKILL (a crash: no checkpoint, the log holds the last writes) and
+    /// starts it again on the same data dir and port; returns the time from the new spawn to
+    /// `/readyz` 200.
+    pub async fn crash_restart(&mut self) -> Result<Duration, String> {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        self.spawn_until_ready().await
+    }
 }
 
 impl Drop for Hookd {

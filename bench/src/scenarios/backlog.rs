@@ -1,6 +1,9 @@
 //! Scenario 6, backlog scale: a million pending deliveries (batch endpoint, receiver down);
-//! the store's size and hookd's RSS, the time from a restart to `/readyz` 200, and the drain
-//! rate compared with scenario 2's ten times smaller backlog — how cost grows with the backlog.
+//! the store's size and hookd's RSS, the time from a restart to `/readyz` 200 — after a clean
+//! stop, and after SIGKILL while hookd keeps recording failed attempts (a crash restart: redb
+//! reopened after a crash, the log's last writes applied again) — and the drain rate compared
+//! with scenario 2's ten times smaller backlog: how cost grows with the backlog. The drain
+//! after the crash also shows that nothing acknowledged was lost.
 
 use serde_json::json;
 
@@ -17,11 +20,15 @@ pub async fn run(ctx: &mut Ctx) -> Outcome {
     let ready = backlog.hookd.restart().await?;
     let restart_total = stop_started.elapsed();
     let rss_restarted_kib = backlog.hookd.rss_kib();
+    // hookd is busy recording failed attempts (the receiver is down): the kill lands mid-write.
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    let crash_ready = backlog.hookd.crash_restart().await?;
     eprintln!(
-        "backlog: {events} pending, store {:.1} MB, RSS {:.1} MB; restart to ready {:.2} s",
+        "backlog: {events} pending, store {:.1} MB, RSS {:.1} MB; restart to ready {:.2} s, after SIGKILL {:.2} s",
         store_bytes as f64 / 1e6,
         mb(rss_loaded_kib),
-        ready.as_secs_f64()
+        ready.as_secs_f64(),
+        crash_ready.as_secs_f64()
     );
     let drained = drain(ctx, &backlog).await?;
     let store_after = backlog.hookd.store_bytes();
@@ -72,6 +79,13 @@ pub async fn run(ctx: &mut Ctx) -> Outcome {
         .target(Target::at_most(2.0)),
         Row::new(
             "6 backlog",
+            "restart to /readyz 200 after SIGKILL",
+            Unit::Seconds,
+            crash_ready.as_secs_f64(),
+        )
+        .target(Target::at_most(2.0)),
+        Row::new(
+            "6 backlog",
             "store size with the backlog",
             Unit::MB,
             store_bytes as f64 / 1e6,
@@ -103,6 +117,7 @@ pub async fn run(ctx: &mut Ctx) -> Outcome {
         "rss_restarted_mb": mb(rss_restarted_kib),
         "rss_peak_mb": mb(peak_rss_kib),
         "restart_to_ready_s": ready.as_secs_f64(),
+        "crash_restart_to_ready_s": crash_ready.as_secs_f64(),
         "stop_and_restart_s": restart_total.as_secs_f64(),
         "drain": drained.to_json(),
         "drain_vs_scenario_2_percent": vs_drain,
