@@ -21,6 +21,7 @@ const PROBLEM_TYPES: &[&str] = &[
     "unsupported-media-type",
     "rate-limited",
     "internal",
+    "store-unavailable",
 ];
 
 /// A GET with a raw `Authorization` header (or none).
