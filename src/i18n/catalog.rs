@@ -9,6 +9,7 @@ use std::sync::OnceLock;
 
 use fluent_bundle::concurrent::FluentBundle;
 use fluent_bundle::{FluentArgs, FluentResource, FluentValue};
+use intl_memoizer::concurrent::IntlLangMemoizer;
 
 use super::Lang;
 
@@ -44,6 +45,13 @@ fn build(lang: Lang) -> Bundle {
     // Plain text and HTML output: no invisible bidi isolation marks around placeables (they
     // would end up inside URLs and ids).
     bundle.set_use_isolating(false);
+    bundle.set_formatter(Some(match lang {
+        Lang::En => number_formatter::<0>,
+        Lang::De => number_formatter::<1>,
+        Lang::Da => number_formatter::<2>,
+        Lang::Nb => number_formatter::<3>,
+        Lang::Pt => number_formatter::<4>,
+    }));
     // A catalog that does not parse keeps what did; the unit tests guarantee there is no such
     // error in the embedded files.
     let resource = FluentResource::try_new(source(lang).to_string())
@@ -52,6 +60,45 @@ fn build(lang: Lang) -> Bundle {
         tracing::warn!(language = lang.code(), ?errors, "catalog entries refused");
     }
     bundle
+}
+
+/// Whole numbers as each language writes them, the way the browser's `Intl.NumberFormat`
+/// does for the admin page (CLDR): `1,234` · `1.234` · `1 234`; European Portuguese groups
+/// only from five digits on. Other values keep Fluent's own formatting.
+fn number_formatter<const LANG: usize>(value: &FluentValue, _: &IntlLangMemoizer) -> Option<String> {
+    let FluentValue::Number(number) = value else {
+        return None;
+    };
+    if number.value.fract() != 0.0 || number.value.abs() >= 1e15 {
+        return None;
+    }
+    Some(group_digits(Lang::ALL[LANG], number.value as i64))
+}
+
+/// `n` with the language's thousands separator.
+pub(super) fn group_digits(lang: Lang, n: i64) -> String {
+    let (separator, min_digits) = match lang {
+        Lang::En => (",", 4),
+        Lang::De | Lang::Da => (".", 4),
+        Lang::Nb => ("\u{a0}", 4),
+        Lang::Pt => ("\u{a0}", 5),
+    };
+    let digits = n.unsigned_abs().to_string();
+    let mut out = String::with_capacity(digits.len() + 8);
+    if n < 0 {
+        out.push('-');
+    }
+    if digits.len() < min_digits {
+        out.push_str(&digits);
+        return out;
+    }
+    for (i, digit) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push_str(separator);
+        }
+        out.push(digit);
+    }
+    out
 }
 
 fn bundles() -> &'static [Bundle; 5] {
@@ -377,6 +424,27 @@ mod tests {
             "The webhook “Bookings” (https://example.com/hook) was deactivated: why. Its events are buffered until then."
         );
         assert!(!message.contains(['\u{2068}', '\u{2069}']));
+    }
+
+    #[test]
+    fn numbers_are_grouped_for_each_language() {
+        let cases = [
+            (Lang::En, 1234, "1,234"),
+            (Lang::De, 1234567, "1.234.567"),
+            (Lang::Da, 999, "999"),
+            (Lang::Nb, 12345, "12\u{a0}345"),
+            (Lang::Pt, 1234, "1234"),
+            (Lang::Pt, 12345, "12\u{a0}345"),
+            (Lang::En, -1234, "-1,234"),
+            (Lang::De, 0, "0"),
+        ];
+        for (lang, n, expected) in cases {
+            assert_eq!(group_digits(lang, n), expected, "{lang:?} {n}");
+        }
+        assert_eq!(
+            text(Lang::De, "activation-replay", &[("count", 1500.into())]),
+            "Reaktivieren und die 1.500 zwischengespeicherten Ereignisse zustellen"
+        );
     }
 
     #[test]
