@@ -14,6 +14,7 @@ mod crash_loop;
 mod delivery;
 mod deploy;
 mod hostile_input;
+mod languages;
 mod lifecycle;
 mod observability;
 mod openapi;
