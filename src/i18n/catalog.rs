@@ -65,7 +65,10 @@ fn build(lang: Lang) -> Bundle {
 /// Whole numbers as each language writes them, the way the browser's `Intl.NumberFormat`
 /// does for the admin page (CLDR): `1,234` · `1.234` · `1 234`; European Portuguese groups
 /// only from five digits on. Other values keep Fluent's own formatting.
-fn number_formatter<const LANG: usize>(value: &FluentValue, _: &IntlLangMemoizer) -> Option<String> {
+fn number_formatter<const LANG: usize>(
+    value: &FluentValue,
+    _: &IntlLangMemoizer,
+) -> Option<String> {
     let FluentValue::Number(number) = value else {
         return None;
     };
@@ -93,7 +96,7 @@ pub(super) fn group_digits(lang: Lang, n: i64) -> String {
         return out;
     }
     for (i, digit) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push_str(separator);
         }
         out.push(digit);
@@ -170,7 +173,12 @@ fn format_in(lang: Lang, id: &str, args: &[(&str, Arg<'_>)]) -> Option<String> {
     let mut errors = Vec::new();
     let text = bundle.format_pattern(pattern, Some(&fluent_args), &mut errors);
     if !errors.is_empty() {
-        tracing::warn!(language = lang.code(), id, ?errors, "message formatted with errors");
+        tracing::warn!(
+            language = lang.code(),
+            id,
+            ?errors,
+            "message formatted with errors"
+        );
     }
     Some(text.into_owned())
 }
@@ -231,9 +239,8 @@ mod tests {
     }
 
     fn parsed(lang: Lang) -> ast::Resource<&'static str> {
-        parser::parse(source(lang)).unwrap_or_else(|(_, errors)| {
-            panic!("{}.ftl does not parse: {errors:?}", lang.code())
-        })
+        parser::parse(source(lang))
+            .unwrap_or_else(|(_, errors)| panic!("{}.ftl does not parse: {errors:?}", lang.code()))
     }
 
     fn shape(lang: Lang) -> Shape {
@@ -392,7 +399,11 @@ mod tests {
             text(
                 Lang::Pt,
                 "reason-failures",
-                &[("count", 0.into()), ("since", "s".into()), ("error", "e".into())]
+                &[
+                    ("count", 0.into()),
+                    ("since", "s".into()),
+                    ("error", "e".into())
+                ]
             ),
             "0 tentativas de entrega falhadas seguidas desde s; último erro: e"
         );

@@ -82,7 +82,10 @@ mod tests {
             day -= (rfc[8..10].parse::<i64>().unwrap() - 15) * 86_400_000;
         }
         assert!(seen.iter().any(|d| d.contains("março")));
-        assert_eq!(long_date(Lang::De, 1_803_038_400_000), "19. Februar 2027, 12:00 UTC");
+        assert_eq!(
+            long_date(Lang::De, 1_803_038_400_000),
+            "19. Februar 2027, 12:00 UTC"
+        );
     }
 
     #[test]
@@ -91,7 +94,13 @@ mod tests {
             long_date_of(Lang::Nb, "2026-01-31T07:05:00.000Z").as_deref(),
             Some("31. januar 2026 kl. 07:05 UTC")
         );
-        for other in ["", "2026-01-31", "2026-13-01T00:00:00.000Z", "2026-01-31T07:05:00Z", "x026-01-31T07:05:00.000Z"] {
+        for other in [
+            "",
+            "2026-01-31",
+            "2026-13-01T00:00:00.000Z",
+            "2026-01-31T07:05:00Z",
+            "x026-01-31T07:05:00.000Z",
+        ] {
             assert_eq!(long_date_of(Lang::En, other), None, "{other}");
         }
     }

@@ -124,7 +124,9 @@ mod tests {
         for lang in Lang::ALL {
             assert_eq!(Lang::parse(lang.code()), Some(lang));
         }
-        for other in ["", "EN", "De", "pt-PT", "pt_BR", "no", "nn", "fr", " en", "en "] {
+        for other in [
+            "", "EN", "De", "pt-PT", "pt_BR", "no", "nn", "fr", " en", "en ",
+        ] {
             assert_eq!(Lang::parse(other), None, "{other:?}");
         }
         assert_eq!(Lang::default(), Lang::En);

@@ -83,7 +83,10 @@ mod tests {
         }
         // A date hookd did not write stays as it was.
         assert_eq!(
-            deactivation_reason(Lang::Nb, "2 failed attempts in a row since ; the last: timeout"),
+            deactivation_reason(
+                Lang::Nb,
+                "2 failed attempts in a row since ; the last: timeout"
+            ),
             "2 mislykkede leveringsforsøk på rad siden ; siste feil: timeout"
         );
     }

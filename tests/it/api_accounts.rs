@@ -2,7 +2,6 @@
 //! account token may do with account records (api.md "Accounts", "Pagination",
 //! "Authentication and access", "Precise rules").
 
-
 use std::collections::HashSet;
 
 use crate::common::*;
@@ -359,10 +358,17 @@ fn accounts_have_a_language_set_on_create_and_put() {
         );
         assert_eq!(r.status, 201, "{}", r.text);
         assert_eq!(r.json["language"], code);
-        let got = server.get(&format!("/v1/accounts/{}", r.json["id"].as_str().unwrap()), ADMIN);
+        let got = server.get(
+            &format!("/v1/accounts/{}", r.json["id"].as_str().unwrap()),
+            ADMIN,
+        );
         assert_eq!(got.json["language"], code);
     }
-    let r = server.post("/v1/accounts", ADMIN, &json!({"name": "Null", "language": null}));
+    let r = server.post(
+        "/v1/accounts",
+        ADMIN,
+        &json!({"name": "Null", "language": null}),
+    );
     assert_eq!(r.json["language"], "en", "null is absent");
 
     // Only the five exact codes; the error names `language` (and every other bad field).
@@ -380,15 +386,31 @@ fn accounts_have_a_language_set_on_create_and_put() {
         json!({"code": "de"}),
         json!(true),
     ] {
-        let r = server.post("/v1/accounts", ADMIN, &json!({"name": "x", "language": bad}));
+        let r = server.post(
+            "/v1/accounts",
+            ADMIN,
+            &json!({"name": "x", "language": bad}),
+        );
         r.assert_problem(400, "validation-error");
-        assert_eq!(r.json["errors"][0]["field"], "language", "{bad}: {}", r.text);
+        assert_eq!(
+            r.json["errors"][0]["field"], "language",
+            "{bad}: {}",
+            r.text
+        );
         assert_eq!(r.error_fields(), vec!["language".to_string()], "{}", r.text);
     }
-    let r = server.post("/v1/accounts", ADMIN, &json!({"name": "", "language": "xx"}));
+    let r = server.post(
+        "/v1/accounts",
+        ADMIN,
+        &json!({"name": "", "language": "xx"}),
+    );
     r.assert_problem(400, "validation-error");
     assert_eq!(r.error_fields().len(), 2, "{}", r.text);
-    assert_eq!(all_account_ids(&server).len(), 7, "refused creates change nothing");
+    assert_eq!(
+        all_account_ids(&server).len(),
+        7,
+        "refused creates change nothing"
+    );
 
     // PUT replaces the account: the language it names, or English when it names none (an
     // omitted optional field takes its default, as for webhooks).
@@ -400,7 +422,11 @@ fn accounts_have_a_language_set_on_create_and_put() {
     let r = server.put(&path, ADMIN, &json!({"name": "Plain", "language": "Nb"}));
     r.assert_problem(400, "validation-error");
     assert_eq!(r.json["errors"][0]["field"], "language");
-    assert_eq!(server.get(&path, ADMIN).json["language"], "nb", "a refused PUT changes nothing");
+    assert_eq!(
+        server.get(&path, ADMIN).json["language"],
+        "nb",
+        "a refused PUT changes nothing"
+    );
     let r = server.put(&path, ADMIN, &json!({"name": "Renamed"}));
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(r.json["language"], "en");

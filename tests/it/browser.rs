@@ -5,15 +5,14 @@
 //! tests, with no extra crates and no async runtime. Chromium and chromedriver come from Debian
 //! (`apt-get install chromium chromium-driver`); without them the test fails and says so.
 
-
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use base64::Engine;
 use crate::common::receiver::{Receiver, Reply};
 use crate::common::{ADMIN, Server};
+use base64::Engine;
 use hookd::i18n::{self, Lang};
 use serde_json::{Value, json};
 
@@ -876,7 +875,10 @@ fn catalog_cases() -> Vec<(String, serde_json::Map<String, Value>)> {
 }
 
 /// What hookd itself makes of the same cases.
-fn formatted_by_hookd(lang: Lang, cases: &[(String, serde_json::Map<String, Value>)]) -> Vec<String> {
+fn formatted_by_hookd(
+    lang: Lang,
+    cases: &[(String, serde_json::Map<String, Value>)],
+) -> Vec<String> {
     cases
         .iter()
         .map(|(id, args)| {
@@ -956,7 +958,10 @@ fn language_switcher_changes_the_page_and_is_remembered() {
     );
     b.goto(&server.url("/"));
     wait_language(&b, Lang::De);
-    assert_eq!(b.exec("return document.getElementById('language').value"), json!("de"));
+    assert_eq!(
+        b.exec("return document.getElementById('language').value"),
+        json!("de")
+    );
 
     // Signed in, the texts built from the store's data follow a switch too.
     b.fill("//input[@id='token']", ADMIN);
@@ -991,7 +996,10 @@ fn language_switcher_changes_the_page_and_is_remembered() {
         format!("Sessão iniciada como administrador · conta Clinic Nord ({account})")
     );
     b.click(&format!("{}//summary", row("Bookings")));
-    assert!(b.displayed(&format!("{}//button[.='Enviar evento de teste']", row("Bookings"))));
+    assert!(b.displayed(&format!(
+        "{}//button[.='Enviar evento de teste']",
+        row("Bookings")
+    )));
     assert_eq!(
         b.exec("return document.querySelector('#webhook-rows summary').getAttribute('aria-label')"),
         json!("Ações para Bookings")

@@ -2,7 +2,6 @@
 //! server (tests/it/common), its tables, `--json`, errors and exit codes; `healthcheck`, `verify`
 //! and a backup that is restored and served.
 
-
 use std::io::Write;
 use std::path::Path;
 use std::process::{Command, ExitStatus, Stdio};
@@ -10,9 +9,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use base64::Engine as _;
 use crate::common::receiver::{Receiver, Reply};
 use crate::common::*;
+use base64::Engine as _;
 use hmac::Mac;
 use serde_json::{Value, json};
 

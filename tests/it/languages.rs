@@ -10,7 +10,8 @@ use hookd::i18n::{self, Lang};
 use serde_json::{Value, json};
 
 const WAIT: Duration = Duration::from_secs(20);
-const FAST_RETRIES: &str = "[delivery]\nretry_schedule = [\"100ms\", \"100ms\", \"100ms\", \"100ms\"]\n";
+const FAST_RETRIES: &str =
+    "[delivery]\nretry_schedule = [\"100ms\", \"100ms\", \"100ms\", \"100ms\"]\n";
 
 fn account_in(server: &Server, name: &str, language: &str) -> String {
     let r = server.post(
@@ -97,10 +98,22 @@ fn the_deactivation_message_is_in_the_account_s_language() {
     assert!(message.starts_with(&expected_start), "{message}");
     assert!(message.ends_with(" UTC zwischengespeichert."), "{message}");
     assert!(
-        ["Januar", "Februar", "März", "April", "Mai", "Juni", "Juli", "August", "September",
-            "Oktober", "November", "Dezember"]
-            .iter()
-            .any(|month| message[expected_start.len()..].contains(month)),
+        [
+            "Januar",
+            "Februar",
+            "März",
+            "April",
+            "Mai",
+            "Juni",
+            "Juli",
+            "August",
+            "September",
+            "Oktober",
+            "November",
+            "Dezember"
+        ]
+        .iter()
+        .any(|month| message[expected_start.len()..].contains(month)),
         "a German date: {message}"
     );
     // The webhook's own reason stays the API's English.
@@ -124,7 +137,12 @@ fn the_deactivation_message_is_in_the_account_s_language() {
         )),
         "{message}"
     );
-    assert!(message.contains("; last error: HTTP 500 Internal Server Error. Its events are buffered until "), "{message}");
+    assert!(
+        message.contains(
+            "; last error: HTTP 500 Internal Server Error. Its events are buffered until "
+        ),
+        "{message}"
+    );
 }
 
 #[test]
@@ -143,7 +161,11 @@ fn activation_pages_speak_the_account_s_language_or_the_one_asked_for() {
     send(&server, &account);
     let w = wait_deactivated(&server, &account, &id);
     send(&server, &account); // buffered at once: two are held back now
-    let path = link_path(notification(&server, &account)["activationUrl"].as_str().unwrap());
+    let path = link_path(
+        notification(&server, &account)["activationUrl"]
+            .as_str()
+            .unwrap(),
+    );
     let deactivated = w["deactivatedDate"].as_str().unwrap();
 
     // The account's language: German.
@@ -156,7 +178,10 @@ fn activation_pages_speak_the_account_s_language_or_the_one_asked_for() {
         "<h1>Webhook reaktivieren</h1>",
         "<dt>Name</dt><dd>Buchungen &lt;b&gt;</dd>",
         "<dt>Deaktiviert am</dt>",
-        &format!("<dd>{}</dd>", i18n::long_date_of(Lang::De, deactivated).unwrap()),
+        &format!(
+            "<dd>{}</dd>",
+            i18n::long_date_of(Lang::De, deactivated).unwrap()
+        ),
         "<dt>Grund</dt><dd>der Endpunkt hat mit 410 Gone geantwortet</dd>",
         "<dt>Zwischengespeicherte Ereignisse</dt><dd>2</dd>",
         "Reaktivieren und die 2 zwischengespeicherten Ereignisse zustellen",
@@ -174,16 +199,25 @@ fn activation_pages_speak_the_account_s_language_or_the_one_asked_for() {
         "<h1>Reativar webhook</h1>",
         "<dt>Nome</dt>",
         "<dt>Desativado em</dt>",
-        &format!("<dd>{}</dd>", i18n::long_date_of(Lang::Pt, deactivated).unwrap()),
+        &format!(
+            "<dd>{}</dd>",
+            i18n::long_date_of(Lang::Pt, deactivated).unwrap()
+        ),
         "<dt>Motivo</dt><dd>o URL de destino respondeu 410 Gone</dd>",
         "<dt>Eventos retidos</dt>",
         "Reativar e entregar os 2 eventos retidos",
         "Reativar e descartar os 2 eventos retidos",
     ] {
-        assert!(portuguese.text.contains(phrase), "{phrase} in {}", portuguese.text);
+        assert!(
+            portuguese.text.contains(phrase),
+            "{phrase} in {}",
+            portuguese.text
+        );
     }
     assert!(
-        i18n::long_date_of(Lang::Pt, deactivated).unwrap().contains(" de 20"),
+        i18n::long_date_of(Lang::Pt, deactivated)
+            .unwrap()
+            .contains(" de 20"),
         "a Portuguese date"
     );
     for ignored in ["xx", "EN", "pt-BR", "", "en%20"] {
@@ -195,13 +229,20 @@ fn activation_pages_speak_the_account_s_language_or_the_one_asked_for() {
         );
         assert_eq!(page.status, 200);
         assert!(
-            page.text.contains("<html lang=\"de\">") && page.text.contains("<h1>Webhook reaktivieren</h1>"),
+            page.text.contains("<html lang=\"de\">")
+                && page.text.contains("<h1>Webhook reaktivieren</h1>"),
             "?lang={ignored}: {}",
             page.text
         );
     }
     // The browser's language does not override the account's.
-    let page = request_with("GET", &server.url(&path), None, None, &[("accept-language", "da")]);
+    let page = request_with(
+        "GET",
+        &server.url(&path),
+        None,
+        None,
+        &[("accept-language", "da")],
+    );
     assert!(page.text.contains("<html lang=\"de\">"));
 
     // A forged link leads to no account: `?lang=`, else the browser's language, else English.
@@ -221,7 +262,11 @@ fn activation_pages_speak_the_account_s_language_or_the_one_asked_for() {
     );
     assert_eq!(browser.status, 404);
     assert!(browser.text.contains("<html lang=\"pt\">"));
-    assert!(browser.text.contains("<h1>Ligação inválida</h1>"), "{}", browser.text);
+    assert!(
+        browser.text.contains("<h1>Ligação inválida</h1>"),
+        "{}",
+        browser.text
+    );
     let asked = request_with(
         "GET",
         &server.url(&format!("{forged}?lang=nb")),
@@ -229,7 +274,11 @@ fn activation_pages_speak_the_account_s_language_or_the_one_asked_for() {
         None,
         &[("accept-language", "pt")],
     );
-    assert!(asked.text.contains("<h1>Lenken er ugyldig</h1>"), "{}", asked.text);
+    assert!(
+        asked.text.contains("<h1>Lenken er ugyldig</h1>"),
+        "{}",
+        asked.text
+    );
 
     // The answer to the click, in the page's language (the form posts to the URL it came
     // from, `?lang=` included).
@@ -258,5 +307,9 @@ fn activation_pages_speak_the_account_s_language_or_the_one_asked_for() {
     let used = request("GET", &server.url(&path), None, None);
     assert_eq!(used.status, 410);
     assert!(used.text.contains("<html lang=\"de\">"));
-    assert!(used.text.contains("<h1>Link nicht mehr gültig</h1>"), "{}", used.text);
+    assert!(
+        used.text.contains("<h1>Link nicht mehr gültig</h1>"),
+        "{}",
+        used.text
+    );
 }

@@ -1,14 +1,13 @@
 //! The failure lifecycle: deactivation, buffer, notifications, replay, one-click links,
 //! expiry and retention — with thresholds and windows set small.
 
-
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use base64::Engine as _;
 use crate::common::receiver::{Receiver, Reply};
 use crate::common::*;
+use base64::Engine as _;
 use hmac::Mac;
 use serde_json::{Value, json};
 
@@ -345,7 +344,10 @@ fn one_click_link_shows_without_changing_and_reactivates_once() {
         page.text
             .contains("Reactivate and deliver the buffered event<")
     );
-    assert!(page.text.contains("Reactivate and discard the buffered event<"));
+    assert!(
+        page.text
+            .contains("Reactivate and discard the buffered event<")
+    );
     assert!(page.text.contains("name=\"replayEvents\" value=\"true\""));
     assert!(page.text.contains("name=\"replayEvents\" value=\"false\""));
     // GET changed nothing.

@@ -3,7 +3,6 @@
 //! resolves, every operation has a success response, and every operation declares the bearer
 //! security every `/v1/` route requires.
 
-
 use std::collections::BTreeSet;
 
 use crate::common::{Server, request};
@@ -198,7 +197,10 @@ fn the_named_schemas_exist_with_api_md_field_names() {
     let doc = embedded();
     let schemas = &doc["components"]["schemas"];
     let expect: &[(&str, &[&str])] = &[
-        ("Account", &["id", "name", "language", "createdDate", "lastUpdate"]),
+        (
+            "Account",
+            &["id", "name", "language", "createdDate", "lastUpdate"],
+        ),
         ("AccountCreate", &["name", "id", "language"]),
         ("AccountUpdate", &["name", "language"]),
         (
