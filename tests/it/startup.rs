@@ -1,5 +1,6 @@
 //! Start-up, configuration errors, persistence across restarts, and graceful shutdown.
 
+
 use crate::common::*;
 use serde_json::json;
 
