@@ -24,7 +24,7 @@ const PAGE_CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; form-acti
                         frame-ancestors 'none'; base-uri 'none'";
 
 const STYLE: &str = "body{font-family:system-ui,sans-serif;max-width:40rem;margin:3rem auto;\
-padding:0 1rem;color:#222}dt{font-weight:600;margin-top:.6rem}dd{margin:0;word-break:break-all}\
+padding:0 1rem;color:#222}dt{font-weight:600;margin-top:.6rem}dd{margin:0;overflow-wrap:anywhere}\
 form{display:inline-block;margin:1.2rem .6rem 0 0}button{font-size:1rem;padding:.6rem 1rem;\
 cursor:pointer}h1{font-size:1.5rem}";
 

@@ -729,6 +729,25 @@ fn admin_page_headers_and_script() {
     assert_eq!(css.header("content-type"), Some("text/css; charset=utf-8"));
     let missing = crate::common::request("GET", &server.url("/admin/nope.js"), None, None);
     assert_eq!(missing.status, 404);
+
+    // The language catalogs the page formats its texts from: hookd's own files, as text.
+    for lang in Lang::ALL {
+        let path = format!("/admin/{}.ftl", lang.code());
+        let catalog = crate::common::request("GET", &server.url(&path), None, None);
+        assert_eq!(catalog.status, 200, "{path}");
+        assert_eq!(
+            catalog.header("content-type"),
+            Some("text/plain; charset=utf-8")
+        );
+        assert_eq!(catalog.header("x-content-type-options"), Some("nosniff"));
+        assert_eq!(catalog.header("content-security-policy"), Some(csp));
+        assert_eq!(catalog.text, i18n::source(lang));
+    }
+    for unknown in ["fr.ftl", "EN.ftl", "pt-BR.ftl", "en.ftl.bak", ".ftl"] {
+        let r =
+            crate::common::request("GET", &server.url(&format!("/admin/{unknown}")), None, None);
+        assert_eq!(r.status, 404, "{unknown}");
+    }
 }
 
 /// Waits until the page shows `lang`: `<html lang>` set and its texts in place.
