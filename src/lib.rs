@@ -11,6 +11,7 @@ pub mod crypto;
 pub mod dispatch;
 pub mod engine;
 pub mod error;
+pub mod i18n;
 pub mod ids;
 pub mod links;
 pub mod metrics;

@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::crypto::TokenHash;
+use crate::i18n::Lang;
 use crate::time::{Millis, format_rfc3339};
 
 /// An account: the owner of webhooks, tokens and events.
@@ -21,6 +22,10 @@ pub struct Account {
     /// A number unique over the store's life, never reused: data keyed by it cannot be
     /// confused with that of a later account that reuses a deleted account's id.
     pub seq: u64,
+    /// The language of its notifications and activation pages. Records written before accounts
+    /// had a language read as English.
+    #[serde(default)]
+    pub language: Lang,
 }
 
 /// An account token, as stored (the token itself is never stored, only its hash).
@@ -99,6 +104,7 @@ pub struct Webhook {
 pub struct AccountView<'a> {
     id: &'a str,
     name: &'a str,
+    language: &'static str,
     created_date: String,
     last_update: String,
 }
@@ -108,6 +114,7 @@ impl<'a> From<&'a Account> for AccountView<'a> {
         AccountView {
             id: &a.id,
             name: &a.name,
+            language: a.language.code(),
             created_date: format_rfc3339(a.created),
             last_update: format_rfc3339(a.updated),
         }
@@ -198,5 +205,25 @@ impl<'a> WebhookView<'a> {
     pub fn with_secret(mut self, secret: &'a str) -> Self {
         self.secret = Some(secret);
         self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_account_stored_before_languages_reads_as_english() {
+        let old = r#"{"id":"clinic-42","name":"Clinic","created":1,"updated":2,"seq":7}"#;
+        let account: Account = serde_json::from_str(old).unwrap();
+        assert_eq!(account.language, Lang::En);
+        assert_eq!(account.seq, 7);
+        let german = Account {
+            language: Lang::De,
+            ..account
+        };
+        let json = serde_json::to_string(&german).unwrap();
+        assert!(json.contains(r#""language":"de""#), "{json}");
+        assert_eq!(serde_json::from_str::<Account>(&json).unwrap(), german);
     }
 }

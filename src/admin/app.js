@@ -1,11 +1,14 @@
 /* hookd admin page: plain JavaScript, no build step, no dependencies.
  *
  * Everything that comes from the API is put into the page with textContent (through el()),
- * never parsed as HTML. */
+ * never parsed as HTML. Every text a person reads comes from hookd's catalogs (one per
+ * language, /admin/<code>.ftl — the same files and message ids hookd uses for its own pages),
+ * formatted here by a small Fluent formatter (the subset en.ftl's header describes). */
 "use strict";
 
 const TOKEN_KEY = "hookd.token";
 const ACCOUNT_KEY = "hookd.account";
+const LANGUAGE_KEY = "hookd.language";
 const LOG_SIZE = 50;
 
 const state = {
@@ -20,12 +23,231 @@ const state = {
 
 const $ = (id) => document.getElementById(id);
 
-/* Builds an element; string children become text nodes, attributes are set as properties. */
+/* ---- languages ---- */
+
+const LANGUAGES = ["en", "de", "da", "nb", "pt"];
+/* The locale for dates, numbers and plural rules: day-month order for English, and European
+ * Portuguese (whose plural rules treat 0 as plural, as hookd's do). */
+const INTL_LOCALES = { en: "en-GB", de: "de-DE", da: "da-DK", nb: "nb-NO", pt: "pt-PT" };
+
+/* Plural rules, number and date formats of a locale. Dates show the browser's time zone. */
+function intlFor(locale) {
+  return {
+    plural: new Intl.PluralRules(locale),
+    number: new Intl.NumberFormat(locale),
+    date: new Intl.DateTimeFormat(locale, {
+      year: "numeric", month: "short", day: "numeric",
+      hour: "2-digit", minute: "2-digit", second: "2-digit", timeZoneName: "short",
+    }),
+  };
+}
+
+const i18n = {
+  lang: "en",
+  messages: new Map(),
+  english: new Map(),
+  catalogs: new Map(), // code → parsed catalog
+  ...intlFor(INTL_LOCALES.en),
+};
+
+/* One of the five languages for a BCP 47 tag, by the rules hookd's `negotiate` follows:
+ * nb, no and nn choose Bokmål; pt-BR and pt-PT choose Portuguese; de-AT German. */
+function languageOfTag(tag) {
+  const primary = String(tag || "").trim().toLowerCase().split(/[-_]/)[0];
+  if (primary === "no" || primary === "nn") return "nb";
+  return LANGUAGES.includes(primary) ? primary : null;
+}
+
+function storedLanguage() {
+  try {
+    const code = localStorage.getItem(LANGUAGE_KEY);
+    return LANGUAGES.includes(code) ? code : null;
+  } catch (e) {
+    return null;
+  }
+}
+
+/* The person's pick in this page, else the browser's preferred languages, else English. */
+function preferredLanguage() {
+  const picked = storedLanguage();
+  if (picked) return picked;
+  for (const tag of navigator.languages || [navigator.language]) {
+    const lang = languageOfTag(tag);
+    if (lang) return lang;
+  }
+  return "en";
+}
+
+/* Parses the Fluent subset of the catalogs: messages whose value is one line of text with
+ * `{ $var }` placeables, or one select expression on a number with one variant a line. */
+function parseCatalog(source) {
+  const messages = new Map();
+  const lines = source.split(/\r?\n/);
+  const unknown = (line) => console.warn("hookd: catalog line not understood:", line);
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i];
+    if (line.trim() === "" || line.startsWith("#")) continue;
+    const m = /^([A-Za-z][A-Za-z0-9_-]*) *= *(.*)$/.exec(line);
+    if (!m) {
+      unknown(line);
+      continue;
+    }
+    const select = /^\{ *\$([A-Za-z][A-Za-z0-9_-]*) *-> *$/.exec(m[2]);
+    if (!select) {
+      messages.set(m[1], { pattern: parsePattern(m[2]) });
+      continue;
+    }
+    const variants = [];
+    for (i++; i < lines.length && lines[i].trim() !== "}"; i++) {
+      const v = /^ *(\*?)\[ *([^\]\s]+) *\] *(.*)$/.exec(lines[i]);
+      if (v) variants.push({ isDefault: v[1] === "*", key: v[2], pattern: parsePattern(v[3]) });
+      else unknown(lines[i]);
+    }
+    messages.set(m[1], { selector: select[1], variants });
+  }
+  return messages;
+}
+
+/* Text and `{ $var }` placeables, as a list of strings and {variable} parts. */
+function parsePattern(text) {
+  const parts = [];
+  const placeable = /\{ *\$([A-Za-z][A-Za-z0-9_-]*) *\}/g;
+  text = text.trim();
+  let last = 0;
+  let m;
+  while ((m = placeable.exec(text)) !== null) {
+    if (m.index > last) parts.push(text.slice(last, m.index));
+    parts.push({ variable: m[1] });
+    last = placeable.lastIndex;
+  }
+  if (last < text.length) parts.push(text.slice(last));
+  return parts;
+}
+
+/* The variant for a number: an exact number key, else its plural category, in the order
+ * written (the first match wins), else the default. */
+function chooseVariant(message, value) {
+  const n = Number(value);
+  const category = typeof value === "number" ? i18n.plural.select(n) : null;
+  const match = message.variants.find((v) =>
+    /^-?[0-9]+(\.[0-9]+)?$/.test(v.key) ? typeof value === "number" && Number(v.key) === n : v.key === category || v.key === value,
+  );
+  return match || message.variants.find((v) => v.isDefault) || message.variants[0];
+}
+
+function formatDate(iso) {
+  const date = new Date(iso);
+  return iso && !Number.isNaN(date.getTime()) ? i18n.date.format(date) : String(iso || "");
+}
+
+/* A value for a placeable: numbers and {date} formatted for the language, nodes as they are. */
+function formatValue(value, name) {
+  if (value === undefined || value === null) return "{$" + name + "}";
+  if (value instanceof Node) return value;
+  if (typeof value === "number") return i18n.number.format(value);
+  if (typeof value === "object" && "date" in value) return formatDate(value.date);
+  return String(value);
+}
+
+/* The message `id` as a list of strings and nodes; English when the language lacks it. */
+function formatParts(id, args = {}) {
+  const message = i18n.messages.get(id) || i18n.english.get(id);
+  if (!message) return [id];
+  const pattern = message.selector ? chooseVariant(message, args[message.selector]).pattern : message.pattern;
+  return pattern.map((part) => (typeof part === "string" ? part : formatValue(args[part.variable], part.variable)));
+}
+
+/* The message `id` as plain text. */
+function t(id, args) {
+  return formatParts(id, args)
+    .map((part) => (part instanceof Node ? part.textContent : part))
+    .join("");
+}
+
+const hasMessage = (id) => i18n.english.has(id) || i18n.messages.has(id);
+
+/* Placeables of the static page that are elements, not text. */
+const NODE_ARGS = {
+  "admin-token-hint": () => ({ example: el("code", {}, "hkd_…") }),
+};
+
+/* Fills a node marked with data-i18n (its text) and data-i18n-label (its aria-label), with
+ * the JSON arguments of data-i18n-args / data-i18n-label-args; and data-i18n-date /
+ * data-i18n-number values. */
+function translateNode(node) {
+  const d = node.dataset;
+  if (d.i18n) {
+    const args = Object.assign(d.i18nArgs ? JSON.parse(d.i18nArgs) : {}, NODE_ARGS[d.i18n] ? NODE_ARGS[d.i18n]() : {});
+    node.replaceChildren(...formatParts(d.i18n, args));
+  }
+  if (d.i18nLabel) node.setAttribute("aria-label", t(d.i18nLabel, d.i18nLabelArgs ? JSON.parse(d.i18nLabelArgs) : {}));
+  if (d.i18nDate !== undefined) node.textContent = formatDate(d.i18nDate);
+  if (d.i18nNumber !== undefined) node.textContent = i18n.number.format(Number(d.i18nNumber));
+}
+
+function translateAll() {
+  for (const node of document.querySelectorAll("[data-i18n], [data-i18n-label], [data-i18n-date], [data-i18n-number]")) {
+    translateNode(node);
+  }
+}
+
+/* Makes `node` show the message `id` from now on, in whichever language is chosen. */
+function setText(node, id, args) {
+  node.dataset.i18n = id;
+  if (args) node.dataset.i18nArgs = JSON.stringify(args);
+  else delete node.dataset.i18nArgs;
+  translateNode(node);
+}
+
+function clearText(node) {
+  delete node.dataset.i18n;
+  delete node.dataset.i18nArgs;
+  node.replaceChildren();
+}
+
+async function loadCatalog(lang) {
+  if (!i18n.catalogs.has(lang)) {
+    const response = await fetch("/admin/" + lang + ".ftl", { cache: "no-cache" });
+    if (!response.ok) throw new Error("catalog " + lang + ": HTTP " + response.status);
+    i18n.catalogs.set(lang, parseCatalog(await response.text()));
+  }
+  return i18n.catalogs.get(lang);
+}
+
+/* Switches the page to `lang`: loads its catalog, re-renders every text. */
+async function setLanguage(lang, remember) {
+  if (!LANGUAGES.includes(lang)) lang = "en";
+  const [english, messages] = await Promise.all([loadCatalog("en"), loadCatalog(lang)]);
+  Object.assign(i18n, { lang, english, messages, ...intlFor(INTL_LOCALES[lang]) });
+  if (remember) {
+    try {
+      localStorage.setItem(LANGUAGE_KEY, lang);
+    } catch (e) {
+      /* not remembered: private mode */
+    }
+  }
+  document.documentElement.lang = lang;
+  $("language").value = lang;
+  translateAll();
+}
+
+/* Builds an element; string children become text nodes, attributes are set as properties.
+ * `i18n: [id, args]` gives it the text of a message, `i18nLabel: [id, args]` its aria-label,
+ * `i18nDate` a date and `i18nNumber` a number, all kept in the chosen language. */
 function el(tag, props, ...children) {
   const node = document.createElement(tag);
+  let translated = false;
   for (const [key, value] of Object.entries(props || {})) {
     if (key === "class") node.className = value;
-    else if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
+    else if (key === "i18n" || key === "i18nLabel") {
+      const [id, args] = Array.isArray(value) ? value : [value];
+      node.dataset[key] = id;
+      if (args) node.dataset[key + "Args"] = JSON.stringify(args);
+      translated = true;
+    } else if (key === "i18nDate" || key === "i18nNumber") {
+      node.dataset[key] = String(value);
+      translated = true;
+    } else if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
     else if (key === "role" || key.startsWith("aria-") || key.startsWith("data-")) node.setAttribute(key, value);
     else node[key] = value;
   }
@@ -33,8 +255,12 @@ function el(tag, props, ...children) {
     if (child === null || child === undefined || child === false) continue;
     node.append(child instanceof Node ? child : document.createTextNode(String(child)));
   }
+  if (translated) translateNode(node);
   return node;
 }
+
+/* A span showing the message `id`. */
+const msg = (id, args) => el("span", { i18n: [id, args] });
 
 /* ---- talking to the API ---- */
 
@@ -44,6 +270,16 @@ class ApiError extends Error {
     super(p.detail || p.title || "HTTP " + status);
     this.status = status;
     this.problem = p;
+  }
+}
+
+/* An error of the page itself, told with a message of the catalogs. */
+class PageError extends Error {
+  constructor(id, args, detail) {
+    super(id);
+    this.id = id;
+    this.args = args;
+    this.detail = detail;
   }
 }
 
@@ -58,7 +294,7 @@ async function api(method, path, body) {
   try {
     response = await fetch(path, init);
   } catch (e) {
-    throw new ApiError(0, { title: "Network error", detail: "hookd could not be reached (" + e.message + ")" });
+    throw new PageError("admin-network-error", null, ["admin-network-error-detail", { error: e.message }]);
   }
   const text = await response.text();
   let data = null;
@@ -95,20 +331,39 @@ const webhookPath = (w) => accountPath() + "/webhooks/" + enc(w.id);
 
 /* ---- messages ---- */
 
-/* The nodes that explain an error: the problem's title, detail and field errors. */
+/* The title of a problem, translated by its type; the API's own title for a type this page
+ * does not know. */
+function problemTitle(p) {
+  const id = typeof p.type === "string" ? "problem-" + p.type.replace(/^\/problems\//, "") : null;
+  if (id && hasMessage(id)) return el("strong", { i18n: id });
+  return p.title ? el("strong", {}, p.title) : el("strong", { i18n: "admin-error" });
+}
+
+/* The nodes that explain an error: the problem's title, and the API's detail and field errors
+ * (the API speaks English; its words are quoted as sent). */
 function problemNodes(err) {
   const p = err.problem || {};
-  const title = el("strong", {}, p.title || "Error");
+  const title = problemTitle(p);
   if (Array.isArray(p.errors) && p.errors.length) {
     return [title, el("ul", {}, p.errors.map((e) => el("li", {}, (e.field ? e.field + ": " : "") + (e.message || ""))))];
   }
   return [title, p.detail ? " — " + p.detail : ""];
 }
 
+function errorNodes(err) {
+  if (err instanceof ApiError) return problemNodes(err);
+  if (err instanceof PageError) {
+    const nodes = [el(err.detail ? "strong" : "span", { i18n: [err.id, err.args] })];
+    if (err.detail) nodes.push(" — ", msg(...err.detail));
+    return nodes;
+  }
+  return [String(err.message || err)];
+}
+
 function showError(err, box = $("error")) {
-  box.replaceChildren(...(err instanceof ApiError ? problemNodes(err) : [String(err.message || err)]));
+  box.replaceChildren(...errorNodes(err));
   box.hidden = false;
-  if (box === $("error")) $("notice").textContent = "";
+  if (box === $("error")) $("notice").replaceChildren();
 }
 
 function clearError(box = $("error")) {
@@ -116,9 +371,10 @@ function clearError(box = $("error")) {
   box.hidden = true;
 }
 
-function notice(text) {
+/* Shows the message `id` as the outcome of an action. */
+function notice(id, args) {
   clearError();
-  $("notice").textContent = text;
+  $("notice").replaceChildren(msg(id, args));
 }
 
 /* Runs an action, showing its error instead of throwing. */
@@ -141,10 +397,12 @@ function showSections() {
   $("account-id-form").hidden = state.isAdmin;
   $("webhooks").hidden = !state.account;
   $("log").hidden = !state.logWebhook;
-  $("who").textContent = !signedIn
-    ? ""
-    : (state.isAdmin ? "Signed in as admin" : "Signed in with an account token") +
-      (state.account ? " · account " + state.account.name + " (" + state.account.id + ")" : "");
+  const who = [];
+  if (signedIn) {
+    who.push(msg(state.isAdmin ? "admin-signed-in-admin" : "admin-signed-in-account"));
+    if (state.account) who.push(" · ", msg("admin-current-account", { name: state.account.name, id: state.account.id }));
+  }
+  $("who").replaceChildren(...who);
 }
 
 async function signIn(token) {
@@ -185,7 +443,7 @@ function signOut() {
   $("webhook-form-slot").replaceChildren();
   $("token").value = "";
   clearError();
-  $("notice").textContent = "";
+  $("notice").replaceChildren();
   showSections();
   $("token").focus();
 }
@@ -193,7 +451,7 @@ function signOut() {
 /* The token stopped working while signed in (revoked, or the admin token changed). */
 function expired() {
   signOut();
-  showError(new Error("The token is no longer accepted. Sign in again."));
+  showError(new PageError("admin-token-expired"));
 }
 
 async function openAccount(id) {
@@ -202,7 +460,7 @@ async function openAccount(id) {
   const account = await api("GET", "/v1/accounts/" + enc(id));
   state.account = { id: account.id, name: account.name };
   sessionStorage.setItem(ACCOUNT_KEY, account.id);
-  $("webhooks-title").textContent = "Webhooks of " + account.name;
+  setText($("webhooks-title"), "admin-webhooks-of", { account: account.name });
   showSections();
   await loadWebhooks();
 }
@@ -215,8 +473,20 @@ async function loadWebhooks() {
   $("no-webhooks").hidden = state.webhooks.length > 0;
 }
 
-function statusText(w) {
-  return w.status + (w.enabled ? "" : ", disabled");
+function statusNodes(w) {
+  const status = msg("status-" + w.status);
+  return w.enabled ? [status] : [status, ", ", msg("status-disabled")];
+}
+
+/* Why a webhook was deactivated. The API states it in English in one of two shapes (hookd
+ * reads them the same way for its notifications); each is told in the page's language with
+ * the last error quoted as it is. Anything else is shown as sent. */
+function reasonNode(reason) {
+  if (reason === "the endpoint answered 410 Gone") return el("div", { class: "hint", i18n: "reason-gone" });
+  const m = /^(\d+) failed attempts in a row since (\S*); the last: ([\s\S]*)$/.exec(reason);
+  if (!m) return el("div", { class: "hint" }, reason);
+  const args = { count: Number(m[1]), since: { date: m[2] }, error: m[3] };
+  return el("div", { class: "hint", i18n: ["reason-failures", args] });
 }
 
 function webhookRow(w) {
@@ -230,14 +500,14 @@ function webhookRow(w) {
     },
   });
   const item = (label, run) =>
-    el("button", { type: "button", onclick: () => { details.open = false; guarded(run); } }, label);
+    el("button", { type: "button", i18n: label, onclick: () => { details.open = false; guarded(run); } });
   const menu = el(
     "div",
     { class: "menu" },
-    item("Update", async () => editWebhook(w)),
-    item("Remove", () => removeWebhook(w)),
-    item("Send test event", () => sendTest(w)),
-    item("Delivery log", () => openLog(w)),
+    item("admin-update", async () => editWebhook(w)),
+    item("admin-remove", () => removeWebhook(w)),
+    item("admin-send-test", () => sendTest(w)),
+    item("admin-delivery-log", () => openLog(w)),
   );
   if (w.status === "deactivated") {
     const replay = el("input", { type: "checkbox", id: "replay-" + w.id });
@@ -246,21 +516,21 @@ function webhookRow(w) {
         "div",
         { class: "activate" },
         replay,
-        el("label", { htmlFor: replay.id }, "deliver buffered events"),
-        item("Activate", () => activate(w, replay.checked)),
+        el("label", { htmlFor: replay.id, i18n: "admin-deliver-buffered" }),
+        item("admin-activate", () => activate(w, replay.checked)),
       ),
     );
   }
-  details.append(el("summary", { "aria-label": "Actions for " + w.name }, "Actions"), menu);
-  const reason = w.deactivationReason ? el("div", { class: "hint" }, w.deactivationReason) : null;
+  details.append(el("summary", { i18n: "admin-actions", i18nLabel: ["admin-actions-for", { webhook: w.name }] }), menu);
+  const reason = w.deactivationReason ? reasonNode(w.deactivationReason) : null;
   return el(
     "tr",
     { "data-webhook-id": w.id },
     el("td", {}, w.name),
     el("td", { class: "url" }, w.eventUrl),
     el("td", {}, (w.eventList || []).join(", ")),
-    el("td", {}, el("span", { class: "status " + w.status }, statusText(w)), reason),
-    el("td", { class: "num" }, String(w.failureCount)),
+    el("td", {}, el("span", { class: "status " + w.status }, statusNodes(w)), reason),
+    el("td", { class: "num", i18nNumber: w.failureCount }),
     el("td", {}, details),
   );
 }
@@ -270,7 +540,7 @@ function webhookForm(w) {
   const editing = w !== null;
   const slot = $("webhook-form-slot");
   const errorBox = el("div", { class: "error", role: "alert", hidden: true });
-  const field = (id, label, input) => el("div", { class: "field" }, el("label", { htmlFor: id }, label), input);
+  const field = (id, label, input) => el("div", { class: "field" }, el("label", { htmlFor: id, i18n: label }), input);
   const name = el("input", { id: "wh-name", type: "text", required: true, maxLength: 200 });
   const enabled = el("input", { id: "wh-enabled", type: "checkbox" });
   const events = el("textarea", { id: "wh-events", rows: 3, placeholder: "booking.created, booking.*" });
@@ -290,12 +560,13 @@ function webhookForm(w) {
     enabled.checked = hook ? hook.enabled : true;
     events.value = hook ? hook.eventList.join("\n") : "";
     url.value = hook ? hook.eventUrl : "";
-    version.textContent = hook ? "Version " + hook.version : "";
+    if (hook) setText(version, "admin-version", { version: hook.version });
+    else clearText(version);
   };
   fill(w);
 
   const close = () => slot.replaceChildren();
-  const reload = el("button", { type: "button", hidden: true }, "Reload");
+  const reload = el("button", { type: "button", hidden: true, i18n: "admin-reload" });
   reload.addEventListener("click", () =>
     guarded(async () => {
       fill(await api("GET", webhookPath(current)));
@@ -322,10 +593,10 @@ function webhookForm(w) {
           ordered: current.ordered,
           version: current.version,
         });
-        notice("Saved “" + saved.name + "” (version " + saved.version + ").");
+        notice("admin-saved", { name: saved.name, version: saved.version });
       } else {
         const created = await api("POST", "/v1/accounts/" + enc(account.value) + "/webhooks", body);
-        notice("Created “" + created.name + "”.");
+        notice("admin-created", { name: created.name });
         if (account.value !== state.account.id) {
           close();
           await openAccount(account.value);
@@ -337,7 +608,7 @@ function webhookForm(w) {
     } catch (err) {
       if (err.problem && err.problem.type === "/problems/version-conflict") {
         const now = /\d+/.exec(err.problem.detail || "");
-        showError(new Error("Someone else changed this webhook (now version " + (now ? now[0] : "?") + "). Reload and try again."), errorBox);
+        showError(new PageError("admin-version-conflict", { version: now ? Number(now[0]) : "?" }), errorBox);
         reload.hidden = false;
       } else {
         showError(err, errorBox);
@@ -348,15 +619,21 @@ function webhookForm(w) {
   const form = el(
     "form",
     { class: "webhook-form", noValidate: true, onsubmit: (e) => { e.preventDefault(); save(); } },
-    el("h3", {}, editing ? "Update webhook" : "Create new webhook"),
-    field("wh-name", "Name", name),
-    el("div", { class: "field check" }, enabled, el("label", { htmlFor: "wh-enabled" }, "Enabled")),
-    field("wh-account", "Account", account),
-    field("wh-events", "Events (comma- or line-separated)", events),
-    field("wh-url", "URL", url),
+    el("h3", { i18n: editing ? "admin-form-update" : "admin-form-create" }),
+    field("wh-name", "field-name", name),
+    el("div", { class: "field check" }, enabled, el("label", { htmlFor: "wh-enabled", i18n: "admin-enabled" })),
+    field("wh-account", "admin-account", account),
+    field("wh-events", "admin-events-hint", events),
+    field("wh-url", "field-url", url),
     version,
     errorBox,
-    el("div", { class: "buttons" }, el("button", { type: "submit" }, "Save"), reload, el("button", { type: "button", onclick: close }, "Cancel")),
+    el(
+      "div",
+      { class: "buttons" },
+      el("button", { type: "submit", i18n: "admin-save" }),
+      reload,
+      el("button", { type: "button", onclick: close, i18n: "admin-cancel" }),
+    ),
   );
   slot.replaceChildren(form);
   name.focus();
@@ -367,53 +644,55 @@ function editWebhook(w) {
 }
 
 async function removeWebhook(w) {
-  if (!confirm("Remove the webhook “" + w.name + "”? Its pending deliveries are cancelled.")) return;
+  if (!confirm(t("admin-confirm-remove", { name: w.name }))) return;
   await api("DELETE", webhookPath(w));
   if (state.logWebhook && state.logWebhook.id === w.id) closeLog();
-  notice("Removed “" + w.name + "”.");
+  notice("admin-removed", { name: w.name });
   await loadWebhooks();
 }
 
 async function activate(w, replayEvents) {
   const r = await api("POST", webhookPath(w) + "/activate", { replayEvents });
-  notice("Activated “" + w.name + "”: " + r.replayed + " buffered event(s) delivered again, " + r.dropped + " dropped.");
+  if (replayEvents) notice("admin-activated-replayed", { name: w.name, count: r.replayed });
+  else notice("admin-activated-dropped", { name: w.name, count: r.dropped });
   await loadWebhooks();
 }
 
 async function sendTest(w) {
   await api("POST", webhookPath(w) + "/test", {});
-  notice("Sent a test event to “" + w.name + "”.");
+  notice("admin-test-sent", { name: w.name });
   await openLog(w);
 }
 
 /* ---- delivery log ---- */
 
-function shortDate(s) {
-  return s ? s.replace("T", " ").replace(/\.\d+Z$/, "Z") : "";
+/* Items joined by " · ". */
+function dotted(items) {
+  return items.flatMap((item, i) => (i === 0 ? [item] : [" · ", item]));
 }
 
 function attemptItem(a) {
-  const parts = ["#" + a.number, shortDate(a.date), a.outcome];
+  const parts = [msg("admin-attempt", { number: a.number }), el("span", { i18nDate: a.date }), msg("outcome-" + String(a.outcome).replace(/_/g, "-"))];
   if (a.statusCode !== null && a.statusCode !== undefined) parts.push("HTTP " + a.statusCode);
-  if (a.durationMs !== undefined) parts.push(a.durationMs + " ms");
+  if (a.durationMs !== undefined) parts.push(msg("admin-duration", { ms: a.durationMs }));
   const snippet = a.responseBody || a.error;
   return el(
     "li",
     {},
-    parts.join(" · "),
+    dotted(parts),
     snippet ? el("code", { class: "snippet" }, snippet.length > 200 ? snippet.slice(0, 200) + "…" : snippet) : null,
   );
 }
 
 function deliveryRow(d) {
-  const attempts = d.attempts.length ? el("ol", { class: "attempts" }, d.attempts.map(attemptItem)) : "no attempt yet";
-  const next = d.nextAttemptDate ? el("div", { class: "hint" }, "next attempt " + shortDate(d.nextAttemptDate)) : null;
+  const attempts = d.attempts.length ? el("ol", { class: "attempts" }, d.attempts.map(attemptItem)) : msg("admin-no-attempt");
+  const next = d.nextAttemptDate ? el("div", { class: "hint", i18n: ["admin-next-attempt", { date: { date: d.nextAttemptDate } }] }) : null;
   return el(
     "tr",
     { "data-delivery-id": d.id },
-    el("td", {}, shortDate(d.createdDate)),
+    el("td", { i18nDate: d.createdDate }),
     el("td", {}, d.eventType),
-    el("td", {}, el("span", { class: "status " + d.status }, d.status), next),
+    el("td", {}, el("span", { class: "status " + d.status, i18n: "delivery-" + d.status }), next),
     el("td", {}, attempts),
   );
 }
@@ -423,13 +702,14 @@ async function loadLog() {
   const all = await listAll(webhookPath(w) + "/deliveries", 100000);
   if (state.logWebhook !== w) return;
   const newest = all.slice(-LOG_SIZE).reverse();
+  const headings = ["admin-created-column", "admin-event", "field-status", "admin-attempts"];
   $("log-body").replaceChildren(
     newest.length === 0
-      ? el("p", { class: "hint" }, "No deliveries yet.")
+      ? el("p", { class: "hint", i18n: "admin-no-deliveries" })
       : el(
           "table",
           {},
-          el("thead", {}, el("tr", {}, ["Created", "Event", "Status", "Attempts"].map((h) => el("th", { scope: "col" }, h)))),
+          el("thead", {}, el("tr", {}, headings.map((h) => el("th", { scope: "col", i18n: h })))),
           el("tbody", {}, newest.map(deliveryRow)),
         ),
   );
@@ -444,8 +724,8 @@ async function loadLog() {
 async function openLog(w) {
   state.logWebhook = w;
   state.logFollowUntil = Date.now() + 30000;
-  $("log-title").textContent = "Delivery log of " + w.name;
-  $("log-body").replaceChildren(el("p", { class: "hint" }, "Loading…"));
+  setText($("log-title"), "admin-log-of", { webhook: w.name });
+  $("log-body").replaceChildren(el("p", { class: "hint", i18n: "admin-loading" }));
   showSections();
   await loadLog();
 }
@@ -459,7 +739,7 @@ function closeLog() {
 
 /* ---- wiring ---- */
 
-document.addEventListener("DOMContentLoaded", () => {
+document.addEventListener("DOMContentLoaded", async () => {
   $("sign-in-form").addEventListener("submit", (e) => {
     e.preventDefault();
     guarded(async () => {
@@ -469,6 +749,7 @@ document.addEventListener("DOMContentLoaded", () => {
     });
   });
   $("sign-out").addEventListener("click", signOut);
+  $("language").addEventListener("change", () => guarded(() => setLanguage($("language").value, true)));
   $("account-pick-form").addEventListener("submit", (e) => {
     e.preventDefault();
     guarded(() => openAccount($("account-select").value));
@@ -484,6 +765,15 @@ document.addEventListener("DOMContentLoaded", () => {
     guarded(loadLog);
   });
   $("log-close").addEventListener("click", closeLog);
+
+  // The language first, so that nothing shows in another one; the page's own English text
+  // stays if the catalogs cannot be had.
+  try {
+    await setLanguage(preferredLanguage(), false);
+  } catch (err) {
+    console.error("hookd: no catalog:", err);
+  }
+  document.documentElement.classList.remove("i18n-pending");
 
   const saved = sessionStorage.getItem(TOKEN_KEY);
   showSections();

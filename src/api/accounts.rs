@@ -7,9 +7,22 @@ use super::request::CursorKind;
 use super::respond::{self, Response};
 use super::{App, Call, list_response};
 use crate::error::Error;
+use crate::i18n::Lang;
 use crate::ids::is_valid_account_id;
 use crate::model::AccountView;
 use crate::time::now_millis;
+
+/// The optional `language`: absent or `null` is English, like any omitted optional field on
+/// `PUT`; anything but one of the five exact codes is a field error.
+fn language(fields: &mut Fields) -> Lang {
+    let Some(value) = fields.take("language") else {
+        return Lang::default();
+    };
+    value.as_str().and_then(Lang::parse).unwrap_or_else(|| {
+        fields.error("language", "must be one of en, de, da, nb, pt");
+        Lang::default()
+    })
+}
 
 /// `POST /v1/accounts` (admin).
 pub async fn create(app: &App, call: &mut Call) -> Result<Response, Error> {
@@ -24,8 +37,12 @@ pub async fn create(app: &App, call: &mut Call) -> Result<Response, Error> {
             None
         }
     };
+    let language = language(&mut fields);
     let name = fields.finish_with(name)?;
-    let account = app.store.create_account(id, name, now_millis()).await?;
+    let account = app
+        .store
+        .create_account(id, name, language, now_millis())
+        .await?;
     Ok(respond::json(
         StatusCode::CREATED,
         &AccountView::from(&account),
@@ -64,10 +81,11 @@ pub async fn update(app: &App, call: &mut Call, account_id: &str) -> Result<Resp
     call.principal.require_admin()?;
     let mut fields = Fields::new(call.json_object(app, false).await?);
     let name = fields.required_string("name", 1, 200);
+    let language = language(&mut fields);
     let name = fields.finish_with(name)?;
     let account = app
         .store
-        .update_account(account_id.to_string(), name, now_millis())
+        .update_account(account_id.to_string(), name, language, now_millis())
         .await?;
     Ok(respond::json(StatusCode::OK, &AccountView::from(&account)))
 }

@@ -1,27 +1,30 @@
 //! `GET` and `POST /activate/{linkToken}`: the one-click reactivation page.
 //!
 //! GET only shows; the page's two forms POST `replayEvents=true|false` to the same URL. Text
-//! from the store is always HTML-escaped.
+//! from the store is always HTML-escaped. Every sentence, title and button comes from the
+//! catalogs (`crate::i18n`) in the page's language (see [`page_language`]).
 
 use bytes::Bytes;
 use hyper::StatusCode;
 use hyper::body::Incoming;
-use hyper::header::{CONTENT_SECURITY_POLICY, HeaderValue};
+use hyper::header::{ACCEPT_LANGUAGE, CONTENT_LANGUAGE, CONTENT_SECURITY_POLICY, HeaderValue};
 use hyper::http::request::Parts;
 
 use super::App;
 use super::request::{query_pairs, read_body};
 use super::respond::{self, Response};
 use crate::error::Error;
+use crate::i18n::{self, Lang};
+use crate::links;
 use crate::store::LinkTarget;
-use crate::time::{format_rfc3339, now_millis};
+use crate::time::now_millis;
 
 /// The page needs no script and only its own inline style.
 const PAGE_CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; \
                         frame-ancestors 'none'; base-uri 'none'";
 
 const STYLE: &str = "body{font-family:system-ui,sans-serif;max-width:40rem;margin:3rem auto;\
-padding:0 1rem;color:#222}dt{font-weight:600;margin-top:.6rem}dd{margin:0;word-break:break-all}\
+padding:0 1rem;color:#222}dt{font-weight:600;margin-top:.6rem}dd{margin:0;overflow-wrap:anywhere}\
 form{display:inline-block;margin:1.2rem .6rem 0 0}button{font-size:1rem;padding:.6rem 1rem;\
 cursor:pointer}h1{font-size:1.5rem}";
 
@@ -41,18 +44,43 @@ pub fn escape_html(text: &str) -> String {
     out
 }
 
-fn page(status: StatusCode, title: &str, body: &str) -> Response {
+/// The language of a link's page: `?lang=` when it is one of the five codes (any other value
+/// is ignored), else the language of the webhook's account, else — for links that lead to no
+/// account — the browser's `Accept-Language`, else English.
+fn page_language(app: &App, token: &str, parts: &Parts) -> Lang {
+    let asked = query_pairs(parts.uri.query())
+        .ok()
+        .and_then(|pairs| pairs.into_iter().find(|(name, _)| name == "lang"))
+        .and_then(|(_, code)| Lang::parse(&code));
+    let account = || {
+        let claims = links::verify(app.store.signing_key(), token)?;
+        let webhook = app.store.webhook_by_id(claims.webhook_id)?;
+        Some(app.store.account(&webhook.account_id)?.language)
+    };
+    let browser = || {
+        parts
+            .headers
+            .get(ACCEPT_LANGUAGE)
+            .and_then(|value| value.to_str().ok())
+            .map(i18n::negotiate)
+            .unwrap_or_default()
+    };
+    asked.or_else(account).unwrap_or_else(browser)
+}
+
+fn page(lang: Lang, status: StatusCode, title: &str, body: &str) -> Response {
     let html = format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+        "<!doctype html><html lang=\"{code}\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
          <meta name=\"referrer\" content=\"no-referrer\">\
-         <title>{} – hookd</title><style>{STYLE}</style></head><body><main><h1>{}</h1>{body}</main></body></html>",
-        escape_html(title),
-        escape_html(title)
+         <title>{title} – hookd</title><style>{STYLE}</style></head><body><main><h1>{title}</h1>{body}</main></body></html>",
+        code = lang.code(),
+        title = escape_html(title),
     );
     let mut response = respond::with_type(status, "text/html; charset=utf-8", Bytes::from(html));
     let headers = response.headers_mut();
     headers.insert(CONTENT_SECURITY_POLICY, HeaderValue::from_static(PAGE_CSP));
+    headers.insert(CONTENT_LANGUAGE, HeaderValue::from_static(lang.code()));
     headers.insert(
         "x-content-type-options",
         HeaderValue::from_static("nosniff"),
@@ -61,46 +89,83 @@ fn page(status: StatusCode, title: &str, body: &str) -> Response {
     response
 }
 
-fn unknown() -> Response {
-    page(
-        StatusCode::NOT_FOUND,
-        "Link not valid",
-        "<p>This reactivation link is not valid: it may have been altered, or its webhook was deleted.</p>",
+/// A paragraph of catalog text (escaped: the text may quote a webhook's name).
+fn paragraph(text: &str) -> String {
+    format!("<p>{}</p>", escape_html(text))
+}
+
+/// A form that POSTs `replayEvents` to the page's own URL (its `?lang=` included).
+fn button(replay: bool, label: &str) -> String {
+    format!(
+        "<form method=\"post\"><input type=\"hidden\" name=\"replayEvents\" value=\"{replay}\">\
+         <button type=\"submit\">{}</button></form>",
+        escape_html(label)
     )
 }
 
-fn gone() -> Response {
+fn unknown(lang: Lang) -> Response {
     page(
+        lang,
+        StatusCode::NOT_FOUND,
+        &i18n::text(lang, "activation-invalid-title", &[]),
+        &paragraph(&i18n::text(lang, "activation-invalid-text", &[])),
+    )
+}
+
+fn gone(lang: Lang) -> Response {
+    page(
+        lang,
         StatusCode::GONE,
-        "Link no longer valid",
-        "<p>This reactivation link has already been used, the webhook was reactivated another \
-         way, or the link expired with the end of its buffer window.</p>",
+        &i18n::text(lang, "activation-gone-title", &[]),
+        &paragraph(&i18n::text(lang, "activation-gone-text", &[])),
     )
 }
 
 /// `GET /activate/{linkToken}`: shows the webhook and the two choices; changes nothing.
-pub async fn show(app: &App, token: &str) -> Result<Response, Error> {
+pub async fn show(app: &App, token: &str, parts: &Parts) -> Result<Response, Error> {
+    let lang = page_language(app, token, parts);
     let (webhook, buffered) = match app.store.link_target(token, now_millis()).await? {
         LinkTarget::Valid {
             webhook, buffered, ..
         } => (webhook, buffered),
-        LinkTarget::Unknown => return Ok(unknown()),
-        LinkTarget::Gone => return Ok(gone()),
+        LinkTarget::Unknown => return Ok(unknown(lang)),
+        LinkTarget::Gone => return Ok(gone(lang)),
     };
     let s = &webhook.settings;
+    let t = |id: &str| escape_html(&i18n::text(lang, id, &[]));
+    let count = || [("count", i18n::Arg::from(buffered))];
+    let choices = if buffered == 0 {
+        // Nothing is held back now, but events may arrive until the click: deliver them.
+        button(true, &i18n::text(lang, "activation-reactivate", &[]))
+    } else {
+        button(true, &i18n::text(lang, "activation-replay", &count()))
+            + &button(false, &i18n::text(lang, "activation-drop", &count()))
+    };
     let body = format!(
-        "<dl><dt>Name</dt><dd>{}</dd><dt>URL</dt><dd>{}</dd><dt>Deactivated</dt><dd>{}</dd>\
-         <dt>Reason</dt><dd>{}</dd><dt>Buffered events</dt><dd>{buffered}</dd></dl>\
-         <form method=\"post\"><input type=\"hidden\" name=\"replayEvents\" value=\"true\">\
-         <button type=\"submit\">Reactivate and deliver the {buffered} buffered events</button></form>\
-         <form method=\"post\"><input type=\"hidden\" name=\"replayEvents\" value=\"false\">\
-         <button type=\"submit\">Reactivate without them</button></form>",
+        "<dl><dt>{}</dt><dd>{}</dd><dt>{}</dt><dd>{}</dd><dt>{}</dt><dd>{}</dd>\
+         <dt>{}</dt><dd>{}</dd><dt>{}</dt><dd>{buffered}</dd></dl>{choices}",
+        t("field-name"),
         escape_html(&s.name),
+        t("field-url"),
         escape_html(&s.event_url),
-        webhook.deactivated.map(format_rfc3339).unwrap_or_default(),
-        escape_html(webhook.deactivation_reason.as_deref().unwrap_or("")),
+        t("activation-deactivated"),
+        webhook
+            .deactivated
+            .map(|at| escape_html(&i18n::long_date(lang, at)))
+            .unwrap_or_default(),
+        t("activation-reason"),
+        escape_html(&i18n::deactivation_reason(
+            lang,
+            webhook.deactivation_reason.as_deref().unwrap_or("")
+        )),
+        t("activation-buffered"),
     );
-    Ok(page(StatusCode::OK, "Reactivate webhook", &body))
+    Ok(page(
+        lang,
+        StatusCode::OK,
+        &i18n::text(lang, "activation-title", &[]),
+        &body,
+    ))
 }
 
 /// `POST /activate/{linkToken}` with `replayEvents=true|false`: reactivates once.
@@ -123,14 +188,15 @@ pub async fn submit(
         Some("false" | "0") | None => false,
         Some(_) => return Err(Error::field("replayEvents", "must be true or false")),
     };
+    let lang = page_language(app, token, parts);
     let (webhook, deactivated) = match app.store.link_target(token, now_millis()).await? {
         LinkTarget::Valid {
             webhook,
             deactivated,
             ..
         } => (webhook, deactivated),
-        LinkTarget::Unknown => return Ok(unknown()),
-        LinkTarget::Gone => return Ok(gone()),
+        LinkTarget::Unknown => return Ok(unknown(lang)),
+        LinkTarget::Gone => return Ok(gone(lang)),
     };
     let activation = match app
         .store
@@ -145,25 +211,30 @@ pub async fn submit(
         .await
     {
         Ok(activation) => activation,
-        Err(Error::Conflict(_)) => return Ok(gone()),
-        Err(Error::NotFound(_)) => return Ok(unknown()),
+        Err(Error::Conflict(_)) => return Ok(gone(lang)),
+        Err(Error::NotFound(_)) => return Ok(unknown(lang)),
         Err(e) => return Err(e),
     };
     app.engine.wake(crate::ids::parse_id(&webhook.id));
-    let text = if replay {
-        format!(
-            "<p>The webhook <strong>{}</strong> is active again. {} buffered events will be delivered, oldest first.</p>",
-            escape_html(&webhook.settings.name),
-            activation.replayed
-        )
+    let (id, count) = if replay {
+        ("activation-done-replayed", activation.replayed)
     } else {
-        format!(
-            "<p>The webhook <strong>{}</strong> is active again. {} buffered events were dropped.</p>",
-            escape_html(&webhook.settings.name),
-            activation.dropped
-        )
+        ("activation-done-dropped", activation.dropped)
     };
-    Ok(page(StatusCode::OK, "Webhook reactivated", &text))
+    let text = i18n::text(
+        lang,
+        id,
+        &[
+            ("count", count.into()),
+            ("name", webhook.settings.name.as_str().into()),
+        ],
+    );
+    Ok(page(
+        lang,
+        StatusCode::OK,
+        &i18n::text(lang, "activation-done-title", &[]),
+        &paragraph(&text),
+    ))
 }
 
 #[cfg(test)]

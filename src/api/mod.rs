@@ -162,7 +162,7 @@ async fn dispatch(
         RouteId::Problem => return problem_page(p0),
         RouteId::ActivationLink => {
             return if parts.method == Method::GET {
-                activation::show(app, p0).await
+                activation::show(app, p0, &parts).await
             } else {
                 activation::submit(app, p0, &parts, body).await
             };

@@ -17,10 +17,13 @@ pub fn account(api: &ApiArgs, command: AccountCommand) -> Result<(), Failure> {
     let client = Client::new(&api.conn)?;
     let out = Output::new(api.json);
     match command {
-        AccountCommand::Create { name, id } => {
+        AccountCommand::Create { name, id, language } => {
             let mut body = json!({ "name": name });
             if let Some(id) = id {
                 body["id"] = Value::String(id);
+            }
+            if let Some(language) = language {
+                body["language"] = Value::String(language);
             }
             let reply = client.post("/v1/accounts", body.to_string().as_bytes())?;
             out.show(&reply, views::account)

@@ -134,6 +134,10 @@ pub enum AccountCommand {
         /// Your own id for it (1–64 of A-Z a-z 0-9 _ -); generated when absent.
         #[arg(long)]
         id: Option<String>,
+        /// The language of its notifications and activation pages: en (the default), de, da,
+        /// nb or pt.
+        #[arg(long)]
+        language: Option<String>,
     },
     /// List accounts.
     List {

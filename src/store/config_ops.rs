@@ -13,6 +13,7 @@ use super::tables::*;
 use super::{Store, WriteCtx};
 use crate::crypto::TokenHash;
 use crate::error::Error;
+use crate::i18n::Lang;
 use crate::ids::new_id;
 use crate::model::{Account, PreviousSecret, TokenRecord, Webhook, WebhookSettings, WebhookStatus};
 use crate::time::Millis;
@@ -79,6 +80,7 @@ impl WriteCtx<'_> {
         &mut self,
         id: Option<String>,
         name: String,
+        language: Lang,
         now: Millis,
     ) -> Result<Account, Error> {
         let id = id.unwrap_or_else(new_id);
@@ -93,6 +95,7 @@ impl WriteCtx<'_> {
             created: now,
             updated: now,
             seq: self.next_account_seq()?,
+            language,
         };
         self.put_account(&account)?;
         self.catalog_mut().accounts.insert(
@@ -106,11 +109,12 @@ impl WriteCtx<'_> {
         Ok(account)
     }
 
-    /// Renames an account.
+    /// Replaces an account's name and language.
     pub fn update_account(
         &mut self,
         id: &str,
         name: String,
+        language: Lang,
         now: Millis,
     ) -> Result<Account, Error> {
         let mut account = match self.catalog().accounts.get(id) {
@@ -118,6 +122,7 @@ impl WriteCtx<'_> {
             None => return Err(not_found_account(id)),
         };
         account.name = name;
+        account.language = language;
         account.updated = now;
         self.put_account(&account)?;
         if let Some(entry) = self.catalog_mut().accounts.get_mut(id) {
@@ -461,9 +466,10 @@ impl Store {
         &self,
         id: Option<String>,
         name: String,
+        language: Lang,
         now: Millis,
     ) -> Result<Account, Error> {
-        self.write(move |ctx| ctx.create_account(id, name, now))
+        self.write(move |ctx| ctx.create_account(id, name, language, now))
             .await
     }
 
@@ -472,9 +478,10 @@ impl Store {
         &self,
         id: String,
         name: String,
+        language: Lang,
         now: Millis,
     ) -> Result<Account, Error> {
-        self.write(move |ctx| ctx.update_account(&id, name, now))
+        self.write(move |ctx| ctx.update_account(&id, name, language, now))
             .await
     }
 

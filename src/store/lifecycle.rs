@@ -11,6 +11,7 @@ use super::tables::*;
 use super::traffic::{FanOut, NewEvent, due_key_of, webhook_key};
 use super::{Store, WriteCtx};
 use crate::error::Error;
+use crate::i18n::{self, Lang};
 use crate::ids::v7_floor;
 use crate::links::{self, LinkClaims};
 use crate::model::{Webhook, WebhookStatus};
@@ -78,6 +79,21 @@ pub enum LinkTarget {
     Gone,
 }
 
+/// The notification's `message`, in the account's language: the sentence translated, the
+/// webhook's name and URL and the last error quoted as they are.
+fn deactivation_message(language: Lang, webhook: &Webhook, reason: &str, until: Millis) -> String {
+    i18n::text(
+        language,
+        "notification-deactivated",
+        &[
+            ("name", webhook.settings.name.as_str().into()),
+            ("url", webhook.settings.event_url.as_str().into()),
+            ("reason", i18n::deactivation_reason(language, reason).into()),
+            ("until", i18n::long_date(language, until).into()),
+        ],
+    )
+}
+
 impl WriteCtx<'_> {
     /// Switches a webhook off: its pending deliveries are buffered, a notification is stored,
     /// and the system event goes to the account's other webhooks that listen for it.
@@ -89,11 +105,11 @@ impl WriteCtx<'_> {
         policy: &DeliveryPolicy,
     ) -> Result<Deactivated, Error> {
         let webhook_id = webhook_key(webhook)?;
-        let seq = self
+        let (seq, language) = self
             .catalog()
             .accounts
             .get(&webhook.account_id)
-            .map(|e| e.account.seq)
+            .map(|e| (e.account.seq, e.account.language))
             .ok_or_else(|| Error::NotFound(format!("account {}", webhook.account_id)))?;
         let updated = Webhook {
             status: WebhookStatus::Deactivated,
@@ -118,12 +134,7 @@ impl WriteCtx<'_> {
             account_seq: seq,
             webhook_id: webhook.id.clone(),
             created: now,
-            message: format!(
-                "Webhook \"{}\" ({}) was deactivated: {reason}. Its events are buffered until {}.",
-                webhook.settings.name,
-                webhook.settings.event_url,
-                format_rfc3339(now + policy.buffer)
-            ),
+            message: deactivation_message(language, webhook, &reason, now + policy.buffer),
             activation_url: activation_url.clone(),
         };
         let notification_id = self.ids.next(now);

@@ -37,7 +37,7 @@ fn create_returns_the_account_with_a_generated_uuid_v7_id_and_times() {
     );
     assert_eq!(
         keys(&r.json),
-        sorted(&["id", "name", "createdDate", "lastUpdate"])
+        sorted(&["id", "name", "language", "createdDate", "lastUpdate"])
     );
     assert_eq!(r.json["name"], "Cool Account");
     assert_uuid_v7(r.json["id"].as_str().unwrap());
@@ -159,7 +159,7 @@ fn list_pages_through_every_account_without_skipping_or_repeating() {
     let r = server.get("/v1/accounts?limit=1", ADMIN);
     assert_eq!(
         keys(&r.json["items"][0]),
-        sorted(&["id", "name", "createdDate", "lastUpdate"])
+        sorted(&["id", "name", "language", "createdDate", "lastUpdate"])
     );
     assert!(r.json["nextCursor"].is_string());
 
@@ -294,7 +294,7 @@ fn get_update_and_delete_an_account() {
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(
         keys(&r.json),
-        sorted(&["id", "name", "createdDate", "lastUpdate"])
+        sorted(&["id", "name", "language", "createdDate", "lastUpdate"])
     );
     assert_eq!(r.json["id"], created["id"]);
     assert_eq!(r.json["name"], "After");
@@ -339,6 +339,115 @@ fn get_update_and_delete_an_account() {
     server.get(&path, ADMIN).assert_problem(404, "not-found");
     server.delete(&path, ADMIN).assert_problem(404, "not-found");
     assert!(all_account_ids(&server).is_empty());
+}
+
+#[test]
+fn accounts_have_a_language_set_on_create_and_put() {
+    let mut server = Server::start();
+    // English unless said otherwise, in every view of the account.
+    let r = server.post("/v1/accounts", ADMIN, &json!({"name": "Plain"}));
+    assert_eq!(r.status, 201, "{}", r.text);
+    assert_eq!(r.json["language"], "en");
+    let plain = r.json["id"].as_str().unwrap().to_string();
+
+    for code in ["en", "de", "da", "nb", "pt"] {
+        let r = server.post(
+            "/v1/accounts",
+            ADMIN,
+            &json!({"name": format!("In {code}"), "language": code}),
+        );
+        assert_eq!(r.status, 201, "{}", r.text);
+        assert_eq!(r.json["language"], code);
+        let got = server.get(
+            &format!("/v1/accounts/{}", r.json["id"].as_str().unwrap()),
+            ADMIN,
+        );
+        assert_eq!(got.json["language"], code);
+    }
+    let r = server.post(
+        "/v1/accounts",
+        ADMIN,
+        &json!({"name": "Null", "language": null}),
+    );
+    assert_eq!(r.json["language"], "en", "null is absent");
+
+    // Only the five exact codes; the error names `language` (and every other bad field).
+    for bad in [
+        json!("fr"),
+        json!("EN"),
+        json!("De"),
+        json!("pt-PT"),
+        json!("pt_BR"),
+        json!("no"),
+        json!(" en"),
+        json!(""),
+        json!(1),
+        json!(["de"]),
+        json!({"code": "de"}),
+        json!(true),
+    ] {
+        let r = server.post(
+            "/v1/accounts",
+            ADMIN,
+            &json!({"name": "x", "language": bad}),
+        );
+        r.assert_problem(400, "validation-error");
+        assert_eq!(
+            r.json["errors"][0]["field"], "language",
+            "{bad}: {}",
+            r.text
+        );
+        assert_eq!(r.error_fields(), vec!["language".to_string()], "{}", r.text);
+    }
+    let r = server.post(
+        "/v1/accounts",
+        ADMIN,
+        &json!({"name": "", "language": "xx"}),
+    );
+    r.assert_problem(400, "validation-error");
+    assert_eq!(r.error_fields().len(), 2, "{}", r.text);
+    assert_eq!(
+        all_account_ids(&server).len(),
+        7,
+        "refused creates change nothing"
+    );
+
+    // PUT replaces the account: the language it names, or English when it names none (an
+    // omitted optional field takes its default, as for webhooks).
+    let path = format!("/v1/accounts/{plain}");
+    let r = server.put(&path, ADMIN, &json!({"name": "Plain", "language": "nb"}));
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.json["language"], "nb");
+    assert_eq!(server.get(&path, ADMIN).json["language"], "nb");
+    let r = server.put(&path, ADMIN, &json!({"name": "Plain", "language": "Nb"}));
+    r.assert_problem(400, "validation-error");
+    assert_eq!(r.json["errors"][0]["field"], "language");
+    assert_eq!(
+        server.get(&path, ADMIN).json["language"],
+        "nb",
+        "a refused PUT changes nothing"
+    );
+    let r = server.put(&path, ADMIN, &json!({"name": "Renamed"}));
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.json["language"], "en");
+
+    // An account token reads its account's language but cannot change it.
+    let (_, token) = server.create_token(&plain);
+    assert_eq!(server.get(&path, &token).json["language"], "en");
+    let r = server.put(&path, &token, &json!({"name": "Plain", "language": "de"}));
+    r.assert_problem(403, "forbidden");
+
+    // The language survives a restart (it is stored with the account).
+    server.restart();
+    assert_eq!(server.get(&path, ADMIN).json["language"], "en");
+    let listed = server.get("/v1/accounts?limit=200", ADMIN).json;
+    let languages: HashSet<&str> = listed["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["language"].as_str().unwrap())
+        .collect();
+    assert_eq!(languages, HashSet::from(["en", "de", "da", "nb", "pt"]));
 }
 
 #[test]

@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 use crate::common::receiver::{Receiver, Reply};
 use crate::common::{ADMIN, Server};
 use base64::Engine;
+use hookd::i18n::{self, Lang};
 use serde_json::{Value, json};
 
 const INSTALL: &str = "apt-get update && apt-get install -y chromium chromium-driver";
@@ -70,7 +71,14 @@ struct Browser {
 }
 
 impl Browser {
+    /// A browser whose person prefers English (US).
     fn start() -> Browser {
+        Browser::start_in("en-US,en")
+    }
+
+    /// A browser whose person prefers `languages` (an `Accept-Language` list, e.g.
+    /// `"de-AT,de"`): Chromium's UI language, its `Accept-Language` and `navigator.languages`.
+    fn start_in(languages: &str) -> Browser {
         let (chromium, chromedriver) = browser_binaries();
         let profile = tempfile::tempdir().expect("temp dir");
         let port = TcpListener::bind("127.0.0.1:0")
@@ -133,9 +141,12 @@ impl Browser {
                     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
                     "--no-first-run", "--disable-background-networking",
                     "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage",
-                    "--window-size=1200,800", "--lang=en-US",
+                    "--window-size=1200,800",
+                    format!("--lang={}", languages.split(',').next().unwrap_or("en-US")),
+                    format!("--accept-lang={languages}"),
                     format!("--user-data-dir={}", user_data_dir.display()),
                 ],
+                "prefs": {"intl": {"accept_languages": languages}},
             },
         }}});
         let session = browser
@@ -243,6 +254,16 @@ impl Browser {
             "POST",
             "/execute/sync",
             Some(json!({"script": script, "args": []})),
+        )
+        .expect("execute script")
+    }
+
+    /// Runs `script` with `arguments[0]` = `arg`; its return value.
+    fn exec_with(&self, script: &str, arg: Value) -> Value {
+        self.cmd(
+            "POST",
+            "/execute/sync",
+            Some(json!({"script": script, "args": [arg]})),
         )
         .expect("execute script")
     }
@@ -575,7 +596,7 @@ fn admin_page_in_headless_chromium() {
     ));
     action(&b, "Legacy CRM", "Activate");
     b.wait_text("//div[@id='notice']", "the activation", |t| {
-        t.starts_with("Activated “Legacy CRM”: 1 buffered event(s) delivered again")
+        t == "Activated “Legacy CRM”: 1 buffered event is being delivered."
     });
     b.wait_text(&format!("{}/td[4]", row("Legacy CRM")), "active", |t| {
         t == "active"
@@ -708,4 +729,302 @@ fn admin_page_headers_and_script() {
     assert_eq!(css.header("content-type"), Some("text/css; charset=utf-8"));
     let missing = crate::common::request("GET", &server.url("/admin/nope.js"), None, None);
     assert_eq!(missing.status, 404);
+
+    // The language catalogs the page formats its texts from: hookd's own files, as text.
+    for lang in Lang::ALL {
+        let path = format!("/admin/{}.ftl", lang.code());
+        let catalog = crate::common::request("GET", &server.url(&path), None, None);
+        assert_eq!(catalog.status, 200, "{path}");
+        assert_eq!(
+            catalog.header("content-type"),
+            Some("text/plain; charset=utf-8")
+        );
+        assert_eq!(catalog.header("x-content-type-options"), Some("nosniff"));
+        assert_eq!(catalog.header("content-security-policy"), Some(csp));
+        assert_eq!(catalog.text, i18n::source(lang));
+    }
+    for unknown in ["fr.ftl", "EN.ftl", "pt-BR.ftl", "en.ftl.bak", ".ftl"] {
+        let r =
+            crate::common::request("GET", &server.url(&format!("/admin/{unknown}")), None, None);
+        assert_eq!(r.status, 404, "{unknown}");
+    }
+}
+
+/// Waits until the page shows `lang`: `<html lang>` set and its texts in place.
+fn wait_language(b: &Browser, lang: Lang) {
+    b.wait(&format!("the page in {}", lang.code()), |b| {
+        let shown = b.exec(
+            "return [document.documentElement.lang, \
+             document.documentElement.classList.contains('i18n-pending'), \
+             document.querySelector('#sign-in-form button').textContent]",
+        );
+        (shown == json!([lang.code(), false, i18n::text(lang, "admin-sign-in", &[])])).then_some(())
+    });
+}
+
+/// Chooses `lang` in the page's language switcher.
+fn switch_language(b: &Browser, lang: Lang) {
+    b.click(&format!(
+        "//select[@id='language']/option[@value='{}']",
+        lang.code()
+    ));
+    wait_language(b, lang);
+}
+
+#[test]
+fn sign_in_screen_speaks_the_browsers_language() {
+    let server = Server::start();
+    // The browser's preference list, the language it must choose, and that language's words
+    // for the sign-in button and heading and the language switcher's label.
+    let cases = [
+        ("en-US,en", Lang::En, "Sign in", "Language"),
+        ("de-AT,de;q=0.9,en;q=0.8", Lang::De, "Anmelden", "Sprache"),
+        ("da-DK,da,en;q=0.5", Lang::Da, "Log ind", "Sprog"),
+        ("no,en;q=0.5", Lang::Nb, "Logg inn", "Språk"),
+        ("pt-BR,pt;q=0.9", Lang::Pt, "Iniciar sessão", "Idioma"),
+    ];
+    for (preferences, lang, sign_in, language_label) in cases {
+        let b = Browser::start_in(preferences);
+        b.goto(&server.url("/"));
+        wait_language(&b, lang);
+        let sign_in_button = "//form[@id='sign-in-form']//button[@type='submit']";
+        assert_eq!(b.text_of(sign_in_button).unwrap(), sign_in, "{preferences}");
+        assert_eq!(
+            b.text_of("//section[@id='sign-in']/h2").unwrap(),
+            sign_in,
+            "{preferences}"
+        );
+        assert_eq!(
+            b.text_of("//header//label[@for='language']").unwrap(),
+            language_label
+        );
+        let hint = b.text_of("//form[@id='sign-in-form']/p").unwrap();
+        assert_eq!(
+            hint,
+            i18n::text(lang, "admin-token-hint", &[("example", "hkd_…".into())]),
+            "{preferences}"
+        );
+        assert_eq!(
+            b.text_of("//form[@id='sign-in-form']/p/code").unwrap(),
+            "hkd_…"
+        );
+        assert_eq!(
+            b.exec("return [document.title, document.getElementById('language').value]"),
+            json!([i18n::text(lang, "admin-title", &[]), lang.code()])
+        );
+        // Every language is offered by its own name.
+        let offered = b.exec(
+            "return [...document.querySelectorAll('#language option')].map(o => [o.value, o.text, o.lang])",
+        );
+        let expected: Vec<Value> = Lang::ALL
+            .iter()
+            .map(|l| json!([l.code(), l.endonym(), l.code()]))
+            .collect();
+        assert_eq!(offered, json!(expected));
+    }
+}
+
+/// Every message of the catalogs with arguments for its variables: a number for the one a
+/// select expression chooses by (several, to try each plural form and the digit grouping),
+/// text for the others.
+fn catalog_cases() -> Vec<(String, serde_json::Map<String, Value>)> {
+    use fluent_syntax::ast::{Entry, Expression, InlineExpression, Pattern, PatternElement};
+    fn variables(pattern: &Pattern<&str>, out: &mut Vec<String>) {
+        for element in &pattern.elements {
+            match element {
+                PatternElement::Placeable {
+                    expression: Expression::Select { selector, variants },
+                } => {
+                    if let InlineExpression::VariableReference { id } = selector {
+                        out.push(id.name.to_string());
+                    }
+                    for variant in variants {
+                        variables(&variant.value, out);
+                    }
+                }
+                PatternElement::Placeable {
+                    expression: Expression::Inline(InlineExpression::VariableReference { id }),
+                } => out.push(id.name.to_string()),
+                _ => {}
+            }
+        }
+    }
+    let resource = fluent_syntax::parser::parse(i18n::source(Lang::En)).expect("en.ftl parses");
+    let mut cases = Vec::new();
+    for entry in resource.body {
+        let Entry::Message(message) = entry else {
+            continue;
+        };
+        let Some(value) = &message.value else {
+            continue;
+        };
+        let selector = match value.elements.as_slice() {
+            [
+                PatternElement::Placeable {
+                    expression:
+                        Expression::Select {
+                            selector: InlineExpression::VariableReference { id },
+                            ..
+                        },
+                },
+            ] => Some(id.name.to_string()),
+            _ => None,
+        };
+        let mut names = Vec::new();
+        variables(value, &mut names);
+        let text_args: serde_json::Map<String, Value> = names
+            .iter()
+            .filter(|n| Some(*n) != selector.as_ref())
+            .map(|n| (n.clone(), json!(format!("[{n}]"))))
+            .collect();
+        let numbers: &[i64] = if selector.is_some() {
+            &[0, 1, 2, 5, 12, 21, 1234, 12345]
+        } else {
+            &[0]
+        };
+        for n in numbers {
+            let mut args = text_args.clone();
+            if let Some(selector) = &selector {
+                args.insert(selector.clone(), json!(n));
+            }
+            cases.push((message.id.name.to_string(), args));
+        }
+    }
+    cases
+}
+
+/// What hookd itself makes of the same cases.
+fn formatted_by_hookd(
+    lang: Lang,
+    cases: &[(String, serde_json::Map<String, Value>)],
+) -> Vec<String> {
+    cases
+        .iter()
+        .map(|(id, args)| {
+            let args: Vec<(&str, i18n::Arg)> = args
+                .iter()
+                .map(|(name, value)| {
+                    let arg = match value {
+                        Value::Number(n) => i18n::Arg::Number(n.as_i64().unwrap()),
+                        other => i18n::Arg::from(other.as_str().unwrap()),
+                    };
+                    (name.as_str(), arg)
+                })
+                .collect();
+            i18n::text(lang, id, &args)
+        })
+        .collect()
+}
+
+#[test]
+fn language_switcher_changes_the_page_and_is_remembered() {
+    let server = Server::start();
+    let receiver = Receiver::ok();
+    let account = server.create_account("Clinic Nord");
+    let r = server.post(
+        &format!("/v1/accounts/{account}/webhooks"),
+        ADMIN,
+        &json!({"name": "Bookings", "eventUrl": receiver.url, "eventList": ["booking.*"], "enabled": false}),
+    );
+    assert_eq!(r.status, 201, "{}", r.text);
+
+    let b = Browser::start_in("en-US,en");
+    b.goto(&server.url("/"));
+    wait_language(&b, Lang::En);
+    assert_eq!(
+        b.exec("return localStorage.getItem('hookd.language')"),
+        Value::Null,
+        "only a pick is remembered"
+    );
+
+    // Each language in turn, through the switcher: the page's formatter gives exactly what
+    // hookd's Fluent gives for every message of the catalogs, plural forms and numbers too.
+    let cases = catalog_cases();
+    assert!(cases.len() > 100, "{} cases", cases.len());
+    let in_page: Vec<Value> = cases
+        .iter()
+        .map(|(id, args)| json!({"id": id, "args": args}))
+        .collect();
+    for lang in [Lang::De, Lang::Da, Lang::Nb, Lang::Pt, Lang::En] {
+        switch_language(&b, lang);
+        let page = b.exec_with(
+            "return arguments[0].map(c => t(c.id, c.args))",
+            json!(in_page),
+        );
+        let page: Vec<String> = serde_json::from_value(page).unwrap();
+        let hookd = formatted_by_hookd(lang, &cases);
+        let differences: Vec<String> = cases
+            .iter()
+            .zip(page.iter().zip(&hookd))
+            .filter(|(_, (page, hookd))| page != hookd)
+            .map(|((id, args), (page, hookd))| {
+                format!("{id} {args:?}\n  page:  {page:?}\n  hookd: {hookd:?}")
+            })
+            .collect();
+        assert!(
+            differences.is_empty(),
+            "{}: the page formats differently:\n{}",
+            lang.code(),
+            differences.join("\n")
+        );
+    }
+
+    // The pick is remembered: a reload opens in it, whatever the browser prefers.
+    switch_language(&b, Lang::De);
+    assert_eq!(
+        b.exec("return localStorage.getItem('hookd.language')"),
+        json!("de")
+    );
+    b.goto(&server.url("/"));
+    wait_language(&b, Lang::De);
+    assert_eq!(
+        b.exec("return document.getElementById('language').value"),
+        json!("de")
+    );
+
+    // Signed in, the texts built from the store's data follow a switch too.
+    b.fill("//input[@id='token']", ADMIN);
+    b.click("//form[@id='sign-in-form']//button[.='Anmelden']");
+    b.wait_displayed("//form[@id='account-pick-form']");
+    assert_eq!(
+        b.text_of("//header/p[@id='who']").unwrap(),
+        "Als Administrator angemeldet"
+    );
+    b.click(&format!(
+        "//select[@id='account-select']/option[@value='{account}']"
+    ));
+    b.click("//form[@id='account-pick-form']//button[.='Öffnen']");
+    b.wait_text("//h2[@id='webhooks-title']", "the account", |t| {
+        t == "Webhooks von Clinic Nord"
+    });
+    let status = format!("{}/td[4]", row("Bookings"));
+    assert_eq!(b.text_of(&status).unwrap(), "aktiv, ausgeschaltet");
+    assert_eq!(
+        b.text_of("//section[@id='webhooks']//th[5]").unwrap(),
+        "Fehlschläge"
+    );
+
+    switch_language(&b, Lang::Pt);
+    assert_eq!(
+        b.text_of("//h2[@id='webhooks-title']").unwrap(),
+        "Webhooks de Clinic Nord"
+    );
+    assert_eq!(b.text_of(&status).unwrap(), "ativo, desligado");
+    assert_eq!(
+        b.text_of("//header/p[@id='who']").unwrap(),
+        format!("Sessão iniciada como administrador · conta Clinic Nord ({account})")
+    );
+    b.click(&format!("{}//summary", row("Bookings")));
+    assert!(b.displayed(&format!(
+        "{}//button[.='Enviar evento de teste']",
+        row("Bookings")
+    )));
+    assert_eq!(
+        b.exec("return document.querySelector('#webhook-rows summary').getAttribute('aria-label')"),
+        json!("Ações para Bookings")
+    );
+    assert_eq!(
+        b.exec("return localStorage.getItem('hookd.language')"),
+        json!("pt")
+    );
 }

@@ -159,6 +159,7 @@ fn account_create_and_list_as_table_and_json() {
     assert_eq!(other["name"], "Other Account");
     let other_id = other["id"].as_str().expect("generated id").to_string();
     assert_eq!(other_id.len(), 36, "a UUID: {other_id}");
+    assert_eq!(other["language"], "en");
 
     let table = cli(&server, &["account", "list"]);
     let lines: Vec<&str> = table.ok().lines().collect();
@@ -182,6 +183,17 @@ fn account_create_and_list_as_table_and_json() {
     let listed = cli(&server, &["account", "list", "--json"]);
     let direct = server.get("/v1/accounts", ADMIN);
     assert_eq!(listed.ok().trim_end(), direct.text.trim_end());
+
+    // A language for its notifications and activation pages; the server checks it.
+    let german = cli(
+        &server,
+        &["account", "create", "Praxis", "--language", "de", "--json"],
+    )
+    .json();
+    assert_eq!(german["language"], "de");
+    let bad = cli(&server, &["account", "create", "X", "--language", "fr"]);
+    assert_eq!(bad.code(), Some(1), "{}", bad.stderr);
+    assert!(bad.stderr.contains("language"), "{}", bad.stderr);
 
     // Paging: the next cursor is announced on stderr and accepted back.
     let first = cli(&server, &["account", "list", "--limit", "1"]);

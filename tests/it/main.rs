@@ -16,6 +16,7 @@ mod deploy;
 mod dev_mode;
 mod first_steps;
 mod hostile_input;
+mod languages;
 mod lifecycle;
 mod observability;
 mod openapi;

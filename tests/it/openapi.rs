@@ -197,7 +197,12 @@ fn the_named_schemas_exist_with_api_md_field_names() {
     let doc = embedded();
     let schemas = &doc["components"]["schemas"];
     let expect: &[(&str, &[&str])] = &[
-        ("Account", &["id", "name", "createdDate", "lastUpdate"]),
+        (
+            "Account",
+            &["id", "name", "language", "createdDate", "lastUpdate"],
+        ),
+        ("AccountCreate", &["name", "id", "language"]),
+        ("AccountUpdate", &["name", "language"]),
         (
             "Token",
             &["id", "name", "accountId", "createdDate", "lastUsedDate"],

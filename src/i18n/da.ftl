@@ -1,0 +1,177 @@
+# hookd — dansk. Same message ids and variables as en.ftl (the reference; its header says
+# which Fluent constructs may be used). Address as in Danish software: imperatives and "du";
+# quotation marks »…«.
+# Terms: webhook (en, -en, -s), hændelse, levering, tilbageholdt (buffered).
+
+## Shared by hookd and the admin page
+
+field-name = Navn
+field-url = URL
+field-events = Hændelser
+field-status = Status
+
+reason-gone = endepunktet svarede 410 Gone
+reason-failures = { $count ->
+    [one] { $count } mislykket leveringsforsøg siden { $since }; seneste fejl: { $error }
+   *[other] { $count } mislykkede leveringsforsøg i træk siden { $since }; seneste fejl: { $error }
+}
+
+## Dates written by hookd
+
+date-long = { $day }. { $month } { $year } kl. { $time } UTC
+date-month = { $month ->
+    [1] januar
+    [2] februar
+    [3] marts
+    [4] april
+    [5] maj
+    [6] juni
+    [7] juli
+    [8] august
+    [9] september
+    [10] oktober
+    [11] november
+   *[12] december
+}
+
+## Notifications
+
+notification-deactivated = Webhooken »{ $name }« ({ $url }) er deaktiveret: { $reason }. Dens hændelser tilbageholdes indtil { $until }.
+
+## Activation pages
+
+activation-title = Genaktivér webhook
+activation-deactivated = Deaktiveret
+activation-reason = Årsag
+activation-buffered = Tilbageholdte hændelser
+activation-replay = { $count ->
+    [one] Genaktivér og levér den tilbageholdte hændelse
+   *[other] Genaktivér og levér de { $count } tilbageholdte hændelser
+}
+activation-drop = { $count ->
+    [one] Genaktivér og kassér den tilbageholdte hændelse
+   *[other] Genaktivér og kassér de { $count } tilbageholdte hændelser
+}
+activation-reactivate = Genaktivér
+activation-done-title = Webhooken er genaktiveret
+activation-done-replayed = { $count ->
+    [0] Webhooken »{ $name }« er aktiv igen. Der var ingen tilbageholdte hændelser.
+    [one] Webhooken »{ $name }« er aktiv igen. Den tilbageholdte hændelse bliver leveret.
+   *[other] Webhooken »{ $name }« er aktiv igen. De { $count } tilbageholdte hændelser bliver leveret, de ældste først.
+}
+activation-done-dropped = { $count ->
+    [0] Webhooken »{ $name }« er aktiv igen. Der var ingen tilbageholdte hændelser.
+    [one] Webhooken »{ $name }« er aktiv igen. Den tilbageholdte hændelse er kasseret.
+   *[other] Webhooken »{ $name }« er aktiv igen. De { $count } tilbageholdte hændelser er kasseret.
+}
+activation-invalid-title = Linket er ugyldigt
+activation-invalid-text = Dette genaktiveringslink er ugyldigt: Det kan være blevet ændret, eller dets webhook er slettet.
+activation-gone-title = Linket er ikke længere gyldigt
+activation-gone-text = Dette genaktiveringslink er allerede brugt, webhooken er genaktiveret på anden måde, eller linket er udløbet, fordi de tilbageholdte hændelser ikke længere opbevares.
+
+## Webhook and delivery states, attempt outcomes
+
+status-active = aktiv
+status-deactivated = deaktiveret
+status-disabled = slået fra
+delivery-pending = afventer
+delivery-succeeded = leveret
+delivery-failed = mislykket
+delivery-buffered = tilbageholdt
+delivery-expired = udløbet
+delivery-cancelled = annulleret
+outcome-success = vellykket
+outcome-http-error = HTTP-fejl
+outcome-timeout = timeout
+outcome-connect-error = forbindelsesfejl
+outcome-tls-error = TLS-fejl
+outcome-dns-error = DNS-fejl
+outcome-blocked = blokeret
+outcome-invalid-response = ugyldigt svar
+
+## Problem titles
+
+problem-validation-error = Valideringen mislykkedes
+problem-unauthorized = Ikke godkendt
+problem-forbidden = Adgang nægtet
+problem-not-found = Ikke fundet
+problem-method-not-allowed = Metoden er ikke tilladt
+problem-version-conflict = Versionskonflikt
+problem-conflict = Konflikt
+problem-payload-too-large = Forespørgslen er for stor
+problem-unsupported-media-type = Medietypen understøttes ikke
+problem-rate-limited = For mange forespørgsler
+problem-internal = Intern fejl
+
+## The admin page
+
+admin-title = hookd – administration
+admin-language = Sprog
+admin-sign-out = Log ud
+admin-sign-in-title = Log ind
+admin-token = Token
+admin-sign-in = Log ind
+admin-token-hint = Administratortokenet eller et kontotoken ({ $example }). Det gemmes kun i denne browserfane, indtil du logger ud eller lukker fanen.
+admin-signed-in-admin = Logget ind som administrator
+admin-signed-in-account = Logget ind med et kontotoken
+admin-current-account = konto { $name } ({ $id })
+admin-token-expired = Tokenet accepteres ikke længere. Log ind igen.
+admin-network-error = Netværksfejl
+admin-network-error-detail = Der er ikke forbindelse til hookd ({ $error }).
+admin-error = Fejl
+admin-account-title = Konto
+admin-choose-account = Vælg en konto
+admin-open = Åbn
+admin-account-id = Konto-id
+admin-account-id-hint = Dette token hører til én bestemt konto: Indtast kontoens id.
+admin-webhooks-title = Webhooks
+admin-webhooks-of = Webhooks for { $account }
+admin-create-webhook = Opret ny webhook
+admin-reload = Genindlæs
+admin-failures = Fejl
+admin-actions = Handlinger
+admin-actions-for = Handlinger for { $webhook }
+admin-no-webhooks = Ingen webhooks endnu.
+admin-update = Redigér
+admin-remove = Fjern
+admin-send-test = Send testhændelse
+admin-delivery-log = Leveringslog
+admin-deliver-buffered = levér tilbageholdte hændelser
+admin-activate = Genaktivér
+admin-form-create = Opret ny webhook
+admin-form-update = Redigér webhook
+admin-enabled = Slået til
+admin-account = Konto
+admin-events-hint = Hændelser (adskilt med komma eller linjeskift)
+admin-version = Version { $version }
+admin-save = Gem
+admin-cancel = Annullér
+admin-saved = »{ $name }« er gemt (version { $version }).
+admin-created = »{ $name }« er oprettet.
+admin-version-conflict = En anden har ændret denne webhook i mellemtiden (nu version { $version }). Genindlæs, og prøv igen.
+admin-confirm-remove = Vil du fjerne webhooken »{ $name }«? Dens ventende leveringer annulleres.
+admin-removed = »{ $name }« er fjernet.
+admin-activated-replayed = { $count ->
+    [0] »{ $name }« er genaktiveret; der var ingen tilbageholdte hændelser.
+    [one] »{ $name }« er genaktiveret: { $count } tilbageholdt hændelse bliver leveret.
+   *[other] »{ $name }« er genaktiveret: { $count } tilbageholdte hændelser bliver leveret.
+}
+admin-activated-dropped = { $count ->
+    [0] »{ $name }« er genaktiveret; der var ingen tilbageholdte hændelser.
+    [one] »{ $name }« er genaktiveret: { $count } tilbageholdt hændelse er kasseret.
+   *[other] »{ $name }« er genaktiveret: { $count } tilbageholdte hændelser er kasseret.
+}
+admin-test-sent = Der er sendt en testhændelse til »{ $name }«.
+admin-log-title = Leveringslog
+admin-log-of = Leveringslog for { $webhook }
+admin-refresh = Opdatér
+admin-close = Luk
+admin-loading = Indlæser…
+admin-no-deliveries = Ingen leveringer endnu.
+admin-created-column = Oprettet
+admin-event = Hændelse
+admin-attempts = Forsøg
+admin-attempt = Forsøg { $number }
+admin-no-attempt = intet forsøg endnu
+admin-next-attempt = næste forsøg { $date }
+admin-duration = { $ms } ms

@@ -1,0 +1,176 @@
+# hookd — Deutsch. Same message ids and variables as en.ftl (the reference; its header says
+# which Fluent constructs may be used). Formal address (Sie); quotation marks „…“.
+# Terms: Webhook (der), Ereignis, Zustellung, zwischengespeichert (buffered).
+
+## Shared by hookd and the admin page
+
+field-name = Name
+field-url = URL
+field-events = Ereignisse
+field-status = Status
+
+reason-gone = der Endpunkt hat mit 410 Gone geantwortet
+reason-failures = { $count ->
+    [one] { $count } fehlgeschlagener Zustellversuch seit dem { $since }; letzter Fehler: { $error }
+   *[other] { $count } fehlgeschlagene Zustellversuche in Folge seit dem { $since }; letzter Fehler: { $error }
+}
+
+## Dates written by hookd
+
+date-long = { $day }. { $month } { $year }, { $time } UTC
+date-month = { $month ->
+    [1] Januar
+    [2] Februar
+    [3] März
+    [4] April
+    [5] Mai
+    [6] Juni
+    [7] Juli
+    [8] August
+    [9] September
+    [10] Oktober
+    [11] November
+   *[12] Dezember
+}
+
+## Notifications
+
+notification-deactivated = Der Webhook „{ $name }“ ({ $url }) wurde deaktiviert: { $reason }. Seine Ereignisse werden bis zum { $until } zwischengespeichert.
+
+## Activation pages
+
+activation-title = Webhook reaktivieren
+activation-deactivated = Deaktiviert am
+activation-reason = Grund
+activation-buffered = Zwischengespeicherte Ereignisse
+activation-replay = { $count ->
+    [one] Reaktivieren und das zwischengespeicherte Ereignis zustellen
+   *[other] Reaktivieren und die { $count } zwischengespeicherten Ereignisse zustellen
+}
+activation-drop = { $count ->
+    [one] Reaktivieren und das zwischengespeicherte Ereignis verwerfen
+   *[other] Reaktivieren und die { $count } zwischengespeicherten Ereignisse verwerfen
+}
+activation-reactivate = Reaktivieren
+activation-done-title = Webhook reaktiviert
+activation-done-replayed = { $count ->
+    [0] Der Webhook „{ $name }“ ist wieder aktiv. Es waren keine Ereignisse zwischengespeichert.
+    [one] Der Webhook „{ $name }“ ist wieder aktiv. Das zwischengespeicherte Ereignis wird zugestellt.
+   *[other] Der Webhook „{ $name }“ ist wieder aktiv. Die { $count } zwischengespeicherten Ereignisse werden zugestellt, die ältesten zuerst.
+}
+activation-done-dropped = { $count ->
+    [0] Der Webhook „{ $name }“ ist wieder aktiv. Es waren keine Ereignisse zwischengespeichert.
+    [one] Der Webhook „{ $name }“ ist wieder aktiv. Das zwischengespeicherte Ereignis wurde verworfen.
+   *[other] Der Webhook „{ $name }“ ist wieder aktiv. Die { $count } zwischengespeicherten Ereignisse wurden verworfen.
+}
+activation-invalid-title = Link ungültig
+activation-invalid-text = Dieser Reaktivierungslink ist ungültig: Er wurde möglicherweise verändert, oder sein Webhook wurde gelöscht.
+activation-gone-title = Link nicht mehr gültig
+activation-gone-text = Dieser Reaktivierungslink wurde bereits verwendet, der Webhook wurde auf anderem Weg reaktiviert, oder der Link ist abgelaufen, weil die zwischengespeicherten Ereignisse nicht mehr aufbewahrt werden.
+
+## Webhook and delivery states, attempt outcomes
+
+status-active = aktiv
+status-deactivated = deaktiviert
+status-disabled = ausgeschaltet
+delivery-pending = ausstehend
+delivery-succeeded = zugestellt
+delivery-failed = fehlgeschlagen
+delivery-buffered = zwischengespeichert
+delivery-expired = abgelaufen
+delivery-cancelled = abgebrochen
+outcome-success = Erfolg
+outcome-http-error = HTTP-Fehler
+outcome-timeout = Zeitüberschreitung
+outcome-connect-error = Verbindungsfehler
+outcome-tls-error = TLS-Fehler
+outcome-dns-error = DNS-Fehler
+outcome-blocked = blockiert
+outcome-invalid-response = ungültige Antwort
+
+## Problem titles
+
+problem-validation-error = Validierung fehlgeschlagen
+problem-unauthorized = Nicht authentifiziert
+problem-forbidden = Zugriff verweigert
+problem-not-found = Nicht gefunden
+problem-method-not-allowed = Methode nicht erlaubt
+problem-version-conflict = Versionskonflikt
+problem-conflict = Konflikt
+problem-payload-too-large = Anfrage zu groß
+problem-unsupported-media-type = Nicht unterstützter Medientyp
+problem-rate-limited = Zu viele Anfragen
+problem-internal = Interner Fehler
+
+## The admin page
+
+admin-title = hookd – Verwaltung
+admin-language = Sprache
+admin-sign-out = Abmelden
+admin-sign-in-title = Anmelden
+admin-token = Token
+admin-sign-in = Anmelden
+admin-token-hint = Das Admin-Token oder ein Konto-Token ({ $example }). Es bleibt nur in diesem Browser-Tab gespeichert, bis Sie sich abmelden oder den Tab schließen.
+admin-signed-in-admin = Als Administrator angemeldet
+admin-signed-in-account = Mit einem Konto-Token angemeldet
+admin-current-account = Konto { $name } ({ $id })
+admin-token-expired = Das Token wird nicht mehr akzeptiert. Bitte melden Sie sich erneut an.
+admin-network-error = Netzwerkfehler
+admin-network-error-detail = hookd ist nicht erreichbar ({ $error }).
+admin-error = Fehler
+admin-account-title = Konto
+admin-choose-account = Konto auswählen
+admin-open = Öffnen
+admin-account-id = Konto-ID
+admin-account-id-hint = Dieses Token gehört zu einem bestimmten Konto: Geben Sie dessen ID ein.
+admin-webhooks-title = Webhooks
+admin-webhooks-of = Webhooks von { $account }
+admin-create-webhook = Neuen Webhook anlegen
+admin-reload = Neu laden
+admin-failures = Fehlschläge
+admin-actions = Aktionen
+admin-actions-for = Aktionen für { $webhook }
+admin-no-webhooks = Noch keine Webhooks.
+admin-update = Bearbeiten
+admin-remove = Entfernen
+admin-send-test = Testereignis senden
+admin-delivery-log = Zustellprotokoll
+admin-deliver-buffered = zwischengespeicherte Ereignisse zustellen
+admin-activate = Reaktivieren
+admin-form-create = Neuen Webhook anlegen
+admin-form-update = Webhook bearbeiten
+admin-enabled = Eingeschaltet
+admin-account = Konto
+admin-events-hint = Ereignisse (durch Komma oder Zeilenumbruch getrennt)
+admin-version = Version { $version }
+admin-save = Speichern
+admin-cancel = Abbrechen
+admin-saved = „{ $name }“ gespeichert (Version { $version }).
+admin-created = „{ $name }“ angelegt.
+admin-version-conflict = Jemand anderes hat diesen Webhook inzwischen geändert (jetzt Version { $version }). Laden Sie ihn neu und versuchen Sie es noch einmal.
+admin-confirm-remove = Den Webhook „{ $name }“ entfernen? Seine ausstehenden Zustellungen werden abgebrochen.
+admin-removed = „{ $name }“ entfernt.
+admin-activated-replayed = { $count ->
+    [0] „{ $name }“ reaktiviert; es waren keine Ereignisse zwischengespeichert.
+    [one] „{ $name }“ reaktiviert: { $count } zwischengespeichertes Ereignis wird zugestellt.
+   *[other] „{ $name }“ reaktiviert: { $count } zwischengespeicherte Ereignisse werden zugestellt.
+}
+admin-activated-dropped = { $count ->
+    [0] „{ $name }“ reaktiviert; es waren keine Ereignisse zwischengespeichert.
+    [one] „{ $name }“ reaktiviert: { $count } zwischengespeichertes Ereignis wurde verworfen.
+   *[other] „{ $name }“ reaktiviert: { $count } zwischengespeicherte Ereignisse wurden verworfen.
+}
+admin-test-sent = Testereignis an „{ $name }“ gesendet.
+admin-log-title = Zustellprotokoll
+admin-log-of = Zustellprotokoll von { $webhook }
+admin-refresh = Aktualisieren
+admin-close = Schließen
+admin-loading = Wird geladen…
+admin-no-deliveries = Noch keine Zustellungen.
+admin-created-column = Erstellt
+admin-event = Ereignis
+admin-attempts = Versuche
+admin-attempt = Versuch { $number }
+admin-no-attempt = noch kein Versuch
+admin-next-attempt = nächster Versuch { $date }
+admin-duration = { $ms } ms

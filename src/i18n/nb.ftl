@@ -1,0 +1,177 @@
+# hookd — norsk bokmål. Same message ids and variables as en.ftl (the reference; its header
+# says which Fluent constructs may be used). Address as in Norwegian software: imperatives and
+# "du"; quotation marks «…».
+# Terms: webhook (en, -en, -er), hendelse, levering, tilbakeholdt (buffered).
+
+## Shared by hookd and the admin page
+
+field-name = Navn
+field-url = URL
+field-events = Hendelser
+field-status = Status
+
+reason-gone = endepunktet svarte 410 Gone
+reason-failures = { $count ->
+    [one] { $count } mislykket leveringsforsøk siden { $since }; siste feil: { $error }
+   *[other] { $count } mislykkede leveringsforsøk på rad siden { $since }; siste feil: { $error }
+}
+
+## Dates written by hookd
+
+date-long = { $day }. { $month } { $year } kl. { $time } UTC
+date-month = { $month ->
+    [1] januar
+    [2] februar
+    [3] mars
+    [4] april
+    [5] mai
+    [6] juni
+    [7] juli
+    [8] august
+    [9] september
+    [10] oktober
+    [11] november
+   *[12] desember
+}
+
+## Notifications
+
+notification-deactivated = Webhooken «{ $name }» ({ $url }) er deaktivert: { $reason }. Hendelsene holdes tilbake til { $until }.
+
+## Activation pages
+
+activation-title = Reaktiver webhook
+activation-deactivated = Deaktivert
+activation-reason = Årsak
+activation-buffered = Tilbakeholdte hendelser
+activation-replay = { $count ->
+    [one] Reaktiver og lever den tilbakeholdte hendelsen
+   *[other] Reaktiver og lever de { $count } tilbakeholdte hendelsene
+}
+activation-drop = { $count ->
+    [one] Reaktiver og forkast den tilbakeholdte hendelsen
+   *[other] Reaktiver og forkast de { $count } tilbakeholdte hendelsene
+}
+activation-reactivate = Reaktiver
+activation-done-title = Webhooken er reaktivert
+activation-done-replayed = { $count ->
+    [0] Webhooken «{ $name }» er aktiv igjen. Det var ingen tilbakeholdte hendelser.
+    [one] Webhooken «{ $name }» er aktiv igjen. Den tilbakeholdte hendelsen blir levert.
+   *[other] Webhooken «{ $name }» er aktiv igjen. De { $count } tilbakeholdte hendelsene blir levert, de eldste først.
+}
+activation-done-dropped = { $count ->
+    [0] Webhooken «{ $name }» er aktiv igjen. Det var ingen tilbakeholdte hendelser.
+    [one] Webhooken «{ $name }» er aktiv igjen. Den tilbakeholdte hendelsen er forkastet.
+   *[other] Webhooken «{ $name }» er aktiv igjen. De { $count } tilbakeholdte hendelsene er forkastet.
+}
+activation-invalid-title = Lenken er ugyldig
+activation-invalid-text = Denne reaktiveringslenken er ugyldig: Den kan ha blitt endret, eller webhooken er slettet.
+activation-gone-title = Lenken er ikke lenger gyldig
+activation-gone-text = Denne reaktiveringslenken er allerede brukt, webhooken er reaktivert på en annen måte, eller lenken er utløpt fordi de tilbakeholdte hendelsene ikke lenger oppbevares.
+
+## Webhook and delivery states, attempt outcomes
+
+status-active = aktiv
+status-deactivated = deaktivert
+status-disabled = slått av
+delivery-pending = venter
+delivery-succeeded = levert
+delivery-failed = mislykket
+delivery-buffered = tilbakeholdt
+delivery-expired = utløpt
+delivery-cancelled = avbrutt
+outcome-success = vellykket
+outcome-http-error = HTTP-feil
+outcome-timeout = tidsavbrudd
+outcome-connect-error = tilkoblingsfeil
+outcome-tls-error = TLS-feil
+outcome-dns-error = DNS-feil
+outcome-blocked = blokkert
+outcome-invalid-response = ugyldig svar
+
+## Problem titles
+
+problem-validation-error = Valideringen mislyktes
+problem-unauthorized = Ikke autentisert
+problem-forbidden = Ingen tilgang
+problem-not-found = Ikke funnet
+problem-method-not-allowed = Metoden er ikke tillatt
+problem-version-conflict = Versjonskonflikt
+problem-conflict = Konflikt
+problem-payload-too-large = Forespørselen er for stor
+problem-unsupported-media-type = Medietypen støttes ikke
+problem-rate-limited = For mange forespørsler
+problem-internal = Intern feil
+
+## The admin page
+
+admin-title = hookd – administrasjon
+admin-language = Språk
+admin-sign-out = Logg ut
+admin-sign-in-title = Logg inn
+admin-token = Token
+admin-sign-in = Logg inn
+admin-token-hint = Administratortokenet eller et kontotoken ({ $example }). Det lagres bare i denne nettleserfanen, til du logger ut eller lukker fanen.
+admin-signed-in-admin = Logget inn som administrator
+admin-signed-in-account = Logget inn med et kontotoken
+admin-current-account = konto { $name } ({ $id })
+admin-token-expired = Tokenet godtas ikke lenger. Logg inn på nytt.
+admin-network-error = Nettverksfeil
+admin-network-error-detail = Får ikke kontakt med hookd ({ $error }).
+admin-error = Feil
+admin-account-title = Konto
+admin-choose-account = Velg en konto
+admin-open = Åpne
+admin-account-id = Konto-ID
+admin-account-id-hint = Dette tokenet tilhører én bestemt konto: Skriv inn kontoens ID.
+admin-webhooks-title = Webhooker
+admin-webhooks-of = Webhooker for { $account }
+admin-create-webhook = Opprett ny webhook
+admin-reload = Last inn på nytt
+admin-failures = Feil
+admin-actions = Handlinger
+admin-actions-for = Handlinger for { $webhook }
+admin-no-webhooks = Ingen webhooker ennå.
+admin-update = Rediger
+admin-remove = Fjern
+admin-send-test = Send testhendelse
+admin-delivery-log = Leveringslogg
+admin-deliver-buffered = lever tilbakeholdte hendelser
+admin-activate = Reaktiver
+admin-form-create = Opprett ny webhook
+admin-form-update = Rediger webhook
+admin-enabled = Slått på
+admin-account = Konto
+admin-events-hint = Hendelser (skilt med komma eller linjeskift)
+admin-version = Versjon { $version }
+admin-save = Lagre
+admin-cancel = Avbryt
+admin-saved = «{ $name }» er lagret (versjon { $version }).
+admin-created = «{ $name }» er opprettet.
+admin-version-conflict = Noen andre har endret denne webhooken i mellomtiden (nå versjon { $version }). Last inn på nytt og prøv igjen.
+admin-confirm-remove = Vil du fjerne webhooken «{ $name }»? Ventende leveringer blir avbrutt.
+admin-removed = «{ $name }» er fjernet.
+admin-activated-replayed = { $count ->
+    [0] «{ $name }» er reaktivert; det var ingen tilbakeholdte hendelser.
+    [one] «{ $name }» er reaktivert: { $count } tilbakeholdt hendelse blir levert.
+   *[other] «{ $name }» er reaktivert: { $count } tilbakeholdte hendelser blir levert.
+}
+admin-activated-dropped = { $count ->
+    [0] «{ $name }» er reaktivert; det var ingen tilbakeholdte hendelser.
+    [one] «{ $name }» er reaktivert: { $count } tilbakeholdt hendelse er forkastet.
+   *[other] «{ $name }» er reaktivert: { $count } tilbakeholdte hendelser er forkastet.
+}
+admin-test-sent = Testhendelse sendt til «{ $name }».
+admin-log-title = Leveringslogg
+admin-log-of = Leveringslogg for { $webhook }
+admin-refresh = Oppdater
+admin-close = Lukk
+admin-loading = Laster inn…
+admin-no-deliveries = Ingen leveringer ennå.
+admin-created-column = Opprettet
+admin-event = Hendelse
+admin-attempts = Forsøk
+admin-attempt = Forsøk { $number }
+admin-no-attempt = ingen forsøk ennå
+admin-next-attempt = neste forsøk { $date }
+admin-duration = { $ms } ms

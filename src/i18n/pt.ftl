@@ -1,0 +1,177 @@
+# hookd — português (europeu). Same message ids and variables as en.ftl (the reference; its
+# header says which Fluent constructs may be used). Neutral, formal address (no "tu", no
+# "você"; buttons in the infinitive); quotation marks «…»; spelling of the 1990 agreement.
+# Terms: webhook (o), evento, entrega, retido (buffered).
+
+## Shared by hookd and the admin page
+
+field-name = Nome
+field-url = URL
+field-events = Eventos
+field-status = Estado
+
+reason-gone = o URL de destino respondeu 410 Gone
+reason-failures = { $count ->
+    [one] { $count } tentativa de entrega falhada desde { $since }; último erro: { $error }
+   *[other] { $count } tentativas de entrega falhadas seguidas desde { $since }; último erro: { $error }
+}
+
+## Dates written by hookd
+
+date-long = { $day } de { $month } de { $year }, { $time } UTC
+date-month = { $month ->
+    [1] janeiro
+    [2] fevereiro
+    [3] março
+    [4] abril
+    [5] maio
+    [6] junho
+    [7] julho
+    [8] agosto
+    [9] setembro
+    [10] outubro
+    [11] novembro
+   *[12] dezembro
+}
+
+## Notifications
+
+notification-deactivated = O webhook «{ $name }» ({ $url }) foi desativado: { $reason }. Os respetivos eventos ficam retidos até { $until }.
+
+## Activation pages
+
+activation-title = Reativar webhook
+activation-deactivated = Desativado em
+activation-reason = Motivo
+activation-buffered = Eventos retidos
+activation-replay = { $count ->
+    [one] Reativar e entregar o evento retido
+   *[other] Reativar e entregar os { $count } eventos retidos
+}
+activation-drop = { $count ->
+    [one] Reativar e descartar o evento retido
+   *[other] Reativar e descartar os { $count } eventos retidos
+}
+activation-reactivate = Reativar
+activation-done-title = Webhook reativado
+activation-done-replayed = { $count ->
+    [0] O webhook «{ $name }» está novamente ativo. Não havia eventos retidos.
+    [one] O webhook «{ $name }» está novamente ativo. O evento retido vai ser entregue.
+   *[other] O webhook «{ $name }» está novamente ativo. Os { $count } eventos retidos vão ser entregues, do mais antigo para o mais recente.
+}
+activation-done-dropped = { $count ->
+    [0] O webhook «{ $name }» está novamente ativo. Não havia eventos retidos.
+    [one] O webhook «{ $name }» está novamente ativo. O evento retido foi descartado.
+   *[other] O webhook «{ $name }» está novamente ativo. Os { $count } eventos retidos foram descartados.
+}
+activation-invalid-title = Ligação inválida
+activation-invalid-text = Esta ligação de reativação não é válida: pode ter sido alterada, ou o respetivo webhook foi eliminado.
+activation-gone-title = A ligação já não é válida
+activation-gone-text = Esta ligação de reativação já foi utilizada, o webhook foi reativado de outra forma, ou a ligação expirou porque os eventos retidos já não são guardados.
+
+## Webhook and delivery states, attempt outcomes
+
+status-active = ativo
+status-deactivated = desativado
+status-disabled = desligado
+delivery-pending = pendente
+delivery-succeeded = entregue
+delivery-failed = falhada
+delivery-buffered = retida
+delivery-expired = expirada
+delivery-cancelled = cancelada
+outcome-success = sucesso
+outcome-http-error = erro HTTP
+outcome-timeout = tempo esgotado
+outcome-connect-error = erro de ligação
+outcome-tls-error = erro TLS
+outcome-dns-error = erro DNS
+outcome-blocked = bloqueada
+outcome-invalid-response = resposta inválida
+
+## Problem titles
+
+problem-validation-error = A validação falhou
+problem-unauthorized = Não autenticado
+problem-forbidden = Acesso negado
+problem-not-found = Não encontrado
+problem-method-not-allowed = Método não permitido
+problem-version-conflict = Conflito de versões
+problem-conflict = Conflito
+problem-payload-too-large = Pedido demasiado grande
+problem-unsupported-media-type = Tipo de conteúdo não suportado
+problem-rate-limited = Demasiados pedidos
+problem-internal = Erro interno
+
+## The admin page
+
+admin-title = hookd – administração
+admin-language = Idioma
+admin-sign-out = Terminar sessão
+admin-sign-in-title = Iniciar sessão
+admin-token = Token
+admin-sign-in = Iniciar sessão
+admin-token-hint = O token de administração ou um token de conta ({ $example }). Fica guardado apenas neste separador do navegador, até terminar a sessão ou fechar o separador.
+admin-signed-in-admin = Sessão iniciada como administrador
+admin-signed-in-account = Sessão iniciada com um token de conta
+admin-current-account = conta { $name } ({ $id })
+admin-token-expired = O token já não é aceite. Inicie sessão novamente.
+admin-network-error = Erro de rede
+admin-network-error-detail = Não foi possível contactar o hookd ({ $error }).
+admin-error = Erro
+admin-account-title = Conta
+admin-choose-account = Selecione uma conta
+admin-open = Abrir
+admin-account-id = ID da conta
+admin-account-id-hint = Este token pertence a uma única conta: introduza o ID dessa conta.
+admin-webhooks-title = Webhooks
+admin-webhooks-of = Webhooks de { $account }
+admin-create-webhook = Criar novo webhook
+admin-reload = Recarregar
+admin-failures = Falhas
+admin-actions = Ações
+admin-actions-for = Ações para { $webhook }
+admin-no-webhooks = Ainda não há webhooks.
+admin-update = Editar
+admin-remove = Remover
+admin-send-test = Enviar evento de teste
+admin-delivery-log = Registo de entregas
+admin-deliver-buffered = entregar os eventos retidos
+admin-activate = Reativar
+admin-form-create = Criar novo webhook
+admin-form-update = Editar webhook
+admin-enabled = Ligado
+admin-account = Conta
+admin-events-hint = Eventos (separados por vírgulas ou mudanças de linha)
+admin-version = Versão { $version }
+admin-save = Guardar
+admin-cancel = Cancelar
+admin-saved = «{ $name }» guardado (versão { $version }).
+admin-created = «{ $name }» criado.
+admin-version-conflict = Outra pessoa alterou este webhook entretanto (agora na versão { $version }). Recarregue e tente novamente.
+admin-confirm-remove = Remover o webhook «{ $name }»? As respetivas entregas pendentes serão canceladas.
+admin-removed = «{ $name }» removido.
+admin-activated-replayed = { $count ->
+    [0] «{ $name }» reativado; não havia eventos retidos.
+    [one] «{ $name }» reativado: { $count } evento retido vai ser entregue.
+   *[other] «{ $name }» reativado: { $count } eventos retidos vão ser entregues.
+}
+admin-activated-dropped = { $count ->
+    [0] «{ $name }» reativado; não havia eventos retidos.
+    [one] «{ $name }» reativado: { $count } evento retido foi descartado.
+   *[other] «{ $name }» reativado: { $count } eventos retidos foram descartados.
+}
+admin-test-sent = Evento de teste enviado para «{ $name }».
+admin-log-title = Registo de entregas
+admin-log-of = Registo de entregas de { $webhook }
+admin-refresh = Atualizar
+admin-close = Fechar
+admin-loading = A carregar…
+admin-no-deliveries = Ainda não há entregas.
+admin-created-column = Criada em
+admin-event = Evento
+admin-attempts = Tentativas
+admin-attempt = Tentativa { $number }
+admin-no-attempt = ainda sem tentativas
+admin-next-attempt = próxima tentativa: { $date }
+admin-duration = { $ms } ms
