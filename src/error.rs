@@ -1,8 +1,9 @@
 //! The one error type of the API and its mapping to RFC 9457 problem documents.
 //!
-//! Every failure a request can meet becomes an [`Error`]; [`Error::into_response`] is the only
-//! place that turns one into HTTP. Keeping the mapping here means a status code, a problem type
-//! and its explanation page can never disagree.
+//! Every failure a request can meet becomes an [`Error`]. Its status, problem type and detail
+//! are decided here, and [`crate::api::respond::problem`] is the only place that turns one into
+//! HTTP. Keeping the mapping here means a status code, a problem type and its explanation page
+//! can never disagree.
 
 use std::fmt;
 

@@ -2,7 +2,7 @@
 //! shapes.
 //!
 //! Records are what the store persists (serde JSON, compact field names are not worth the
-//! opacity at this volume); views are the camelCase shapes of api.md, built only at the edge.
+//! opacity at this volume); views are the camelCase shapes of docs/api.md, built only at the edge.
 
 use std::collections::BTreeMap;
 
@@ -144,7 +144,7 @@ impl<'a> From<&'a TokenRecord> for TokenView<'a> {
     }
 }
 
-/// The API shape of a webhook; `secret` only where api.md shows it.
+/// The API shape of a webhook; `secret` only where docs/api.md shows it (creation).
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct WebhookView<'a> {

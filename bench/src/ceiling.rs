@@ -125,7 +125,7 @@ pub struct Fsync {
 }
 
 impl Fsync {
-    /// A disk whose fsync p50 is over 0.5 ms makes a run "disturbed" (performance.md).
+    /// A disk whose fsync p50 is over 0.5 ms makes a run "disturbed" (BENCHMARKS.md "Targets").
     pub fn disturbed(&self) -> bool {
         self.p50_ms > 0.5
     }

@@ -1,4 +1,4 @@
-//! hookd-bench: runs the performance scenarios of performance.md against a release hookd and
+//! hookd-bench: runs the performance scenarios of BENCHMARKS.md against a release hookd and
 //! prints each figure beside the machine's own ceiling, measured in the same run.
 //!
 //! `cargo run -p hookd-bench --release -- --hookd target/release/hookd [--quick]
@@ -32,7 +32,7 @@ use crate::receiver::Recorder;
 use crate::report::Row;
 use crate::scenarios::{Carried, Ceilings, Ctx, NAMES, Scale};
 
-/// Benchmarks a hookd binary against the machine's ceilings (see performance.md).
+/// Benchmarks a hookd binary against the machine's ceilings (see BENCHMARKS.md).
 #[derive(Parser, Debug)]
 #[command(name = "hookd-bench", version, about)]
 struct Args {

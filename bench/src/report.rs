@@ -1,10 +1,10 @@
-//! The results table: each figure beside its ceiling, the ratio, the target of performance.md
-//! and whether it was met; printed as Markdown (so it can go into BENCHMARKS.md as is) and
-//! written into the JSON figures file.
+//! The results table: each figure beside its ceiling, the ratio, its target (BENCHMARKS.md
+//! "Targets") and whether it was met; printed as Markdown (so it can go into BENCHMARKS.md as
+//! is) and written into the JSON figures file.
 
 use serde_json::{Value, json};
 
-/// How a figure is judged against performance.md.
+/// How a figure is judged against its target (BENCHMARKS.md "Targets").
 #[derive(Clone, Debug, Default)]
 pub struct Target {
     pub at_least: Option<f64>,

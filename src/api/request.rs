@@ -191,7 +191,8 @@ pub struct Query {
 }
 
 impl Query {
-    /// Parses the query; parameters not in `known` are ignored, as most APIs do.
+    /// Parses the query. Each handler reads only the parameters it knows; others are ignored,
+    /// as most APIs do.
     pub fn parse(query: Option<&str>) -> Result<Query, Error> {
         Ok(Query {
             pairs: query_pairs(query)?,

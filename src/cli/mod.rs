@@ -113,7 +113,7 @@ pub struct ApiArgs {
     pub json: bool,
 }
 
-/// Paging options of list commands (`limit`, `cursor` of api.md).
+/// Paging options of list commands (`limit`, `cursor`: docs/api.md, "Pagination").
 #[derive(Debug, Clone, Args)]
 pub struct PageArgs {
     /// Items per page (1–200; the server's default is 50).

@@ -7,7 +7,8 @@
 //!   to the addresses that were judged: nothing resolves the name a second time, so DNS
 //!   rebinding cannot slip a private address in between check and use.
 //! - **Precise outcomes.** Each phase (resolve, TCP connect, TLS handshake, exchange) is ours,
-//!   so a failure maps to exactly one of the outcomes in the delivery spec.
+//!   so a failure maps to exactly one of the outcomes of docs/delivery.md ("Outcome of an
+//!   attempt").
 //! - **Bounded everything.** `connect_timeout` bounds TCP connect plus TLS handshake,
 //!   `timeout` bounds the whole exchange, at most [`MAX_RESPONSE_READ`] bytes of a response
 //!   body are read and [`MAX_RESPONSE_KEPT`] kept. 3xx is never followed.
@@ -90,7 +91,8 @@ pub struct ClientConfig {
 }
 
 impl Default for ClientConfig {
-    /// The spec's defaults: 15 s for the exchange, 5 s to connect, public targets only.
+    /// hookd's defaults (`config.example.toml`): 15 s for the exchange, 5 s to connect, public
+    /// targets only.
     fn default() -> Self {
         ClientConfig {
             timeout: Duration::from_secs(15),
@@ -116,7 +118,7 @@ pub struct Attempt<'a> {
     pub body: Bytes,
 }
 
-/// How an attempt ended, as recorded with it (the names of the delivery spec).
+/// How an attempt ended, as recorded with it (the names of docs/delivery.md).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
     /// A 2xx response.
@@ -516,7 +518,7 @@ impl DeliveryClient {
             )
         })?;
         // Any failure during the handshake is a TLS failure, whatever its cause (a reset, a
-        // peer that answers in plain HTTP, a bad certificate): the spec's rule.
+        // peer that answers in plain HTTP, a bad certificate): docs/delivery.md's rule.
         let tls = connector
             .connect(server_name, tcp)
             .await

@@ -59,8 +59,8 @@ pub const NOTIFICATIONS: TableDefinition<u128, &[u8]> = TableDefinition::new("no
 /// operation is a large share of the writer's work saved.
 ///
 /// Each handle is a [`Logged`] table: every change made through it is also noted in the batch's
-/// write-ahead log buffer under the table's number, and [`WriteCtx::apply_logged`] replays such a
-/// note. The numbers are stored in the log: never reuse or renumber one.
+/// write-ahead log buffer under the table's number, and [`super::WriteCtx::apply_logged`]
+/// replays such a note. The numbers are stored in the log: never reuse or renumber one.
 macro_rules! open_tables {
     ($($field:ident = $number:literal: $def:ident => ($k:ty, $v:ty)),* $(,)?) => {
         /// The tables one write batch has opened.

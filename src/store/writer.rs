@@ -2,9 +2,9 @@
 //!
 //! Callers send a job (a closure over the open transaction) and await its result. The thread
 //! takes the first waiting job, then every other job already queued (up to [`MAX_BATCH`];
-//! under load it first waits [`LINGER`] for more), runs them one after another in one
+//! under load it first waits `LINGER` for more), runs them one after another in one
 //! transaction, appends the batch's changes to the write-ahead log (one write, one fsync for the
-//! whole batch; see [`super::wal`]), commits the transaction without a sync of its own, and only
+//! whole batch; see `store/wal.rs`), commits the transaction without a sync of its own, and only
 //! then answers each caller. So a caller's `Ok` means "durable", and under concurrency the cost
 //! of the fsync is shared by everybody who arrived while the previous one was running. About
 //! once a second ([`CHECKPOINT_EVERY`]) the writer makes redb itself durable and starts the log
@@ -281,7 +281,7 @@ impl Writer {
 
     /// Like [`Writer::write`], for work whose answer nobody waits on to move on (the result of
     /// an attempt whose slot is already free): a batch of only such jobs waits up to
-    /// [`PATIENT_WAIT`] for company, so a drain commits many results at once instead of a few.
+    /// `PATIENT_WAIT` for company, so a drain commits many results at once instead of a few.
     pub async fn write_patient<T, F>(&self, op: F) -> Result<T, Error>
     where
         T: Send + 'static,

@@ -1,5 +1,5 @@
 //! Accounts: create, validation, pagination, get/update/delete, cascading deletion, and what an
-//! account token may do with account records (api.md "Accounts", "Pagination",
+//! account token may do with account records (docs/api.md "Accounts", "Pagination",
 //! "Authentication and access", "Precise rules").
 
 use std::collections::HashSet;

@@ -1,6 +1,7 @@
 //! Authentication and access: 401/403 rules, tokens (create, list, revoke, last use),
 //! throttling of failed authentications, problem pages, unknown routes and methods, health
-//! (api.md "Authentication and access", "Errors", "Tokens", "Outside /v1/", "Precise rules").
+//! (docs/api.md "Authentication and access", "Errors", "Tokens", "Outside /v1/", "Precise
+//! rules").
 
 use std::collections::HashSet;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -8,7 +9,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use crate::common::*;
 use serde_json::{Value, json};
 
-/// Every problem type name api.md lists.
+/// Every problem type name docs/api.md lists ("Errors").
 const PROBLEM_TYPES: &[&str] = &[
     "validation-error",
     "unauthorized",
@@ -364,7 +365,7 @@ fn problem_pages_unknown_routes_wrong_methods_and_health() {
     ] {
         let r = server.get(path, ADMIN);
         r.assert_problem(404, "not-found");
-        // As in api.md's example, `instance` is the request's path.
+        // As in the example of docs/api.md "Errors", `instance` is the request's path.
         assert_eq!(r.json["instance"], path, "{}", r.text);
     }
 

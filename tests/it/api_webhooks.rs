@@ -1,7 +1,7 @@
 //! Webhooks: create, validation, target URL rules, list filters and pagination, full-replacement
 //! updates with optimistic locking, delete, secrets, access rules and hostile bodies
-//! (api.md "Webhooks", "Errors", "Pagination", "Precise rules"; delivery.md "Target URLs and
-//! SSRF").
+//! (docs/api.md "Webhooks", "Errors", "Pagination", "Precise rules"; docs/delivery.md "Target
+//! URLs and SSRF").
 
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
@@ -11,7 +11,7 @@ use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD};
 use serde_json::{Map, Value, json};
 
-/// Every field of the Webhook shape in api.md.
+/// Every field of the Webhook shape in docs/api.md ("Webhooks").
 const WEBHOOK_FIELDS: &[&str] = &[
     "id",
     "createdDate",

@@ -1,7 +1,8 @@
 //! A crash loop: hookd is killed with SIGKILL at random moments under ingest load, four times
 //! in a row, and restarted each time on the same store. Every event a client got a 202 for must
-//! still reach the receiver (api.md: "a 202 is a promise that the event will be delivered or
-//! visibly fail"; delivery.md: at-least-once), and the store must open cleanly afterwards.
+//! still reach the receiver (docs/api.md "Ingest": "a 202 is a promise that the event will be
+//! delivered or visibly fail"; docs/delivery.md "Retries": at-least-once), and the store must
+//! open cleanly afterwards.
 
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};

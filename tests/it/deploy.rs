@@ -1,6 +1,7 @@
-//! The deployment files say what operations.md requires: the systemd unit (checked by
-//! `systemd-analyze verify` where that tool exists, and always by reading its directives) and
-//! the Dockerfile (read instruction by instruction: no Docker engine is needed).
+//! The deployment files do what README.md ("Running it for real") and docs/deployment.md say:
+//! the systemd unit (checked by `systemd-analyze verify` where that tool exists, and always by
+//! reading its directives) and the Dockerfile (read instruction by instruction: no Docker engine
+//! is needed).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

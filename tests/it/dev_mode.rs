@@ -1,6 +1,6 @@
-//! `hookd serve --dev` (operations.md "A first try on one machine"): it lets webhooks target a
-//! plain-http receiver on loopback, which the defaults refuse, overriding the file and the
-//! environment for that and for the log level, and says so in a warning at start-up.
+//! `hookd serve --dev` (README.md "First steps"): it lets webhooks target a plain-http receiver
+//! on loopback, which the defaults refuse, overriding the file and the environment for that and
+//! for the log level, and says so in a warning at start-up.
 
 use std::path::Path;
 use std::process::Command;

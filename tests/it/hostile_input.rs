@@ -1,6 +1,6 @@
-//! Hostile input (operations.md "Limits and hostile input", api.md "Errors"): malformed and
-//! absurd requests get a problem response and change nothing; oversized, slow and surplus
-//! connections are cut off or wait, and never take the server down.
+//! Hostile input (docs/api.md "Request bodies and limits" and "Errors"; SECURITY.md "Hostile
+//! clients"): malformed and absurd requests get a problem response and change nothing;
+//! oversized, slow and surplus connections are cut off or wait, and never take the server down.
 //!
 //! Most requests here go over a raw `TcpStream`, so the test controls every byte (invalid
 //! UTF-8, a missing content type, a declared length that is never sent) and can tell "the
@@ -763,7 +763,7 @@ fn absurd_numbers_where_numbers_matter_are_400_and_change_nothing() {
     assert_eq!(r.json["version"], 1, "{}", r.text);
     assert_eq!(r.json["rateLimit"], Value::Null, "{}", r.text);
     // Where a number has no meaning to hookd (event `data`) the same numbers are accepted and
-    // kept byte for byte (api.md precise rules).
+    // kept byte for byte (docs/api.md "Precise rules").
     let data = "[1e400,18446744073709551616,-1,1.5,1e30,-0.0,1E-400]";
     let r = raw(
         &server,
@@ -795,7 +795,8 @@ fn an_absurdly_long_query_value_gets_a_refusal_and_changes_nothing() {
     let server = Server::start();
     let f = fixture(&server);
     let before = snapshot(&server, &f);
-    // A 60 KB cursor reaches hookd: not a cursor it issued, so 400 as a problem (api.md).
+    // A 60 KB cursor reaches hookd: not a cursor it issued, so 400 as a problem (docs/api.md
+    // "Pagination").
     let path = format!("/v1/accounts?cursor={}", "A".repeat(60_000));
     let r = raw(&server, "GET", &path, None, &[], b"");
     assert_eq!(r.status, 400, "{:?}", r.text());

@@ -107,7 +107,7 @@ fn failing_endpoint_is_deactivated_buffered_announced_and_replayed() {
     });
     let listener = Receiver::ok();
     let account = server.create_account("Clinic");
-    // Ordered, so the replay must also complete oldest first (delivery.md, Precise rules);
+    // Ordered, so the replay must also complete oldest first (docs/delivery.md "Precise rules");
     // an unordered webhook only dispatches in that order, and may complete in any.
     let r = server.post(
         &format!("/v1/accounts/{account}/webhooks"),

@@ -394,7 +394,7 @@ fn every_v1_operation_declares_bearer_security() {
     let ops = operations(&doc);
     assert!(!ops.is_empty());
     for (path, method, op) in ops {
-        // Every /v1/ route takes `Authorization: Bearer` (api.md).
+        // Every /v1/ route takes `Authorization: Bearer` (docs/api.md "Authentication and access").
         if !path.starts_with("/v1/") {
             continue;
         }

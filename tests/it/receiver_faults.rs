@@ -1,4 +1,4 @@
-//! Hostile receivers (delivery.md "Outcome of an attempt" and its precise rules): a real hookd
+//! Hostile receivers (docs/delivery.md "Outcome of an attempt" and "Precise rules"): a real hookd
 //! delivers to endpoints that reset, never stop sending headers or body, answer garbage,
 //! redirect, present an untrusted certificate or never answer. Each attempt is recorded with the
 //! right outcome, none of them stalls deliveries to a healthy webhook, and hookd's memory stays

@@ -1,5 +1,6 @@
-//! The scenarios of performance.md, and what they share: the run's scale, the ceilings they
-//! are compared with, and small helpers (fresh hookd, load specs, waiting for arrivals).
+//! The scenarios of BENCHMARKS.md ("Scenarios"), and what they share: the run's scale, the
+//! ceilings they are compared with, and small helpers (fresh hookd, load specs, waiting for
+//! arrivals).
 //!
 //! Each scenario starts its own hookd(s) on fresh data dirs and returns its table rows plus a
 //! JSON object of every raw figure it measured; a failing scenario is reported, not fatal.
@@ -177,7 +178,7 @@ pub fn hook_url(port: u16, hook: usize) -> String {
     format!("http://127.0.0.1:{port}/h/{hook}")
 }
 
-/// KiB to MB (10^6 bytes), as performance.md counts.
+/// KiB to MB (10^6 bytes), as the targets of BENCHMARKS.md count.
 pub fn mb(kib: u64) -> f64 {
     kib as f64 * 1024.0 / 1e6
 }
