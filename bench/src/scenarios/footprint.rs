@@ -25,7 +25,7 @@ pub async fn run(ctx: &mut Ctx) -> Outcome {
     let mut rows = vec![
         Row::new("7 footprint", "idle RSS after start", Unit::MB, idle)
             .ceiling(ctx.ceilings.idle_rss_mb)
-            .target(Target::at_most(20.0)),
+            .target(Target::at_most(12.0)),
     ];
     if let Some(rss) = ctx.carried.ingest_end_rss_mb {
         rows.push(Row::new(

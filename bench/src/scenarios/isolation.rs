@@ -173,7 +173,7 @@ pub async fn run(ctx: &mut Ctx) -> Outcome {
             Unit::Percent,
             share,
         )
-        .target(Target::at_least(90.0)),
+        .target(Target::at_least(95.0)),
         Row::new(
             "5 isolation",
             "hookd CPU per healthy delivery beside a dead one, % of alone",

@@ -70,10 +70,10 @@ pub async fn run(ctx: &mut Ctx) -> Outcome {
     let rows = vec![
         Row::new("4 latency", "ingest-to-arrival p50", Unit::Ms, p50)
             .ceiling(floor_p50)
-            .target(Target::at_most(2.0)),
+            .target(Target::at_most(1.0)),
         Row::new("4 latency", "ingest-to-arrival p99", Unit::Ms, p99)
             .ceiling(floor_p99)
-            .target(Target::at_most(10.0)),
+            .target(Target::at_most(5.0)),
         Row::new("4 latency", "ingest-to-arrival max", Unit::Ms, max),
         Row::new(
             "4 latency",
