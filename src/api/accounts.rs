@@ -14,7 +14,7 @@ use crate::time::now_millis;
 
 /// The optional `language`: absent or `null` is English, like any omitted optional field on
 /// `PUT`; anything but one of the five exact codes is a field error.
-fn language(fields: &mut Fields) -> Lang {
+fn language(fields: &mut Fields<'_>) -> Lang {
     let Some(value) = fields.take("language") else {
         return Lang::default();
     };
@@ -27,7 +27,8 @@ fn language(fields: &mut Fields) -> Lang {
 /// `POST /v1/accounts` (admin).
 pub async fn create(app: &App, call: &mut Call) -> Result<Response, Error> {
     call.principal.require_admin()?;
-    let mut fields = Fields::new(call.json_object(app, false).await?);
+    let body = call.json_body(app, false).await?;
+    let mut fields = Fields::parse(&body)?;
     let name = fields.required_string("name", 1, 200);
     let id = match fields.take("id") {
         None => None,
@@ -79,7 +80,8 @@ pub fn get(app: &App, call: &Call, account_id: &str) -> Result<Response, Error> 
 pub async fn update(app: &App, call: &mut Call, account_id: &str) -> Result<Response, Error> {
     call.principal.require_account(&app.store, account_id)?;
     call.principal.require_admin()?;
-    let mut fields = Fields::new(call.json_object(app, false).await?);
+    let body = call.json_body(app, false).await?;
+    let mut fields = Fields::parse(&body)?;
     let name = fields.required_string("name", 1, 200);
     let language = language(&mut fields);
     let name = fields.finish_with(name)?;

@@ -3,13 +3,14 @@
 use hyper::StatusCode;
 use hyper::header::HeaderValue;
 use serde::Serialize;
+use serde_json::Value;
 use serde_json::value::RawValue;
 
-use super::json::Member;
+use super::input::Fields;
 use super::request::{CursorKind, encode_cursor, id_key, key_id};
 use super::respond::{self, Response};
 use super::{App, Call, list_response};
-use crate::error::{Error, FieldError};
+use crate::error::Error;
 use crate::ids::{id_to_string, parse_id};
 use crate::patterns;
 use crate::records::StoredEvent;
@@ -41,99 +42,61 @@ impl From<&Ingested> for IngestView {
     }
 }
 
-/// Validates one event body (`type`, `data`, `idempotencyKey`), keeping `data`'s bytes.
-/// Public so the fuzzer can reach it.
+/// Validates one event body (`type`, `data`, `idempotencyKey`), keeping `data`'s bytes: the
+/// same field reader as every other body. Public so the fuzzer can reach it.
 pub fn parse_event(body: &[u8], header_key: Option<&str>) -> Result<NewEvent, Error> {
-    let fields = match super::json::object_members(body) {
-        Ok(members) => members,
-        Err(e) if e.is_data() => {
-            return Err(Error::BadRequest(format!(
-                "the event must be a JSON object: {e}"
-            )));
-        }
-        Err(e) => return Err(Error::BadRequest(format!("malformed JSON: {e}"))),
-    };
-    event_from_fields(fields, header_key)
-}
-
-fn event_from_fields(fields: Vec<Member<'_>>, header_key: Option<&str>) -> Result<NewEvent, Error> {
-    let field = |name: &str| {
-        fields
-            .iter()
-            .find(|(key, _)| key == name)
-            .map(|(_, raw)| *raw)
-    };
-    let mut errors = Vec::new();
-    let event_type = match field("type") {
+    let mut fields = Fields::parse(body)?;
+    let event_type = match fields.take("type") {
         None => {
-            errors.push(FieldError::new("type", "is required"));
+            fields.missing("type");
             None
         }
-        Some(raw) => match serde_json::from_str::<String>(raw.get()) {
-            Ok(t) => match patterns::check_event_type(&t) {
-                Err(message) => {
-                    errors.push(FieldError::new("type", message));
-                    None
-                }
-                Ok(()) if t.starts_with(patterns::SYSTEM_PREFIX) => {
-                    errors.push(FieldError::new(
-                        "type",
-                        "must not start with hookd. (reserved for system events)",
-                    ));
-                    None
-                }
-                Ok(()) => Some(t),
-            },
-            Err(_) => {
-                errors.push(FieldError::new("type", "must be a string"));
+        Some(Value::String(t)) => match patterns::check_event_type(&t) {
+            Err(message) => {
+                fields.error("type", message);
                 None
             }
+            Ok(()) if t.starts_with(patterns::SYSTEM_PREFIX) => {
+                fields.error(
+                    "type",
+                    "must not start with hookd. (reserved for system events)",
+                );
+                None
+            }
+            Ok(()) => Some(t),
         },
+        Some(_) => {
+            fields.error("type", "must be a string");
+            None
+        }
     };
-    let data = match field("data") {
+    // `null` is a value here: the event's data may be null.
+    let data = match fields.raw("data") {
         None => {
-            errors.push(FieldError::new("data", "is required (null is allowed)"));
+            fields.error("data", "is required (null is allowed)");
             None
         }
         Some(raw) => Some(raw.get().as_bytes().to_vec()),
     };
-    let body_key = match field("idempotencyKey") {
-        None => None,
-        Some(raw) if raw.get() == "null" => None,
-        Some(raw) => match serde_json::from_str::<String>(raw.get()) {
-            Ok(k) if (1..=200).contains(&k.chars().count()) => Some(k),
-            _ => {
-                errors.push(FieldError::new(
-                    "idempotencyKey",
-                    "must be a string of 1 to 200 characters",
-                ));
-                None
-            }
-        },
-    };
+    let body_key = fields.optional_string("idempotencyKey", 1, 200);
     let idempotency_key = match (body_key, header_key) {
         (Some(b), Some(h)) if b != h => {
-            errors.push(FieldError::new(
+            fields.error(
                 "idempotencyKey",
                 "differs from the Idempotency-Key header",
-            ));
+            );
             None
         }
         (Some(b), _) => Some(b),
         (None, Some(h)) => Some(h.to_string()),
         (None, None) => None,
     };
-    if !errors.is_empty() {
-        return Err(Error::Validation(errors));
-    }
-    match (event_type, data) {
-        (Some(event_type), Some(data)) => Ok(NewEvent {
-            event_type,
-            data,
-            idempotency_key,
-        }),
-        _ => Err(Error::Internal("event validation lost a field".into())),
-    }
+    let (event_type, data) = fields.finish_with(event_type.zip(data))?;
+    Ok(NewEvent {
+        event_type,
+        data,
+        idempotency_key,
+    })
 }
 
 fn header_idempotency_key(call: &Call) -> Result<Option<String>, Error> {
@@ -193,18 +156,23 @@ pub async fn ingest_batch(app: &App, call: &mut Call, account_id: &str) -> Resul
     let body = call
         .raw_json_body(app, app.config.limits.max_body_bytes)
         .await?;
-    #[derive(serde::Deserialize)]
-    struct Batch {
-        events: Vec<Box<RawValue>>,
-    }
-    let batch: Batch = serde_json::from_slice(&body).map_err(|e| {
-        if e.is_data() {
-            Error::field("events", "must be an array of event objects")
-        } else {
-            Error::BadRequest(format!("malformed JSON: {e}"))
+    let mut fields = Fields::parse(&body)?;
+    let events: Option<Vec<&RawValue>> = match fields.raw("events") {
+        None => {
+            fields.missing("events");
+            None
         }
-    })?;
-    if batch.events.len() > MAX_BATCH_EVENTS {
+        // The events stay raw: each is read by `parse_event` like a single ingest.
+        Some(raw) => match serde_json::from_str::<Vec<&RawValue>>(raw.get()) {
+            Ok(events) => Some(events),
+            Err(_) => {
+                fields.error("events", "must be an array of event objects");
+                None
+            }
+        },
+    };
+    let events = fields.finish_with(events)?;
+    if events.len() > MAX_BATCH_EVENTS {
         return Err(Error::field(
             "events",
             format!("must have at most {MAX_BATCH_EVENTS} entries"),
@@ -212,9 +180,9 @@ pub async fn ingest_batch(app: &App, call: &mut Call, account_id: &str) -> Resul
     }
     let instance = call.parts.uri.path().to_string();
     let limit = app.config.limits.max_event_bytes;
-    let mut slots: Vec<Result<usize, Error>> = Vec::with_capacity(batch.events.len());
+    let mut slots: Vec<Result<usize, Error>> = Vec::with_capacity(events.len());
     let mut valid = Vec::new();
-    for raw in &batch.events {
+    for raw in &events {
         let parsed = if raw.get().len() > limit {
             Err(Error::PayloadTooLarge { limit })
         } else {

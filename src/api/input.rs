@@ -5,31 +5,55 @@
 
 use std::collections::BTreeMap;
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 
-use super::request::JsonObject;
+use serde_json::value::RawValue;
+
+use super::json::Member;
 use crate::crypto;
 use crate::error::{Error, FieldError};
 use crate::model::WebhookSettings;
 use crate::patterns;
 use crate::target::{self, TargetPolicy};
 
-/// A JSON object being read field by field; errors accumulate until [`Fields::finish`].
-pub struct Fields {
-    map: Map<String, Value>,
-    /// Members whose numbers JSON could not hold: each is an error once a validator asks for it.
-    out_of_range: Vec<(String, &'static str)>,
+/// A request body's JSON object being read field by field; errors accumulate until
+/// [`Fields::finish`].
+///
+/// Every body hookd reads — accounts, tokens, webhooks and events alike — goes through this one
+/// reader. It keeps each top-level member's raw JSON text (so an event's `data` stays
+/// byte-for-byte as sent) and parses a member only when a validator asks for it, so a member
+/// that no JSON number type can hold (`1e400`) or that repeats a key is an error naming that
+/// member, like any other bad field.
+pub struct Fields<'a> {
+    members: Vec<Member<'a>>,
     errors: Vec<FieldError>,
 }
 
-impl Fields {
-    /// Starts reading a request's object.
-    pub fn new(object: JsonObject) -> Self {
-        Fields {
-            map: object.map,
-            out_of_range: object.out_of_range,
-            errors: Vec::new(),
+impl<'a> Fields<'a> {
+    /// Reads `body` as a JSON object: duplicate top-level keys and nesting deeper than
+    /// [`super::json::MAX_DEPTH`] are refused; members are kept raw.
+    pub fn parse(body: &'a [u8]) -> Result<Fields<'a>, Error> {
+        match super::json::object_members(body) {
+            Ok(members) => Ok(Fields {
+                members,
+                errors: Vec::new(),
+            }),
+            Err(e) if e.is_data() => Err(Error::BadRequest(format!(
+                "the body must be a JSON object: {e}"
+            ))),
+            Err(e) => Err(Error::BadRequest(format!("malformed JSON: {e}"))),
         }
+    }
+
+    /// Like [`Fields::parse`], reading an empty body as `{}` (routes whose body is optional).
+    pub fn parse_optional(body: &'a [u8]) -> Result<Fields<'a>, Error> {
+        if body.iter().all(u8::is_ascii_whitespace) {
+            return Ok(Fields {
+                members: Vec::new(),
+                errors: Vec::new(),
+            });
+        }
+        Fields::parse(body)
     }
 
     /// Records an error for `field`.
@@ -37,25 +61,45 @@ impl Fields {
         self.errors.push(FieldError::new(field, message));
     }
 
-    /// Records that a required field is missing, unless it was present but unreadable (a
-    /// number out of range), which is already recorded.
+    /// Records that a required field is missing, unless an error about it is already recorded
+    /// (it was present but unreadable).
     pub fn missing(&mut self, name: &str) {
         if !self.errors.iter().any(|e| e.field == name) {
             self.error(name, "is required");
         }
     }
 
-    /// Takes a field's raw value; JSON `null` counts as absent. A member holding a number out
-    /// of range is recorded as an error and reads as absent.
+    /// Takes a member's raw JSON text, `null` included (event `data`, where `null` is a value).
+    pub fn raw(&mut self, name: &str) -> Option<&'a RawValue> {
+        let at = self.members.iter().position(|(key, _)| key == name)?;
+        Some(self.members.swap_remove(at).1)
+    }
+
+    /// Takes a member's value; JSON `null` counts as absent. A value that repeats a key inside
+    /// it, or holds a number out of every JSON number type's range, is recorded as an error and
+    /// reads as absent.
     pub fn take(&mut self, name: &str) -> Option<Value> {
-        if let Some(at) = self.out_of_range.iter().position(|(k, _)| k == name) {
-            let (field, message) = self.out_of_range.swap_remove(at);
-            self.error(field, message);
+        let raw = self.raw(name)?.get();
+        if raw == "null" {
             return None;
         }
-        match self.map.remove(name) {
-            None | Some(Value::Null) => None,
-            Some(v) => Some(v),
+        let parsed = super::json::check_no_duplicate_keys(raw.as_bytes())
+            .and_then(|()| serde_json::from_str::<Value>(raw));
+        match parsed {
+            Ok(value) => Some(value),
+            Err(e) if e.to_string().starts_with("number out of range") => {
+                let message = if raw.starts_with(['{', '[']) {
+                    "contains a number out of range"
+                } else {
+                    "is a number out of range"
+                };
+                self.error(name, message);
+                None
+            }
+            Err(e) => {
+                self.error(name, format!("is not valid JSON here: {e}"));
+                None
+            }
         }
     }
 
@@ -157,7 +201,7 @@ pub const MAX_CUSTOM_HEADERS: usize = 20;
 ///
 /// `account_id` is the path's account, which an `entity.id` must equal.
 pub fn webhook_settings(
-    fields: &mut Fields,
+    fields: &mut Fields<'_>,
     account_id: &str,
     policy: TargetPolicy,
 ) -> Option<WebhookSettings> {
@@ -193,7 +237,7 @@ pub fn webhook_settings(
     })
 }
 
-fn event_list(fields: &mut Fields) -> Option<Vec<String>> {
+fn event_list(fields: &mut Fields<'_>) -> Option<Vec<String>> {
     let Some(value) = fields.take("eventList") else {
         fields.missing("eventList");
         return None;
@@ -235,7 +279,7 @@ fn event_list(fields: &mut Fields) -> Option<Vec<String>> {
     ok.then_some(list)
 }
 
-fn custom_headers(fields: &mut Fields) -> Option<BTreeMap<String, String>> {
+fn custom_headers(fields: &mut Fields<'_>) -> Option<BTreeMap<String, String>> {
     let Some(value) = fields.take("headers") else {
         return Some(BTreeMap::new());
     };
@@ -284,7 +328,7 @@ fn custom_headers(fields: &mut Fields) -> Option<BTreeMap<String, String>> {
 }
 
 /// The compatibility `entity` object: its `id` must be the path's account.
-fn check_entity(fields: &mut Fields, account_id: &str) {
+fn check_entity(fields: &mut Fields<'_>, account_id: &str) {
     let Some(entity) = fields.take("entity") else {
         return;
     };
@@ -302,7 +346,7 @@ fn check_entity(fields: &mut Fields, account_id: &str) {
 }
 
 /// An optional `secret` in Standard Webhooks form (`whsec_` + base64 of 24–64 bytes).
-pub fn optional_secret(fields: &mut Fields) -> Option<String> {
+pub fn optional_secret(fields: &mut Fields<'_>) -> Option<String> {
     let value = fields.take("secret")?;
     match value {
         Value::String(s) if crypto::decode_webhook_secret(&s).is_some() => Some(s),
@@ -317,7 +361,7 @@ pub fn optional_secret(fields: &mut Fields) -> Option<String> {
 }
 
 /// The required `version` of an update.
-pub fn version(fields: &mut Fields) -> Option<u64> {
+pub fn version(fields: &mut Fields<'_>) -> Option<u64> {
     match fields.take("version") {
         None => {
             fields.missing("version");

@@ -67,13 +67,9 @@ pub struct Call {
 }
 
 impl Call {
-    /// Reads the body (bounded by `limits.max_body_bytes`) as a JSON object.
-    /// With `optional`, an empty body reads as `{}`.
-    pub async fn json_object(
-        &mut self,
-        app: &App,
-        optional: bool,
-    ) -> Result<request::JsonObject, Error> {
+    /// Reads the body (bounded by `limits.max_body_bytes`) for [`input::Fields`]. With
+    /// `optional`, an empty body is allowed; any other must be declared JSON.
+    pub async fn json_body(&mut self, app: &App, optional: bool) -> Result<bytes::Bytes, Error> {
         let body = self
             .body
             .take()
@@ -86,7 +82,10 @@ impl Call {
             limits.header_read_timeout,
         )
         .await?;
-        request::json_object(&self.parts, &bytes, optional)
+        if !(optional && bytes.iter().all(u8::is_ascii_whitespace)) {
+            request::require_json(&self.parts, &bytes)?;
+        }
+        Ok(bytes)
     }
 
     /// Reads a JSON body of at most `limit` bytes without parsing it (for event ingest, which

@@ -5,7 +5,6 @@ use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
 use hyper::header::{CONTENT_LENGTH, CONTENT_TYPE};
 use hyper::http::request::Parts;
-use serde_json::{Map, Value};
 
 use crate::crypto;
 use crate::error::{Error, FieldError};
@@ -75,70 +74,6 @@ pub fn require_json(parts: &Parts, body: &[u8]) -> Result<(), Error> {
         return Err(Error::UnsupportedMediaType);
     }
     Ok(())
-}
-
-/// A request body's JSON object, read for validation.
-#[derive(Debug, Default)]
-pub struct JsonObject {
-    /// The members that parsed.
-    pub map: Map<String, Value>,
-    /// Members holding a number no JSON number type can hold (`1e400`, a 400-digit integer),
-    /// with what to say about each: the validator names them like any other bad field.
-    pub out_of_range: Vec<(String, &'static str)>,
-}
-
-/// Parses a JSON object body. `optional` bodies may be empty (treated as `{}`); a non-empty
-/// body must be declared `application/json`.
-pub fn json_object(parts: &Parts, body: &[u8], optional: bool) -> Result<JsonObject, Error> {
-    if optional && body.iter().all(u8::is_ascii_whitespace) {
-        return Ok(JsonObject::default());
-    }
-    require_json(parts, body)?;
-    let whole = super::json::check_no_duplicate_keys(body)
-        .and_then(|()| serde_json::from_slice::<Value>(body));
-    match whole {
-        Ok(Value::Object(map)) => Ok(JsonObject {
-            map,
-            out_of_range: Vec::new(),
-        }),
-        Ok(_) => Err(Error::BadRequest("the body must be a JSON object".into())),
-        Err(e) if is_out_of_range(&e) => members_in_range(body),
-        Err(e) => Err(malformed(e)),
-    }
-}
-
-fn malformed(e: serde_json::Error) -> Error {
-    Error::BadRequest(format!("malformed JSON: {e}"))
-}
-
-fn is_out_of_range(e: &serde_json::Error) -> bool {
-    e.to_string().starts_with("number out of range")
-}
-
-/// Reads an object member by member, setting aside the members whose numbers are out of
-/// range (the raw reading of the members does not convert numbers, so it gets past them).
-fn members_in_range(body: &[u8]) -> Result<JsonObject, Error> {
-    let mut object = JsonObject::default();
-    for (key, raw) in super::json::object_members(body).map_err(malformed)? {
-        let text = raw.get();
-        let value = super::json::check_no_duplicate_keys(text.as_bytes())
-            .and_then(|()| serde_json::from_str::<Value>(text));
-        match value {
-            Ok(value) => {
-                object.map.insert(key.into_owned(), value);
-            }
-            Err(e) if is_out_of_range(&e) => {
-                let message = if text.starts_with(['{', '[']) {
-                    "contains a number out of range"
-                } else {
-                    "is a number out of range"
-                };
-                object.out_of_range.push((key.into_owned(), message));
-            }
-            Err(e) => return Err(malformed(e)),
-        }
-    }
-    Ok(object)
 }
 
 /// The decoded pairs of a query string, in order.

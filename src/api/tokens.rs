@@ -19,7 +19,8 @@ const DEFAULT_TOKEN_NAME: &str = "token";
 pub async fn create(app: &App, call: &mut Call, account_id: &str) -> Result<Response, Error> {
     call.principal.require_admin()?;
     call.principal.require_account(&app.store, account_id)?;
-    let mut fields = Fields::new(call.json_object(app, true).await?);
+    let body = call.json_body(app, true).await?;
+    let mut fields = Fields::parse_optional(&body)?;
     let name = fields
         .optional_string("name", 1, 200)
         .unwrap_or_else(|| DEFAULT_TOKEN_NAME.to_string());

@@ -24,7 +24,8 @@ fn owner_name(app: &App, account_id: &str) -> String {
 /// `POST /v1/accounts/{accountId}/webhooks`: the response shows the secret.
 pub async fn create(app: &App, call: &mut Call, account_id: &str) -> Result<Response, Error> {
     call.principal.require_account(&app.store, account_id)?;
-    let mut fields = Fields::new(call.json_object(app, false).await?);
+    let body = call.json_body(app, false).await?;
+    let mut fields = Fields::parse(&body)?;
     let settings = input::webhook_settings(&mut fields, account_id, app.target_policy());
     let secret = input::optional_secret(&mut fields);
     let settings = fields.finish_with(settings)?;
@@ -118,7 +119,8 @@ pub async fn update(
     call.principal.require_account(&app.store, account_id)?;
     // A missing webhook is 404 whatever the body says.
     app.store.webhook(account_id, webhook_id)?;
-    let mut fields = Fields::new(call.json_object(app, false).await?);
+    let body = call.json_body(app, false).await?;
+    let mut fields = Fields::parse(&body)?;
     let settings = input::webhook_settings(&mut fields, account_id, app.target_policy());
     let version = input::version(&mut fields);
     let (settings, version) = fields.finish_with(settings.zip(version))?;
@@ -180,7 +182,8 @@ pub async fn rotate_secret(
 ) -> Result<Response, Error> {
     call.principal.require_account(&app.store, account_id)?;
     app.store.webhook(account_id, webhook_id)?;
-    let mut fields = Fields::new(call.json_object(app, true).await?);
+    let body = call.json_body(app, true).await?;
+    let mut fields = Fields::parse_optional(&body)?;
     let secret = input::optional_secret(&mut fields);
     fields.finish()?;
     let secret = secret.unwrap_or_else(crypto::new_webhook_secret);
@@ -210,7 +213,8 @@ pub async fn activate(
     call.principal.require_account(&app.store, account_id)?;
     app.store.webhook(account_id, webhook_id)?;
     let from_query = call.query()?.bool("replayEvents")?;
-    let mut fields = Fields::new(call.json_object(app, true).await?);
+    let body = call.json_body(app, true).await?;
+    let mut fields = Fields::parse_optional(&body)?;
     let from_body = match fields.take("replayEvents") {
         None => None,
         Some(serde_json::Value::Bool(b)) => Some(b),
