@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::crypto::TokenHash;
 use crate::i18n::Lang;
-use crate::time::{Millis, format_rfc3339};
+use crate::time::Millis;
 
 /// An account: the owner of webhooks, tokens and events.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -96,116 +96,6 @@ pub struct Webhook {
     pub deactivation_reason: Option<String>,
     pub failure_count: u32,
     pub failing_since: Option<Millis>,
-}
-
-/// The API shape of an account.
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct AccountView<'a> {
-    id: &'a str,
-    name: &'a str,
-    language: &'static str,
-    created_date: String,
-    last_update: String,
-}
-
-impl<'a> From<&'a Account> for AccountView<'a> {
-    fn from(a: &'a Account) -> Self {
-        AccountView {
-            id: &a.id,
-            name: &a.name,
-            language: a.language.code(),
-            created_date: format_rfc3339(a.created),
-            last_update: format_rfc3339(a.updated),
-        }
-    }
-}
-
-/// The API shape of a token in lists (never the token itself).
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct TokenView<'a> {
-    id: &'a str,
-    name: &'a str,
-    account_id: &'a str,
-    created_date: String,
-    last_used_date: Option<String>,
-}
-
-impl<'a> From<&'a TokenRecord> for TokenView<'a> {
-    fn from(t: &'a TokenRecord) -> Self {
-        TokenView {
-            id: &t.id,
-            name: &t.name,
-            account_id: &t.account_id,
-            created_date: format_rfc3339(t.created),
-            last_used_date: t.last_used.map(format_rfc3339),
-        }
-    }
-}
-
-/// The API shape of a webhook; `secret` only where docs/api.md shows it (creation).
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct WebhookView<'a> {
-    id: &'a str,
-    created_date: String,
-    last_update: String,
-    version: u64,
-    user_identifier: &'a str,
-    owner_identifier: &'a str,
-    owner_name: &'a str,
-    name: &'a str,
-    enabled: bool,
-    event_url: &'a str,
-    event_list: &'a [String],
-    description: Option<&'a str>,
-    headers: &'a BTreeMap<String, String>,
-    rate_limit: Option<u32>,
-    ordered: bool,
-    status: &'static str,
-    deactivated_date: Option<String>,
-    deactivation_reason: Option<&'a str>,
-    failure_count: u32,
-    failing_since: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    secret: Option<&'a str>,
-}
-
-impl<'a> WebhookView<'a> {
-    /// The view of `w`, owned by the account named `owner_name`.
-    pub fn new(w: &'a Webhook, owner_name: &'a str) -> Self {
-        let s = &w.settings;
-        WebhookView {
-            id: &w.id,
-            created_date: format_rfc3339(w.created),
-            last_update: format_rfc3339(w.updated),
-            version: w.version,
-            user_identifier: &w.user_identifier,
-            owner_identifier: &w.account_id,
-            owner_name,
-            name: &s.name,
-            enabled: s.enabled,
-            event_url: &s.event_url,
-            event_list: &s.event_list,
-            description: s.description.as_deref(),
-            headers: &s.headers,
-            rate_limit: s.rate_limit,
-            ordered: s.ordered,
-            status: w.status.as_str(),
-            deactivated_date: w.deactivated.map(format_rfc3339),
-            deactivation_reason: w.deactivation_reason.as_deref(),
-            failure_count: w.failure_count,
-            failing_since: w.failing_since.map(format_rfc3339),
-            secret: None,
-        }
-    }
-
-    /// The same view with the secret shown (creation only).
-    pub fn with_secret(mut self, secret: &'a str) -> Self {
-        self.secret = Some(secret);
-        self
-    }
 }
 
 #[cfg(test)]

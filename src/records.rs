@@ -354,61 +354,6 @@ impl DeliveryRecord {
     }
 }
 
-/// The API shape of an attempt.
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct AttemptView<'a> {
-    number: u32,
-    date: String,
-    duration_ms: u64,
-    outcome: &'a str,
-    status_code: Option<u16>,
-    response_body: Option<&'a str>,
-    error: Option<&'a str>,
-}
-
-/// The API shape of a delivery.
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct DeliveryView<'a> {
-    id: String,
-    event_id: String,
-    webhook_id: String,
-    event_type: &'a str,
-    created_date: String,
-    status: &'static str,
-    next_attempt_date: Option<String>,
-    attempts: Vec<AttemptView<'a>>,
-}
-
-impl<'a> DeliveryView<'a> {
-    /// The view of the delivery `id`.
-    pub fn new(id: u128, d: &'a DeliveryRecord) -> Self {
-        DeliveryView {
-            id: id_to_string(id),
-            event_id: id_to_string(d.event_id),
-            webhook_id: id_to_string(d.webhook_id),
-            event_type: &d.event_type,
-            created_date: format_rfc3339(d.created),
-            status: d.status.as_str(),
-            next_attempt_date: d.next_attempt.map(format_rfc3339),
-            attempts: d
-                .attempts
-                .iter()
-                .map(|a| AttemptView {
-                    number: a.number,
-                    date: format_rfc3339(a.date),
-                    duration_ms: a.duration_ms,
-                    outcome: &a.outcome,
-                    status_code: a.status_code,
-                    response_body: a.response_body.as_deref(),
-                    error: a.error.as_deref(),
-                })
-                .collect(),
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -512,32 +457,4 @@ pub struct NotificationRecord {
     pub created: Millis,
     pub message: String,
     pub activation_url: String,
-}
-
-/// The API shape of a notification.
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct NotificationView<'a> {
-    id: String,
-    kind: &'a str,
-    account_id: &'a str,
-    webhook_id: &'a str,
-    created_date: String,
-    message: &'a str,
-    activation_url: &'a str,
-}
-
-impl<'a> NotificationView<'a> {
-    /// The view of notification `id`.
-    pub fn new(id: u128, n: &'a NotificationRecord) -> Self {
-        NotificationView {
-            id: id_to_string(id),
-            kind: &n.kind,
-            account_id: &n.account_id,
-            webhook_id: &n.webhook_id,
-            created_date: format_rfc3339(n.created),
-            message: &n.message,
-            activation_url: &n.activation_url,
-        }
-    }
 }

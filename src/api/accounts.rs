@@ -5,11 +5,11 @@ use hyper::StatusCode;
 use super::input::Fields;
 use super::request::CursorKind;
 use super::respond::{self, Response};
+use super::views::AccountView;
 use super::{App, Call, list_response};
 use crate::error::Error;
 use crate::i18n::Lang;
 use crate::ids::is_valid_account_id;
-use crate::model::AccountView;
 use crate::time::now_millis;
 
 /// The optional `language`: absent or `null` is English, like any omitted optional field on

@@ -5,10 +5,11 @@ use serde_json::json;
 
 use super::request::{CursorKind, Query, collect_invalid, encode_cursor, id_key, key_id};
 use super::respond::{self, Response};
+use super::views::{DeliveryView, TestSentView};
 use super::{App, Call, list_response};
 use crate::error::{Error, FieldError};
-use crate::ids::{id_to_string, parse_id};
-use crate::records::{DeliveryStatus, DeliveryView};
+use crate::ids::parse_id;
+use crate::records::DeliveryStatus;
 use crate::store::{DeliveryFilter, FanOut, NewEvent};
 use crate::time::now_millis;
 
@@ -180,6 +181,6 @@ pub async fn test(
         .ok_or_else(|| Error::Internal("the test event made no delivery".into()))?;
     Ok(respond::json(
         StatusCode::ACCEPTED,
-        &json!({"eventId": id_to_string(ingested.id), "deliveryId": id_to_string(delivery_id)}),
+        &TestSentView::new(ingested.id, delivery_id),
     ))
 }

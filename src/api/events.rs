@@ -2,45 +2,23 @@
 
 use hyper::StatusCode;
 use hyper::header::HeaderValue;
-use serde::Serialize;
 use serde_json::Value;
 use serde_json::value::RawValue;
 
 use super::input::Fields;
 use super::request::{CursorKind, encode_cursor, id_key, key_id};
 use super::respond::{self, Response};
+use super::views::{DeliverySummary, EventView, IngestView};
 use super::{App, Call, list_response};
 use crate::error::Error;
 use crate::ids::{id_to_string, parse_id};
 use crate::patterns;
 use crate::records::StoredEvent;
-use crate::store::{FanOut, Ingested, NewEvent};
+use crate::store::{FanOut, NewEvent};
 use crate::time::{format_rfc3339, now_millis};
 
 /// The most events one batch request may carry.
 pub const MAX_BATCH_EVENTS: usize = 1000;
-
-/// The response to an accepted event.
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct IngestView {
-    id: String,
-    #[serde(rename = "type")]
-    event_type: String,
-    created_date: String,
-    deliveries: u32,
-}
-
-impl From<&Ingested> for IngestView {
-    fn from(i: &Ingested) -> Self {
-        IngestView {
-            id: id_to_string(i.id),
-            event_type: i.event_type.clone(),
-            created_date: format_rfc3339(i.created),
-            deliveries: i.deliveries,
-        }
-    }
-}
 
 /// Validates one event body (`type`, `data`, `idempotencyKey`), keeping `data`'s bytes: the
 /// same field reader as every other body. Public so the fuzzer can reach it.
@@ -81,10 +59,7 @@ pub fn parse_event(body: &[u8], header_key: Option<&str>) -> Result<NewEvent, Er
     let body_key = fields.optional_string("idempotencyKey", 1, 200);
     let idempotency_key = match (body_key, header_key) {
         (Some(b), Some(h)) if b != h => {
-            fields.error(
-                "idempotencyKey",
-                "differs from the Idempotency-Key header",
-            );
+            fields.error("idempotencyKey", "differs from the Idempotency-Key header");
             None
         }
         (Some(b), _) => Some(b),
@@ -224,31 +199,6 @@ pub async fn ingest_batch(app: &App, call: &mut Call, account_id: &str) -> Resul
         StatusCode::ACCEPTED,
         &serde_json::json!({ "items": items }),
     ))
-}
-
-/// A delivery as listed inside an event.
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct DeliverySummary {
-    id: String,
-    webhook_id: String,
-    status: &'static str,
-    next_attempt_date: Option<String>,
-    attempt_count: u32,
-}
-
-/// An event as the API shows it.
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct EventView<'a> {
-    id: String,
-    #[serde(rename = "type")]
-    event_type: &'a str,
-    created_date: String,
-    data: &'a RawValue,
-    idempotency_key: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    deliveries: Option<Vec<DeliverySummary>>,
 }
 
 /// Renders an event to raw JSON: `data` goes out byte-for-byte as it came in (a detour

@@ -18,6 +18,7 @@ pub mod request;
 pub mod respond;
 pub mod routes;
 mod tokens;
+pub mod views;
 mod webhooks;
 
 use std::net::IpAddr;

@@ -3,9 +3,9 @@
 use super::auth::Principal;
 use super::request::{CursorKind, encode_cursor, id_key, key_id};
 use super::respond::Response;
+use super::views::NotificationView;
 use super::{App, Call, list_response};
 use crate::error::Error;
-use crate::records::NotificationView;
 
 async fn list_of(app: &App, call: &Call, account_id: Option<String>) -> Result<Response, Error> {
     let paging = call

@@ -1,16 +1,15 @@
 //! `/v1/accounts/{accountId}/tokens` (admin only).
 
 use hyper::StatusCode;
-use serde_json::json;
 
 use super::input::Fields;
 use super::request::{CursorKind, encode_cursor};
 use super::respond::{self, Response};
+use super::views::{CreatedTokenView, TokenView};
 use super::{App, Call, list_response};
 use crate::crypto;
 use crate::error::Error;
-use crate::model::TokenView;
-use crate::time::{format_rfc3339, now_millis};
+use crate::time::now_millis;
 
 /// The name a token gets when the admin gives none.
 const DEFAULT_TOKEN_NAME: &str = "token";
@@ -32,13 +31,7 @@ pub async fn create(app: &App, call: &mut Call, account_id: &str) -> Result<Resp
         .await?;
     Ok(respond::json(
         StatusCode::CREATED,
-        &json!({
-            "id": record.id,
-            "name": record.name,
-            "accountId": record.account_id,
-            "createdDate": format_rfc3339(record.created),
-            "token": token,
-        }),
+        &CreatedTokenView::new(&record, &token),
     ))
 }
 

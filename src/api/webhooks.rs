@@ -1,15 +1,15 @@
 //! `/v1/accounts/{accountId}/webhooks` and the routes of one webhook.
 
 use hyper::StatusCode;
-use serde_json::json;
 
 use super::input::{self, Fields};
 use super::request::{CursorKind, collect_invalid, encode_cursor};
 use super::respond::{self, Response};
+use super::views::{ActivationView, SecretView, WebhookView};
 use super::{App, Call, list_response};
 use crate::crypto;
 use crate::error::Error;
-use crate::model::{WebhookStatus, WebhookView};
+use crate::model::WebhookStatus;
 use crate::patterns;
 use crate::time::now_millis;
 
@@ -168,7 +168,9 @@ pub fn secret(
     let (webhook, _) = app.store.webhook(account_id, webhook_id)?;
     Ok(respond::json(
         StatusCode::OK,
-        &json!({"secret": webhook.secret}),
+        &SecretView {
+            secret: &webhook.secret,
+        },
     ))
 }
 
@@ -198,7 +200,9 @@ pub async fn rotate_secret(
         .await?;
     Ok(respond::json(
         StatusCode::OK,
-        &json!({"secret": webhook.secret}),
+        &SecretView {
+            secret: &webhook.secret,
+        },
     ))
 }
 
@@ -241,10 +245,10 @@ pub async fn activate(
     let owner_name = owner_name(app, account_id);
     Ok(respond::json(
         StatusCode::OK,
-        &json!({
-            "webhook": WebhookView::new(&activation.webhook, &owner_name),
-            "replayed": activation.replayed,
-            "dropped": activation.dropped,
-        }),
+        &ActivationView {
+            webhook: WebhookView::new(&activation.webhook, &owner_name),
+            replayed: activation.replayed,
+            dropped: activation.dropped,
+        },
     ))
 }

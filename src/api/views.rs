@@ -1,0 +1,317 @@
+//! The API's JSON shape of every resource, in one place: what `GET` returns and what a
+//! create or an action answers. Records (src/model.rs, src/records.rs) are what the store keeps;
+//! these views are built from them only at the edge, camelCase as docs/api.md shows them.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+use serde_json::value::RawValue;
+
+use crate::ids::id_to_string;
+use crate::model::{Account, TokenRecord, Webhook};
+use crate::records::{DeliveryRecord, NotificationRecord};
+use crate::store::Ingested;
+use crate::time::format_rfc3339;
+
+// Accounts and tokens --------------------------------------------------------------------------
+
+/// The API shape of an account.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AccountView<'a> {
+    id: &'a str,
+    name: &'a str,
+    language: &'static str,
+    created_date: String,
+    last_update: String,
+}
+
+impl<'a> From<&'a Account> for AccountView<'a> {
+    fn from(a: &'a Account) -> Self {
+        AccountView {
+            id: &a.id,
+            name: &a.name,
+            language: a.language.code(),
+            created_date: format_rfc3339(a.created),
+            last_update: format_rfc3339(a.updated),
+        }
+    }
+}
+
+/// The API shape of a token in lists (never the token itself).
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TokenView<'a> {
+    id: &'a str,
+    name: &'a str,
+    account_id: &'a str,
+    created_date: String,
+    last_used_date: Option<String>,
+}
+
+impl<'a> From<&'a TokenRecord> for TokenView<'a> {
+    fn from(t: &'a TokenRecord) -> Self {
+        TokenView {
+            id: &t.id,
+            name: &t.name,
+            account_id: &t.account_id,
+            created_date: format_rfc3339(t.created),
+            last_used_date: t.last_used.map(format_rfc3339),
+        }
+    }
+}
+
+/// The answer to `POST …/tokens`: the only time the token itself is shown.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CreatedTokenView<'a> {
+    id: &'a str,
+    name: &'a str,
+    account_id: &'a str,
+    created_date: String,
+    token: &'a str,
+}
+
+impl<'a> CreatedTokenView<'a> {
+    /// The view of a token just created, with its plaintext.
+    pub fn new(record: &'a TokenRecord, token: &'a str) -> Self {
+        CreatedTokenView {
+            id: &record.id,
+            name: &record.name,
+            account_id: &record.account_id,
+            created_date: format_rfc3339(record.created),
+            token,
+        }
+    }
+}
+
+// Webhooks -------------------------------------------------------------------------------------
+
+/// The API shape of a webhook; `secret` only where docs/api.md shows it (creation).
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WebhookView<'a> {
+    id: &'a str,
+    created_date: String,
+    last_update: String,
+    version: u64,
+    user_identifier: &'a str,
+    owner_identifier: &'a str,
+    owner_name: &'a str,
+    name: &'a str,
+    enabled: bool,
+    event_url: &'a str,
+    event_list: &'a [String],
+    description: Option<&'a str>,
+    headers: &'a BTreeMap<String, String>,
+    rate_limit: Option<u32>,
+    ordered: bool,
+    status: &'static str,
+    deactivated_date: Option<String>,
+    deactivation_reason: Option<&'a str>,
+    failure_count: u32,
+    failing_since: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    secret: Option<&'a str>,
+}
+
+impl<'a> WebhookView<'a> {
+    /// The view of `w`, owned by the account named `owner_name`.
+    pub fn new(w: &'a Webhook, owner_name: &'a str) -> Self {
+        let s = &w.settings;
+        WebhookView {
+            id: &w.id,
+            created_date: format_rfc3339(w.created),
+            last_update: format_rfc3339(w.updated),
+            version: w.version,
+            user_identifier: &w.user_identifier,
+            owner_identifier: &w.account_id,
+            owner_name,
+            name: &s.name,
+            enabled: s.enabled,
+            event_url: &s.event_url,
+            event_list: &s.event_list,
+            description: s.description.as_deref(),
+            headers: &s.headers,
+            rate_limit: s.rate_limit,
+            ordered: s.ordered,
+            status: w.status.as_str(),
+            deactivated_date: w.deactivated.map(format_rfc3339),
+            deactivation_reason: w.deactivation_reason.as_deref(),
+            failure_count: w.failure_count,
+            failing_since: w.failing_since.map(format_rfc3339),
+            secret: None,
+        }
+    }
+
+    /// The same view with the secret shown (creation only).
+    pub fn with_secret(mut self, secret: &'a str) -> Self {
+        self.secret = Some(secret);
+        self
+    }
+}
+
+/// The answer to `GET …/secret` and `POST …/rotate-secret`.
+#[derive(Serialize)]
+pub struct SecretView<'a> {
+    pub secret: &'a str,
+}
+
+/// The answer to `POST …/activate`.
+#[derive(Serialize)]
+pub struct ActivationView<'a> {
+    pub webhook: WebhookView<'a>,
+    pub replayed: u32,
+    pub dropped: u32,
+}
+
+/// The answer to `POST …/test`: the ping event and its one delivery.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TestSentView {
+    event_id: String,
+    delivery_id: String,
+}
+
+impl TestSentView {
+    pub fn new(event_id: u128, delivery_id: u128) -> Self {
+        TestSentView {
+            event_id: id_to_string(event_id),
+            delivery_id: id_to_string(delivery_id),
+        }
+    }
+}
+
+// Events and deliveries ------------------------------------------------------------------------
+
+/// The response to an accepted event.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct IngestView {
+    id: String,
+    #[serde(rename = "type")]
+    event_type: String,
+    created_date: String,
+    deliveries: u32,
+}
+
+impl From<&Ingested> for IngestView {
+    fn from(i: &Ingested) -> Self {
+        IngestView {
+            id: id_to_string(i.id),
+            event_type: i.event_type.clone(),
+            created_date: format_rfc3339(i.created),
+            deliveries: i.deliveries,
+        }
+    }
+}
+
+/// A delivery as listed inside an event.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeliverySummary {
+    pub id: String,
+    pub webhook_id: String,
+    pub status: &'static str,
+    pub next_attempt_date: Option<String>,
+    pub attempt_count: u32,
+}
+
+/// An event as the API shows it.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EventView<'a> {
+    pub id: String,
+    #[serde(rename = "type")]
+    pub event_type: &'a str,
+    pub created_date: String,
+    pub data: &'a RawValue,
+    pub idempotency_key: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deliveries: Option<Vec<DeliverySummary>>,
+}
+
+/// The API shape of an attempt.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AttemptView<'a> {
+    number: u32,
+    date: String,
+    duration_ms: u64,
+    outcome: &'a str,
+    status_code: Option<u16>,
+    response_body: Option<&'a str>,
+    error: Option<&'a str>,
+}
+
+/// The API shape of a delivery.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeliveryView<'a> {
+    id: String,
+    event_id: String,
+    webhook_id: String,
+    event_type: &'a str,
+    created_date: String,
+    status: &'static str,
+    next_attempt_date: Option<String>,
+    attempts: Vec<AttemptView<'a>>,
+}
+
+impl<'a> DeliveryView<'a> {
+    /// The view of the delivery `id`.
+    pub fn new(id: u128, d: &'a DeliveryRecord) -> Self {
+        DeliveryView {
+            id: id_to_string(id),
+            event_id: id_to_string(d.event_id),
+            webhook_id: id_to_string(d.webhook_id),
+            event_type: &d.event_type,
+            created_date: format_rfc3339(d.created),
+            status: d.status.as_str(),
+            next_attempt_date: d.next_attempt.map(format_rfc3339),
+            attempts: d
+                .attempts
+                .iter()
+                .map(|a| AttemptView {
+                    number: a.number,
+                    date: format_rfc3339(a.date),
+                    duration_ms: a.duration_ms,
+                    outcome: &a.outcome,
+                    status_code: a.status_code,
+                    response_body: a.response_body.as_deref(),
+                    error: a.error.as_deref(),
+                })
+                .collect(),
+        }
+    }
+}
+
+// Notifications --------------------------------------------------------------------------------
+
+/// The API shape of a notification.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NotificationView<'a> {
+    id: String,
+    kind: &'a str,
+    account_id: &'a str,
+    webhook_id: &'a str,
+    created_date: String,
+    message: &'a str,
+    activation_url: &'a str,
+}
+
+impl<'a> NotificationView<'a> {
+    /// The view of notification `id`.
+    pub fn new(id: u128, n: &'a NotificationRecord) -> Self {
+        NotificationView {
+            id: id_to_string(id),
+            kind: &n.kind,
+            account_id: &n.account_id,
+            webhook_id: &n.webhook_id,
+            created_date: format_rfc3339(n.created),
+            message: &n.message,
+            activation_url: &n.activation_url,
+        }
+    }
+}
