@@ -213,13 +213,17 @@ impl Slots {
         }
         if let Some(next) = next {
             let phase = slots.phases.get(&next).copied();
-            if require(
+            require(
                 phase == Some(Phase::Claimed),
                 format_args!("handover to delivery {next:x}, which is {}", Shown(phase)),
-            ) {
-                slots.phases.insert(next, Phase::InFlight);
+            );
+            // It runs, claimed or not: counted in flight unless it already is.
+            if phase == Some(Phase::Claimed) {
                 slots.claimed -= 1;
                 self.read_ahead -= 1;
+            }
+            if phase != Some(Phase::InFlight) {
+                slots.phases.insert(next, Phase::InFlight);
                 slots.in_flight += 1;
                 self.in_flight += 1;
             }
@@ -351,14 +355,17 @@ impl Slots {
 
     /// How many more attempts may start under the global cap.
     pub(super) fn global_free(&self) -> usize {
-        self.max_in_flight - self.in_flight
+        // More than the cap only after a start that broke its precondition, which `require`
+        // reported then (the count follows the attempts really running).
+        self.max_in_flight.saturating_sub(self.in_flight)
     }
 
     /// How many more deliveries the webhook may claim: up to `cap` of its own, and up to the
     /// global cap on deliveries read ahead.
     pub(super) fn read_ahead_room(&self, webhook: u128, cap: usize) -> usize {
         let own = cap.saturating_sub(self.claimed_of(webhook));
-        own.min(self.max_in_flight - self.read_ahead)
+        // More than the cap only after a claim that broke its precondition (reported then).
+        own.min(self.max_in_flight.saturating_sub(self.read_ahead))
     }
 
     /// A start needs a free slot under the global cap and under the webhook's `cap`.
