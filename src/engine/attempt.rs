@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use super::notify::Notifier;
-use super::scheduler::ReadAhead;
+use super::read_ahead::ReadAhead;
 use super::{Shared, Signal};
 use crate::dispatch::client::{Attempt, AttemptResult, DeliveryClient, Outcome};
 use crate::dispatch::signature::signature_header;
@@ -110,11 +110,7 @@ impl AttemptContext {
         {
             return None;
         }
-        let item = read_ahead
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .pop_front()?;
-        Some((webhook, item))
+        Some((webhook, read_ahead.take()?))
     }
 
     /// Runs one attempt to the end: the result is durable before the slot is given back.
@@ -143,8 +139,8 @@ impl AttemptContext {
             // else frees its slot now, while the result is being committed.
             if result.outcome == Outcome::Success || !webhook.settings.ordered {
                 let next = self.take_next(webhook_id, &read_ahead);
-                // Sent before the next attempt starts, so the scheduler knows of it before it
-                // can end.
+                // Sent before the next attempt starts, so the scheduler moves its claim in
+                // flight before it can hear of that attempt's end (see `read_ahead.rs`).
                 self.signals.send(Signal::Finished {
                     webhook: webhook_id,
                     delivery: item.delivery_id,

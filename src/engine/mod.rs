@@ -1,8 +1,9 @@
 //! The delivery engine: the scheduler (which owns time and decides what starts when) and the
 //! attempts it starts.
 //!
-//! The due-queue lives in the store; the scheduler keeps in memory only one timer per webhook
-//! and the set of deliveries in flight, so a million pending deliveries cost no memory. Results
+//! The due-queue lives in the store; the scheduler keeps in memory only one timer per webhook,
+//! the deliveries claimed, in flight or being recorded (`slots.rs`) and a bounded read-ahead,
+//! so a million pending deliveries cost no memory. Results
 //! are written back through the store's writer (group-committed with everything else) before
 //! the scheduler hears that a slot is free, so it never reads a stale queue entry.
 
@@ -11,7 +12,9 @@ mod housekeeping;
 mod mailbox;
 mod notify;
 pub mod pace;
+mod read_ahead;
 mod scheduler;
+mod slots;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};

@@ -1,16 +1,18 @@
 //! The scheduler thread: one timer per webhook, one look at a webhook's queue when its timer
 //! fires, and the in-flight caps and pacing that keep one endpoint from delaying another.
 
-use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
-use std::sync::{Arc, Mutex};
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
 use std::time::Duration;
 
 use super::Signal;
 use super::attempt::{AttemptContext, spawn_attempt};
 use super::mailbox::Inbox;
 use super::pace::Pace;
+use super::read_ahead::ReadAhead;
+use super::slots::Slots;
 use crate::model::WebhookStatus;
-use crate::store::{DueBatch, DueItem, Store};
+use crate::store::{DueBatch, Store};
 use crate::time::{Millis, now_millis};
 
 /// The longest the scheduler sleeps without looking at the clock.
@@ -18,43 +20,12 @@ const MAX_SLEEP_MS: Millis = 1000;
 /// How long to wait before looking again at a webhook whose queue could not be read.
 const READ_ERROR_BACKOFF_MS: Millis = 1000;
 
-/// Due deliveries read ahead for one webhook. An attempt that ends takes the next one from here
-/// and starts it in the slot it frees, so a busy webhook's slots go from one delivery to the
-/// next without a round trip through the scheduler thread (which refills the queue meanwhile).
-/// Only for webhooks whose pace nothing else decides: not `ordered`, no `rateLimit`.
-pub(super) type ReadAhead = Mutex<VecDeque<DueItem>>;
-
-/// What the scheduler knows of one webhook.
+/// What the scheduler keeps of one webhook besides its slots.
 #[derive(Default)]
-struct WebhookState {
-    /// Attempts whose HTTP exchange is running: they count against the caps.
-    in_flight: HashSet<u128>,
-    /// Attempts whose result is being committed: no longer counted, but not to be started again.
-    recording: HashSet<u128>,
-    /// Deliveries in `read_ahead` or just taken from it (until the `Finished` that says so):
-    /// not to be read again.
-    claimed: HashSet<u128>,
+struct Lane {
+    /// Shared with the webhook's attempts; what is claimed is accounted in `Slots`.
     read_ahead: Arc<ReadAhead>,
     pace: Pace,
-}
-
-impl WebhookState {
-    fn is_busy(&self, delivery: u128) -> bool {
-        self.in_flight.contains(&delivery)
-            || self.recording.contains(&delivery)
-            || self.claimed.contains(&delivery)
-    }
-
-    /// Forgets what was read ahead (the webhook paused or changed its pacing): those
-    /// deliveries are read from the queue again when their turn comes. Returns how many.
-    fn drop_read_ahead(&mut self) -> usize {
-        let mut queue = self.read_ahead.lock().unwrap_or_else(|e| e.into_inner());
-        let dropped = queue.len();
-        for item in queue.drain(..) {
-            self.claimed.remove(&item.delivery_id);
-        }
-        dropped
-    }
 }
 
 pub(super) struct Scheduler {
@@ -62,16 +33,13 @@ pub(super) struct Scheduler {
     inbox: Inbox,
     runtime: tokio::runtime::Handle,
     attempts: Arc<AttemptContext>,
-    max_in_flight: usize,
     max_per_webhook: usize,
     /// (when, webhook): the next time each webhook's queue must be looked at.
     timers: BTreeSet<(Millis, u128)>,
     timer_of: HashMap<u128, Millis>,
-    webhooks: HashMap<u128, WebhookState>,
-    in_flight: usize,
-    /// Deliveries held in all read-ahead queues; at most `max_in_flight`, which bounds the
-    /// memory their envelopes take like the cap bounds that of attempts in flight.
-    read_ahead: usize,
+    lanes: HashMap<u128, Lane>,
+    /// What is claimed, in flight and being recorded, per webhook and in all.
+    slots: Slots,
     stopping: bool,
 }
 
@@ -89,13 +57,11 @@ impl Scheduler {
             inbox,
             runtime,
             attempts,
-            max_in_flight,
             max_per_webhook,
             timers: BTreeSet::new(),
             timer_of: HashMap::new(),
-            webhooks: HashMap::new(),
-            in_flight: 0,
-            read_ahead: 0,
+            lanes: HashMap::new(),
+            slots: Slots::new(max_in_flight),
             stopping: false,
         }
     }
@@ -111,7 +77,7 @@ impl Scheduler {
         while !self.stopping {
             let now = now_millis();
             self.start_due(now);
-            let sleep = if self.in_flight >= self.max_in_flight {
+            let sleep = if self.slots.global_free() == 0 {
                 MAX_SLEEP_MS
             } else {
                 self.timers
@@ -140,35 +106,12 @@ impl Scheduler {
                 delivery,
                 next,
             } => {
-                if let Some(state) = self.webhooks.get_mut(&webhook) {
-                    let was_in_flight = state.in_flight.remove(&delivery);
-                    if was_in_flight {
-                        state.recording.insert(delivery);
-                    }
-                    match next {
-                        // The slot went on to a delivery read ahead: still one in flight.
-                        Some(next) => {
-                            state.claimed.remove(&next);
-                            self.read_ahead = self.read_ahead.saturating_sub(1);
-                            state.in_flight.insert(next);
-                            if !was_in_flight {
-                                self.in_flight += 1;
-                            }
-                        }
-                        None if was_in_flight => self.in_flight -= 1,
-                        None => {}
-                    }
-                }
+                self.slots.finished(webhook, delivery, next);
                 // Free slots or room to read ahead.
                 self.set_timer(webhook, now);
             }
             Signal::Done { webhook, delivery } => {
-                if let Some(state) = self.webhooks.get_mut(&webhook) {
-                    if state.in_flight.remove(&delivery) {
-                        self.in_flight -= 1;
-                    }
-                    state.recording.remove(&delivery);
-                }
+                self.slots.done(webhook, delivery);
                 // Its queue may hold more work (or this delivery, rescheduled).
                 self.set_timer(webhook, now);
             }
@@ -190,7 +133,7 @@ impl Scheduler {
 
     /// Starts every attempt that is due and allowed.
     fn start_due(&mut self, now: Millis) {
-        while self.in_flight < self.max_in_flight {
+        while self.slots.global_free() > 0 {
             let Some(&(at, webhook_id)) = self.timers.first() else {
                 return;
             };
@@ -203,125 +146,106 @@ impl Scheduler {
         }
     }
 
+    /// Forgets what was read ahead for a webhook (paused, deleted or paced now).
+    fn drop_read_ahead(&mut self, webhook_id: u128) {
+        if let Some(lane) = self.lanes.get(&webhook_id) {
+            lane.read_ahead.drop_all(&mut self.slots, webhook_id);
+        }
+    }
+
     fn look_at(&mut self, webhook_id: u128, now: Millis) {
         let Some(webhook) = self.store.webhook_by_id(webhook_id) else {
             // Deleted: forget it once nothing of it is in flight.
-            if let Some(state) = self.webhooks.get_mut(&webhook_id) {
-                self.read_ahead = self.read_ahead.saturating_sub(state.drop_read_ahead());
-            }
-            if self
-                .webhooks
-                .get(&webhook_id)
-                .is_none_or(|s| s.in_flight.is_empty() && s.recording.is_empty())
-            {
-                self.webhooks.remove(&webhook_id);
+            self.drop_read_ahead(webhook_id);
+            if self.slots.forget(webhook_id) {
+                self.lanes.remove(&webhook_id);
             }
             return;
         };
         if !webhook.settings.enabled || webhook.status == WebhookStatus::Deactivated {
             // Paused: woken again when enabled or activated.
-            if let Some(state) = self.webhooks.get_mut(&webhook_id) {
-                self.read_ahead = self.read_ahead.saturating_sub(state.drop_read_ahead());
-            }
+            self.drop_read_ahead(webhook_id);
             return;
         }
         let ordered = webhook.settings.ordered;
         let rate = webhook.settings.rate_limit;
         let reads_ahead = !ordered && rate.is_none();
         let cap = if ordered { 1 } else { self.max_per_webhook };
-        let global_free = self.max_in_flight - self.in_flight;
-        let state = self.webhooks.entry(webhook_id).or_default();
         if !reads_ahead {
-            self.read_ahead = self.read_ahead.saturating_sub(state.drop_read_ahead());
+            self.drop_read_ahead(webhook_id);
         }
-        let free = cap.saturating_sub(state.in_flight.len());
-        let (allowed, paced_until) = state.pace.allowance(now, rate);
+        let slots = &mut self.slots;
+        let lane = self.lanes.entry(webhook_id).or_default();
+        let free = slots.free_of(webhook_id, cap);
+        let (allowed, paced_until) = lane.pace.allowance(now, rate);
         if free > 0 && allowed == 0 {
             if let Some(at) = paced_until {
                 self.set_timer(webhook_id, at);
             }
             return;
         }
-        let start = free.min(allowed).min(global_free);
+        let start = free.min(allowed).min(slots.global_free());
         // Free slots take what was read ahead first: it was due first.
-        let mut starting: Vec<DueItem> = Vec::new();
-        let room = {
-            let mut queue = state.read_ahead.lock().unwrap_or_else(|e| e.into_inner());
-            // They stay claimed (never read again) until they are in flight, below.
-            while starting.len() < start {
-                let Some(item) = queue.pop_front() else { break };
-                starting.push(item);
-            }
-            self.read_ahead = self.read_ahead.saturating_sub(starting.len());
-            if reads_ahead {
-                let budget = self.max_in_flight.saturating_sub(self.read_ahead);
-                cap.saturating_sub(queue.len()).min(budget)
-            } else {
-                0
-            }
+        let mut starting = lane.read_ahead.start_into(start, slots, webhook_id, cap);
+        let room = if reads_ahead {
+            slots.read_ahead_room(webhook_id, cap)
+        } else {
+            0
         };
         if free == 0 && room == 0 {
             return; // a Finished or Done signal looks again
         }
-        let take = start - starting.len() + room;
+        let from_queue = start - starting.len();
         let mut retry_at = None;
-        let batch =
-            match self
-                .store
-                .due_batch(webhook_id, now, take, &|d| state.is_busy(d), ordered)
-            {
-                Ok(batch) => batch,
-                Err(e) => {
-                    tracing::error!(error = %e, "cannot read the due-queue");
-                    retry_at = Some(now + READ_ERROR_BACKOFF_MS);
-                    // What was taken from the read-ahead still starts.
-                    DueBatch::default()
-                }
-            };
+        let batch = match self.store.due_batch(
+            webhook_id,
+            now,
+            from_queue + room,
+            &|d| slots.is_busy(webhook_id, d),
+            ordered,
+        ) {
+            Ok(batch) => batch,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot read the due-queue");
+                retry_at = Some(now + READ_ERROR_BACKOFF_MS);
+                // What was taken from the read-ahead still starts.
+                DueBatch::default()
+            }
+        };
         let mut items = batch.items.into_iter();
-        let read_now = items.len().min(start - starting.len());
-        starting.extend(items.by_ref().take(read_now));
-        state.pace.consume(now, rate, starting.len());
+        for item in items.by_ref().take(from_queue) {
+            slots.start_from_queue(webhook_id, item.delivery_id, cap);
+            starting.push(item);
+        }
+        lane.pace.consume(now, rate, starting.len());
         for item in starting {
-            state.claimed.remove(&item.delivery_id);
-            state.in_flight.insert(item.delivery_id);
-            self.in_flight += 1;
             spawn_attempt(
                 &self.runtime,
                 self.attempts.clone(),
                 webhook.clone(),
                 webhook_id,
                 item,
-                state.read_ahead.clone(),
+                lane.read_ahead.clone(),
             );
         }
-        let mut queue = state.read_ahead.lock().unwrap_or_else(|e| e.into_inner());
-        for item in items {
-            state.claimed.insert(item.delivery_id);
-            queue.push_back(item);
-            self.read_ahead += 1;
-        }
-        drop(queue);
-        if let Some(at) = retry_at {
-            self.set_timer(webhook_id, at);
-        }
-        match batch.next_due {
-            Some(at) if at > now => self.set_timer(webhook_id, at),
-            Some(_) => {
-                // More is due now. Limited by this webhook's own cap: its Done signals look
-                // again. Limited by pacing or the global cap: look again when allowed.
-                let state = &self.webhooks[&webhook_id];
-                if state.in_flight.len() < cap {
-                    let (allowed, paced_until) = state.pace.allowance(now, rate);
-                    let at = if allowed == 0 {
-                        paced_until.unwrap_or(now)
-                    } else {
-                        now
-                    };
-                    self.set_timer(webhook_id, at);
-                }
+        // The rest waits in the read-ahead (`room` at most).
+        lane.read_ahead.refill(items, slots, webhook_id, cap);
+        let look_again = match batch.next_due {
+            Some(at) if at > now => Some(at),
+            // More is due now. Limited by this webhook's own cap: its Finished and Done signals
+            // look again. Limited by pacing or the global cap: look again when allowed.
+            Some(_) if slots.free_of(webhook_id, cap) > 0 => {
+                let (allowed, paced_until) = lane.pace.allowance(now, rate);
+                Some(if allowed == 0 {
+                    paced_until.unwrap_or(now)
+                } else {
+                    now
+                })
             }
-            None => {}
+            _ => None,
+        };
+        for at in [retry_at, look_again].into_iter().flatten() {
+            self.set_timer(webhook_id, at);
         }
     }
 }

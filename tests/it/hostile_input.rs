@@ -362,7 +362,7 @@ impl Case {
 fn run_cases(server: &Server, f: &Fixture, cases: Vec<Case>) {
     let before = snapshot(server, f);
     for c in &cases {
-        let started = Instant::now();
+        // `raw` fails unless the answer comes within its deadline.
         let headers: Vec<(&str, &str)> = c.headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
         let r = raw(server, c.method, &c.path, c.content_type, &headers, &c.body);
         r.assert_problem(c.status, c.problem, &c.what);
@@ -374,12 +374,6 @@ fn run_cases(server: &Server, f: &Fixture, cases: Vec<Case>) {
                 r.text()
             );
         }
-        assert!(
-            started.elapsed() < Duration::from_secs(5),
-            "{}: answered only after {:?}",
-            c.what,
-            started.elapsed()
-        );
     }
     let r = server.get("/healthz", "");
     assert_eq!(r.status, 200, "the server still serves");
@@ -809,9 +803,7 @@ fn an_absurdly_long_query_value_gets_a_refusal_and_changes_nothing() {
     // Past 64 KiB the request line is refused by the HTTP layer before hookd sees it: a bare
     // 414 (documented in SECURITY.md), promptly, and the server goes on serving.
     let path = format!("/v1/accounts?cursor={}", "A".repeat(100_000));
-    let started = Instant::now();
     let r = raw(&server, "GET", &path, None, &[], b"");
-    assert!(started.elapsed() < Duration::from_secs(5));
     assert_eq!(r.status, 414, "{:?}", r.text());
     assert_eq!(server.get("/healthz", "").status, 200);
     assert_eq!(snapshot(&server, &f), before);
@@ -941,19 +933,14 @@ fn a_declared_1_gib_body_is_refused_with_413_before_it_is_sent() {
         );
         stream.write_all(head.as_bytes()).unwrap();
         stream.write_all(first_bytes.as_bytes()).unwrap();
-        // Only the head and a few bytes are sent: the answer must come without the rest.
-        let started = Instant::now();
+        // Only the head and a few bytes are sent: the answer must come without the rest (a
+        // server waiting for the body would answer 400 at the 1 s body deadline, not 413).
         let r = expect_response(
             &mut stream,
-            Duration::from_secs(5),
+            Duration::from_secs(10),
             &format!("POST {path} declaring {length} bytes"),
         );
         r.assert_problem(413, "payload-too-large", path);
-        assert!(
-            started.elapsed() < Duration::from_secs(3),
-            "413 came after {:?}",
-            started.elapsed()
-        );
     }
     assert_eq!(snapshot(&server, &f), before);
 }
@@ -1051,43 +1038,64 @@ fn a_chunked_upload_past_the_limit_is_cut_off_with_413() {
 // Slow clients and the connection cap
 // ---------------------------------------------------------------------------------------------
 
-#[test]
-fn slowloris_connections_are_closed_after_the_header_timeout_while_others_are_served() {
-    let server = Server::start_with(LIMITS, &[]);
-    let opened = Instant::now();
-    let mut slow: Vec<TcpStream> = (0..20)
+/// Opens `n` connections that each send the start of a request line and nothing more.
+fn open_slow_connections(server: &Server, n: usize) -> Vec<TcpStream> {
+    (0..n)
         .map(|_| {
-            let mut s = connect(&addr(&server));
+            let mut s = connect(&addr(server));
             s.write_all(b"GET /healthz HT").unwrap();
             s
         })
-        .collect();
-    // Other clients are answered while the slow ones hold their connections.
+        .collect()
+}
+
+#[test]
+fn slowloris_connections_are_closed_after_the_header_timeout_while_others_are_served() {
+    // Other clients are answered while slow ones hold their connections. Checked on a server
+    // whose header timeout is far longer than the serving can take, so that a slow connection
+    // found closed is always a failure, never a timeout that a loaded machine reached first.
+    let patient_timeout = Duration::from_secs(60);
+    let patient = Server::start_with(
+        &format!(
+            "[limits]\nheader_read_timeout = \"{}s\"\n",
+            patient_timeout.as_secs()
+        ),
+        &[],
+    );
+    let opened = Instant::now();
+    let mut slow = open_slow_connections(&patient, 20);
     for _ in 0..5 {
-        let r = server.get("/healthz", "");
+        let r = patient.get("/healthz", "");
         assert_eq!(r.status, 200);
-        let r = server.get("/v1/accounts", ADMIN);
+        let r = patient.get("/v1/accounts", ADMIN);
         assert_eq!(r.status, 200);
     }
     let served_after = opened.elapsed();
-    // They were served while the slow connections were still open (a non-blocking look: a
-    // closed connection reads 0 or an error, an open idle one would block). Only meaningful
-    // when the serving took clearly less than the 1 s header timeout.
-    if served_after < Duration::from_millis(800) {
-        for (i, s) in slow.iter_mut().enumerate() {
-            s.set_nonblocking(true).unwrap();
-            let got = s.read(&mut [0u8; 64]);
-            s.set_nonblocking(false).unwrap();
-            assert!(
-                matches!(&got, Err(e) if e.kind() == ErrorKind::WouldBlock),
-                "slow connection {i} was already answered or closed after {served_after:?}: {got:?}"
-            );
-        }
-    }
-    // Each slow connection is closed by the server (header_read_timeout = 1 s) within 5 s.
+    assert!(
+        served_after < patient_timeout,
+        "serving 10 requests took {served_after:?}, past the {patient_timeout:?} header timeout: \
+         cannot tell whether the slow connections were held while others were served"
+    );
+    // Still open now (a non-blocking look: a closed connection reads 0 or an error, an open
+    // idle one would block), so open while the others were served.
     for (i, s) in slow.iter_mut().enumerate() {
-        let left = Duration::from_secs(6).saturating_sub(opened.elapsed());
-        match read_response(s, left) {
+        s.set_nonblocking(true).unwrap();
+        let got = s.read(&mut [0u8; 64]);
+        s.set_nonblocking(false).unwrap();
+        assert!(
+            matches!(&got, Err(e) if e.kind() == ErrorKind::WouldBlock),
+            "slow connection {i} was answered or closed before its header timeout: {got:?}"
+        );
+    }
+    drop(slow);
+
+    // With header_read_timeout = 1 s, the server closes each slow connection by itself.
+    let server = Server::start_with(LIMITS, &[]);
+    let opened = Instant::now();
+    let mut slow = open_slow_connections(&server, 20);
+    let deadline = opened + Duration::from_secs(20);
+    for (i, s) in slow.iter_mut().enumerate() {
+        match read_response(s, deadline.saturating_duration_since(Instant::now())) {
             Got::Closed => {}
             Got::Resp(r) => assert!(
                 (400..500).contains(&r.status),
@@ -1101,8 +1109,10 @@ fn slowloris_connections_are_closed_after_the_header_timeout_while_others_are_se
             ),
         }
     }
-    let closed_after = opened.elapsed();
-    eprintln!("others served within {served_after:?}; slow connections closed by {closed_after:?}");
+    eprintln!(
+        "others served within {served_after:?}; slow connections closed by {:?}",
+        opened.elapsed()
+    );
     assert_eq!(server.get("/healthz", "").status, 200);
 }
 
@@ -1190,17 +1200,12 @@ fn connections_over_max_connections_wait_until_a_slot_frees() {
     held[1].write_all(request.as_bytes()).unwrap();
     let r = expect_response(&mut held[1], Duration::from_secs(5), "held 1 again");
     assert_eq!(r.status, 200);
-    // Closing one of them lets the 5th in.
+    // Closing one of them lets the 5th in (long before the 30 s header timeout could).
     let closed = Instant::now();
     let gone = held.remove(0);
     gone.shutdown(Shutdown::Both).unwrap();
     drop(gone);
-    let r = expect_response(&mut fifth, Duration::from_secs(10), "the 5th after a close");
+    let r = expect_response(&mut fifth, Duration::from_secs(20), "the 5th after a close");
     assert_eq!(r.status, 200);
-    assert!(
-        closed.elapsed() < Duration::from_secs(10),
-        "the 5th was served only after {:?}",
-        closed.elapsed()
-    );
     eprintln!("5th served {:?} after a slot freed", closed.elapsed());
 }

@@ -1,5 +1,5 @@
 //! Property tests of the pure building blocks: event-type patterns, keyset pagination, list
-//! cursors and id generation. Case counts are kept modest so the file runs in seconds in debug.
+//! cursors and id generation (and the tests' own reading of API times). Case counts are kept modest so the file runs in seconds in debug.
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 
@@ -282,5 +282,20 @@ proptest! {
             prop_assert!(id > last, "{:032x} after {:032x} at {}", id, last, now);
             last = id;
         }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// (e) The tests' reading of API times
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    /// Tests compare times hookd took (attempt dates) through `time_millis`: it must read back
+    /// exactly what hookd writes.
+    #[test]
+    fn api_times_read_back_to_the_millisecond(ms in 0i64..4_102_444_800_000) {
+        let text = hookd::time::format_rfc3339(ms);
+        prop_assert_eq!(crate::common::time_millis(&serde_json::json!(text)), ms);
     }
 }

@@ -494,6 +494,25 @@ pub fn is_time(v: &Value) -> bool {
         })
 }
 
+/// Milliseconds since the Unix epoch of an API time (`2026-11-22T10:15:02.123Z`), so tests can
+/// compare times hookd took on its own clock.
+pub fn time_millis(v: &Value) -> i64 {
+    assert!(is_time(v), "not an API time: {v}");
+    let s = v.as_str().unwrap();
+    let field = |range: std::ops::Range<usize>| s[range].parse::<i64>().unwrap();
+    let (year, month, day) = (field(0..4), field(5..7), field(8..10));
+    // Howard Hinnant's days_from_civil.
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (month + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    let seconds = days * 86_400 + field(11..13) * 3600 + field(14..16) * 60 + field(17..19);
+    seconds * 1000 + field(20..23)
+}
+
 /// Asserts `id` is a lowercase hyphenated UUID v7.
 pub fn assert_uuid_v7(id: &str) {
     let uuid = uuid::Uuid::parse_str(id).unwrap_or_else(|e| panic!("{id} is not a UUID: {e}"));

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 use std::convert::Infallible;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -43,6 +44,56 @@ pub struct Reply {
     pub body: String,
     /// Wait this long before answering (simulates a slow or hung endpoint).
     pub delay: Duration,
+    /// Before the delay, hold the request until this is true (at most `Hold::at_most`).
+    pub hold: Option<Hold>,
+}
+
+/// A condition a request is held for before it is answered, so that a test can make a state
+/// (so many requests open at once, or open across some change) certain rather than likely.
+#[derive(Clone)]
+pub struct Hold {
+    until: HoldUntil,
+    /// The most a request is held, so that a test that fails early never leaves it hanging.
+    at_most: Duration,
+}
+
+#[derive(Clone)]
+enum HoldUntil {
+    /// This many requests are open at once.
+    Open(usize),
+    /// The test opened the gate.
+    Gate(Gate),
+}
+
+impl std::fmt::Debug for Hold {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.until {
+            HoldUntil::Open(n) => write!(f, "until {n} open, at most {:?}", self.at_most),
+            HoldUntil::Gate(g) => write!(
+                f,
+                "until the gate opens ({g:?}), at most {:?}",
+                self.at_most
+            ),
+        }
+    }
+}
+
+/// A gate the test opens to release the requests held for it.
+#[derive(Debug, Clone, Default)]
+pub struct Gate(Arc<AtomicBool>);
+
+impl Gate {
+    pub fn new() -> Gate {
+        Gate::default()
+    }
+
+    pub fn open(&self) {
+        self.0.store(true, Ordering::Release);
+    }
+
+    pub fn is_open(&self) -> bool {
+        self.0.load(Ordering::Acquire)
+    }
 }
 
 impl Reply {
@@ -52,6 +103,7 @@ impl Reply {
             headers: Vec::new(),
             body: String::new(),
             delay: Duration::ZERO,
+            hold: None,
         }
     }
 
@@ -73,6 +125,44 @@ impl Reply {
         self.delay = delay;
         self
     }
+
+    /// Holds the request until `n` requests (this one included) are open at once, then
+    /// answers as otherwise told.
+    pub fn until_open(mut self, n: usize, at_most: Duration) -> Reply {
+        self.hold = Some(Hold {
+            until: HoldUntil::Open(n),
+            at_most,
+        });
+        self
+    }
+
+    /// Holds the request until the test opens `gate`, then answers as otherwise told.
+    pub fn until_gate(mut self, gate: &Gate, at_most: Duration) -> Reply {
+        self.hold = Some(Hold {
+            until: HoldUntil::Gate(gate.clone()),
+            at_most,
+        });
+        self
+    }
+}
+
+/// What the receiver saw: every request, and how many were open (arrived, not yet answered).
+#[derive(Default)]
+struct Log {
+    requests: Vec<Received>,
+    open: usize,
+    peak_open: usize,
+}
+
+/// Counts a request as open until its answer is ready, or until hookd gave up on it (the
+/// service's future is dropped then).
+struct OpenRequest(Arc<Mutex<Log>>);
+
+impl Drop for OpenRequest {
+    fn drop(&mut self) {
+        let mut log = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        log.open -= 1;
+    }
 }
 
 type Behaviour = Arc<dyn Fn(usize, &Received) -> Reply + Send + Sync>;
@@ -81,7 +171,7 @@ type Behaviour = Arc<dyn Fn(usize, &Received) -> Reply + Send + Sync>;
 pub struct Receiver {
     pub url: String,
     pub port: u16,
-    requests: Arc<Mutex<Vec<Received>>>,
+    log: Arc<Mutex<Log>>,
     _runtime: tokio::runtime::Runtime,
 }
 
@@ -112,9 +202,9 @@ impl Receiver {
             .block_on(tokio::net::TcpListener::bind(("127.0.0.1", port)))
             .expect("bind receiver");
         let port = listener.local_addr().unwrap().port();
-        let requests: Arc<Mutex<Vec<Received>>> = Arc::new(Mutex::new(Vec::new()));
+        let log: Arc<Mutex<Log>> = Arc::new(Mutex::new(Log::default()));
         let behaviour: Behaviour = Arc::new(behaviour);
-        let recorded = requests.clone();
+        let recorded = log.clone();
         runtime.spawn(async move {
             loop {
                 let Ok((stream, _)) = listener.accept().await else {
@@ -150,11 +240,27 @@ impl Receiver {
                                 at: Instant::now(),
                             };
                             let n = {
-                                let mut all = recorded.lock().unwrap();
-                                all.push(received.clone());
-                                all.len() - 1
+                                let mut log = recorded.lock().unwrap();
+                                log.requests.push(received.clone());
+                                log.open += 1;
+                                log.peak_open = log.peak_open.max(log.open);
+                                log.requests.len() - 1
                             };
+                            let _open = OpenRequest(recorded.clone());
                             let reply = behaviour(n, &received);
+                            if let Some(hold) = &reply.hold {
+                                let deadline = Instant::now() + hold.at_most;
+                                while Instant::now() < deadline {
+                                    let released = match &hold.until {
+                                        HoldUntil::Open(n) => recorded.lock().unwrap().open >= *n,
+                                        HoldUntil::Gate(gate) => gate.is_open(),
+                                    };
+                                    if released {
+                                        break;
+                                    }
+                                    tokio::time::sleep(Duration::from_millis(2)).await;
+                                }
+                            }
                             if !reply.delay.is_zero() {
                                 tokio::time::sleep(reply.delay).await;
                             }
@@ -180,18 +286,30 @@ impl Receiver {
         Receiver {
             url: format!("http://127.0.0.1:{port}/hook"),
             port,
-            requests,
+            log,
             _runtime: runtime,
         }
     }
 
     /// Everything received so far.
     pub fn requests(&self) -> Vec<Received> {
-        self.requests.lock().unwrap().clone()
+        self.log.lock().unwrap().requests.clone()
     }
 
     pub fn count(&self) -> usize {
-        self.requests.lock().unwrap().len()
+        self.log.lock().unwrap().requests.len()
+    }
+
+    /// Requests that arrived and are not answered yet (nor given up on by their sender).
+    pub fn open(&self) -> usize {
+        self.log.lock().unwrap().open
+    }
+
+    /// The most requests that were ever open at once. A sender that starts a request only
+    /// after the previous answer in its slot never has more open here than it has slots,
+    /// however slow either side is.
+    pub fn peak_open(&self) -> usize {
+        self.log.lock().unwrap().peak_open
     }
 
     /// Waits until at least `n` requests arrived; returns them.
