@@ -94,30 +94,15 @@ pub fn query_pairs(query: Option<&str>) -> Result<Vec<(String, String)>, Error> 
         .collect()
 }
 
-/// Decodes `%XX` escapes and `+` (as a space); `None` for bad escapes or invalid UTF-8.
+/// Decodes a query string's key or value: `%XX` escapes and `+` (as a space), as
+/// `application/x-www-form-urlencoded` says; `None` if the result is not UTF-8. A `%` not
+/// followed by two hex digits stays as it is, as URL parsers leave it.
 pub fn percent_decode(s: &str) -> Option<String> {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'%' => {
-                let hex = bytes.get(i + 1..i + 3)?;
-                let hex = std::str::from_utf8(hex).ok()?;
-                out.push(u8::from_str_radix(hex, 16).ok()?);
-                i += 3;
-            }
-            b'+' => {
-                out.push(b' ');
-                i += 1;
-            }
-            b => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8(out).ok()
+    let spaced = s.replace('+', " ");
+    percent_encoding::percent_decode_str(&spaced)
+        .decode_utf8()
+        .ok()
+        .map(|text| text.into_owned())
 }
 
 /// The query parameters of a list request, checked against the names a route knows.
@@ -296,7 +281,10 @@ mod tests {
                 ("d".into(), "".into())
             ]
         );
-        assert!(query_pairs(Some("a=%zz")).is_err());
+        // A stray `%` stays as it is, as URL parsers leave it; bytes that are no UTF-8 are
+        // refused.
+        assert_eq!(query_pairs(Some("a=%zz")).unwrap()[0].1, "%zz");
         assert!(query_pairs(Some("a=%ff")).is_err());
+        assert_eq!(query_pairs(Some("a=%C3%A9")).unwrap()[0].1, "é");
     }
 }

@@ -7,6 +7,7 @@
 
 use std::time::Duration;
 
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use serde_json::Value;
 use ureq::http::{Method, Request, Response};
 use ureq::{Agent, Body};
@@ -196,16 +197,16 @@ fn query_string(pairs: &[(&str, Option<String>)]) -> String {
     }
 }
 
+/// Everything but the unreserved characters of RFC 3986 (`A-Z a-z 0-9 - _ . ~`) is escaped in
+/// a path segment, the dot included, so `..` cannot climb the path.
+const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'~');
+
+/// A query value may keep its dots (event types read better).
+const QUERY_VALUE: &AsciiSet = &SEGMENT.remove(b'.');
+
 fn encode(text: &str, keep_dot: bool) -> String {
-    let mut out = String::with_capacity(text.len());
-    for byte in text.bytes() {
-        match byte {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'~' => out.push(byte as char),
-            b'.' if keep_dot => out.push('.'),
-            _ => out.push_str(&format!("%{byte:02X}")),
-        }
-    }
-    out
+    let set = if keep_dot { QUERY_VALUE } else { SEGMENT };
+    utf8_percent_encode(text, set).to_string()
 }
 
 /// Prints an API error to stderr: the problem's title, status and detail, then each
