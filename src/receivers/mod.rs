@@ -6,3 +6,4 @@
 
 pub mod filter;
 pub mod json;
+pub mod template;
