@@ -1,7 +1,8 @@
 //! `hookd verify`: checks a received request the way a receiver must — the Standard Webhooks
-//! signature over `<webhook-id>.<webhook-timestamp>.<body>` with the webhook's secret, and a
-//! timestamp within 5 minutes — using the same code that signs deliveries, so a receiver can
-//! tell "my verification code is wrong" from "this request is not genuine".
+//! signature over `<webhook-id>.<webhook-timestamp>.<body>` with the webhook's secret (`v1`)
+//! or public key (`v1a`), and a timestamp within 5 minutes — using the same code that signs
+//! deliveries, so a receiver can tell "my verification code is wrong" from "this request is
+//! not genuine".
 
 use std::io::{IsTerminal, Read};
 
@@ -18,9 +19,17 @@ pub fn run(args: &VerifyArgs) -> Result<(), Failure> {
     let id = header(&args.headers, "webhook-id")?;
     let timestamp = header(&args.headers, "webhook-timestamp")?;
     let signatures = header(&args.headers, "webhook-signature")?;
+    let secret = args.secret.as_deref().map(str::trim);
+    let public_key = args.public_key.as_deref().map(str::trim);
+    if secret.is_none() && public_key.is_none() {
+        return Err(Failure::Usage(
+            "give --secret whsec_… or --public-key whpk_… (or both)".into(),
+        ));
+    }
     let body = read_body(args)?;
-    signature::verify(
-        args.secret.trim(),
+    signature::verify_any(
+        secret,
+        public_key,
         id,
         timestamp,
         signatures,

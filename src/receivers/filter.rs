@@ -155,7 +155,11 @@ impl FilterInput {
         account: &str,
     ) -> Result<FilterInput, FilterError> {
         let data = json::parse(data).map_err(FilterError::InvalidData)?;
-        Ok(FilterInput::from_value(event_type, json_to_cel(&data), account))
+        Ok(FilterInput::from_value(
+            event_type,
+            json_to_cel(&data),
+            account,
+        ))
     }
 
     fn from_value(event_type: &str, data: Value, account: &str) -> FilterInput {
@@ -252,7 +256,11 @@ impl Filter {
 fn parse(source: &str) -> Result<IdedExpr, String> {
     let parser = ENV.parser().max_recursion_depth(MAX_DEPTH as u16);
     let expression = parser.parse(source).map_err(|errors| {
-        if errors.errors.iter().any(|e| e.msg.contains("Recursion limit")) {
+        if errors
+            .errors
+            .iter()
+            .any(|e| e.msg.contains("Recursion limit"))
+        {
             return format!("is nested too deeply (more than {MAX_DEPTH} levels)");
         }
         let shown: Vec<String> = errors
@@ -282,7 +290,9 @@ fn check_shape(root: &IdedExpr) -> Result<(), String> {
             return Err(format!("is too complex (more than {MAX_NODES} nodes)"));
         }
         if depth > MAX_DEPTH {
-            return Err(format!("is nested too deeply (more than {MAX_DEPTH} levels)"));
+            return Err(format!(
+                "is nested too deeply (more than {MAX_DEPTH} levels)"
+            ));
         }
         let next = depth + 1;
         match &node.expr {
@@ -304,9 +314,7 @@ fn check_shape(root: &IdedExpr) -> Result<(), String> {
                 if call.func_name == operators::ADD {
                     additions += 1;
                     if additions > MAX_ADDITIONS {
-                        return Err(format!(
-                            "must have at most {MAX_ADDITIONS} `+` operators"
-                        ));
+                        return Err(format!("must have at most {MAX_ADDITIONS} `+` operators"));
                     }
                 }
                 if let Some(target) = &call.target {
@@ -366,9 +374,9 @@ fn never_boolean(expression: &IdedExpr) -> Option<String> {
             let no = never_boolean(&call.args[2])?;
             Some(format!("{yes} or {no}"))
         }
-        Expr::Call(call) if NON_BOOLEAN_FUNCTIONS.contains(&call.func_name.as_str()) => {
-            Some(format!("the result of {}", display_function(&call.func_name)))
-        }
+        Expr::Call(call) if NON_BOOLEAN_FUNCTIONS.contains(&call.func_name.as_str()) => Some(
+            format!("the result of {}", display_function(&call.func_name)),
+        ),
         _ => None,
     }
 }
@@ -464,9 +472,18 @@ mod tests {
     #[test]
     fn the_spec_example_matches_and_does_not() {
         let filter = "data.clinicId == 42 && data.total_cents >= 10000";
-        assert_eq!(eval(filter, json!({"clinicId": 42, "total_cents": 10000})), Ok(true));
-        assert_eq!(eval(filter, json!({"clinicId": 42, "total_cents": 9999})), Ok(false));
-        assert_eq!(eval(filter, json!({"clinicId": 7, "total_cents": 50000})), Ok(false));
+        assert_eq!(
+            eval(filter, json!({"clinicId": 42, "total_cents": 10000})),
+            Ok(true)
+        );
+        assert_eq!(
+            eval(filter, json!({"clinicId": 42, "total_cents": 9999})),
+            Ok(false)
+        );
+        assert_eq!(
+            eval(filter, json!({"clinicId": 7, "total_cents": 50000})),
+            Ok(false)
+        );
     }
 
     #[test]
@@ -515,7 +532,10 @@ mod tests {
             Err(FilterError::NotBoolean("int".into()))
         );
         assert_eq!(eval("data.flag", json!({"flag": true})), Ok(true));
-        assert!(matches!(eval("data", json!("text")), Err(FilterError::NotBoolean(_))));
+        assert!(matches!(
+            eval("data", json!("text")),
+            Err(FilterError::NotBoolean(_))
+        ));
     }
 
     #[test]
@@ -530,10 +550,16 @@ mod tests {
     fn big_integers_and_floats_in_data() {
         // Above i64::MAX: a uint, exact.
         let data = json!({"big": 18446744073709551615u64});
-        assert_eq!(eval("data.big == 18446744073709551615u", data.clone()), Ok(true));
+        assert_eq!(
+            eval("data.big == 18446744073709551615u", data.clone()),
+            Ok(true)
+        );
         assert_eq!(eval("data.big > 100", data.clone()), Ok(true));
         assert_eq!(eval("data.big == 18446744073709551614u", data), Ok(false));
-        assert_eq!(eval("data.neg == -9223372036854775808", json!({"neg": i64::MIN})), Ok(true));
+        assert_eq!(
+            eval("data.neg == -9223372036854775808", json!({"neg": i64::MIN})),
+            Ok(true)
+        );
         // Beyond 64 bits (only reachable from the text form): a double.
         let input = FilterInput::from_json_text(
             "t.x",
@@ -564,7 +590,10 @@ mod tests {
         ));
         assert_eq!(eval("true", json!(null)), Ok(true));
         assert_eq!(eval("1 / 0 == 1 || true", json!(null)), Ok(true));
-        assert!(matches!(eval("1 / 0 == 1", json!(null)), Err(FilterError::Evaluation(_))));
+        assert!(matches!(
+            eval("1 / 0 == 1", json!(null)),
+            Err(FilterError::Evaluation(_))
+        ));
     }
 
     #[test]
@@ -600,7 +629,13 @@ mod tests {
             let error = Filter::compile(expression).unwrap_err();
             assert!(error.contains("boolean"), "{expression}: {error}");
         }
-        for expression in ["data.a", "data.a ? true : 1", "true", "!data.a", "data.a == 1"] {
+        for expression in [
+            "data.a",
+            "data.a ? true : 1",
+            "true",
+            "!data.a",
+            "data.a == 1",
+        ] {
             assert!(Filter::compile(expression).is_ok(), "{expression}");
         }
     }
@@ -632,7 +667,9 @@ mod tests {
         // Repeated negations collapse while parsing: no depth.
         let negations = format!("{}true", "!".repeat(101));
         assert_eq!(
-            Filter::compile(&negations).unwrap().matches("t", &json!(null), "a"),
+            Filter::compile(&negations)
+                .unwrap()
+                .matches("t", &json!(null), "a"),
             Ok(false)
         );
         let chain = format!("1{} == 1", " - 1".repeat(400));
@@ -651,8 +688,16 @@ mod tests {
         // Evaluation runs on the caller's thread (the engine's have 2 MiB stacks); compiling
         // has a thread of its own.
         let sources = [
-            format!("{}data.a == 1{}", "(".repeat(MAX_DEPTH), ")".repeat(MAX_DEPTH)),
-            format!("{}[1]{} == []", "[".repeat(MAX_DEPTH), "]".repeat(MAX_DEPTH)),
+            format!(
+                "{}data.a == 1{}",
+                "(".repeat(MAX_DEPTH),
+                ")".repeat(MAX_DEPTH)
+            ),
+            format!(
+                "{}[1]{} == []",
+                "[".repeat(MAX_DEPTH),
+                "]".repeat(MAX_DEPTH)
+            ),
             format!("data{} == 1", ".a".repeat(MAX_DEPTH)),
             format!("{}true", "!".repeat(200)),
             format!("1{} == 1", " - 1".repeat(400)),
@@ -683,9 +728,10 @@ mod tests {
 
     #[test]
     fn typical_cost() {
-        let filter =
-            Filter::compile("data.clinicId == 42 && data.total_cents >= 10000 && type.startsWith('booking.')")
-                .unwrap();
+        let filter = Filter::compile(
+            "data.clinicId == 42 && data.total_cents >= 10000 && type.startsWith('booking.')",
+        )
+        .unwrap();
         let data = json!({
             "clinicId": 42, "total_cents": 12000, "customer": {"name": "Ann", "email": "a@b.c"},
             "items": [{"sku": "x", "qty": 1}, {"sku": "y", "qty": 2}]

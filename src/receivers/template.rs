@@ -217,8 +217,8 @@ impl Template {
     /// `template_error` (not retried: the same event renders the same way); its message is
     /// short and names no secret.
     pub fn render(&self, event: &EventView<'_>, max_bytes: usize) -> Result<RenderedBody, String> {
-        let text =
-            std::str::from_utf8(event.data).map_err(|_| "the event data is not UTF-8".to_string())?;
+        let text = std::str::from_utf8(event.data)
+            .map_err(|_| "the event data is not UTF-8".to_string())?;
         let data = json::parse(text).map_err(|e| format!("the event data is not JSON: {e}"))?;
         let bytes = match &self.kind {
             Kind::Preset(preset) => render_preset(*preset, event, &data),
@@ -585,8 +585,7 @@ mod tests {
         .unwrap();
         let error = template.render(&event("{}"), MAX).unwrap_err();
         assert!(error.contains("fuel"), "{error}");
-        let template =
-            Template::parse("{{ 'x' * 100000000 }}", Some("text/plain")).unwrap();
+        let template = Template::parse("{{ 'x' * 100000000 }}", Some("text/plain")).unwrap();
         assert!(template.render(&event("{}"), usize::MAX).is_err());
     }
 
@@ -594,13 +593,21 @@ mod tests {
     fn bad_event_data_is_an_error() {
         let template = Template::parse("{}", None).unwrap();
         let mut view = event("{");
-        assert!(template.render(&view, MAX).unwrap_err().contains("not JSON"));
+        assert!(
+            template
+                .render(&view, MAX)
+                .unwrap_err()
+                .contains("not JSON")
+        );
         view.data = b"\xff";
         assert!(template.render(&view, MAX).unwrap_err().contains("UTF-8"));
     }
 
     fn preset_text(preset: &str, data: &str) -> String {
-        let rendered = Template::preset(preset).unwrap().render(&event(data), MAX).unwrap();
+        let rendered = Template::preset(preset)
+            .unwrap()
+            .render(&event(data), MAX)
+            .unwrap();
         assert_eq!(rendered.content_type, "application/json");
         let value: serde_json::Value = serde_json::from_slice(&rendered.bytes).unwrap();
         let member = if preset == "slack" { "text" } else { "content" };
@@ -611,12 +618,18 @@ mod tests {
 
     #[test]
     fn presets_show_type_account_and_pretty_data() {
-        let text = preset_text("slack", r#"{"id": 7, "tags": ["a"], "big": 18446744073709551616}"#);
+        let text = preset_text(
+            "slack",
+            r#"{"id": 7, "tags": ["a"], "big": 18446744073709551616}"#,
+        );
         assert_eq!(
             text,
             "Event `booking.created` for account `acc_1`\n```\n{\n  \"id\": 7,\n  \"tags\": [\n    \"a\"\n  ],\n  \"big\": 18446744073709551616\n}\n```"
         );
-        let rendered = Template::preset("discord").unwrap().render(&event("[]"), MAX).unwrap();
+        let rendered = Template::preset("discord")
+            .unwrap()
+            .render(&event("[]"), MAX)
+            .unwrap();
         assert_eq!(
             rendered.bytes,
             br#"{"content":"Event `booking.created` for account `acc_1`\n```\n[]\n```"}"#
@@ -627,7 +640,10 @@ mod tests {
     fn presets_cut_long_data_counting_characters() {
         // Multi-byte data: 3,000 characters are far more than 3,000 bytes.
         let data = format!(r#"{{"note": "{}"}}"#, "é😀".repeat(5000));
-        for (preset, limit) in [("slack", SLACK_TEXT_LIMIT), ("discord", DISCORD_CONTENT_LIMIT)] {
+        for (preset, limit) in [
+            ("slack", SLACK_TEXT_LIMIT),
+            ("discord", DISCORD_CONTENT_LIMIT),
+        ] {
             let text = preset_text(preset, &data);
             assert_eq!(text.chars().count(), limit, "{preset}");
             assert!(text.ends_with("\n… (truncated)\n```"), "{preset}");

@@ -2,7 +2,6 @@
 //! account token may do with account records (api.md "Accounts", "Pagination",
 //! "Authentication and access", "Precise rules").
 
-
 use std::collections::HashSet;
 
 use crate::common::*;

@@ -2,7 +2,6 @@
 //! throttling of failed authentications, problem pages, unknown routes and methods, health
 //! (api.md "Authentication and access", "Errors", "Tokens", "Outside /v1/", "Precise rules").
 
-
 use std::collections::HashSet;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 

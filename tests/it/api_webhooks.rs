@@ -3,13 +3,12 @@
 //! (api.md "Webhooks", "Errors", "Pagination", "Precise rules"; delivery.md "Target URLs and
 //! SSRF").
 
-
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
+use crate::common::*;
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD};
-use crate::common::*;
 use serde_json::{Map, Value, json};
 
 /// Every field of the Webhook shape in api.md.

@@ -5,15 +5,14 @@
 //! tests, with no extra crates and no async runtime. Chromium and chromedriver come from Debian
 //! (`apt-get install chromium chromium-driver`); without them the test fails and says so.
 
-
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use base64::Engine;
 use crate::common::receiver::{Receiver, Reply};
 use crate::common::{ADMIN, Server};
+use base64::Engine;
 use serde_json::{Value, json};
 
 const INSTALL: &str = "apt-get update && apt-get install -y chromium chromium-driver";

@@ -1,7 +1,6 @@
 //! Durability: every acknowledged event is delivered even when hookd is killed under load, and
 //! a graceful stop lets in-flight attempts finish and records them.
 
-
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};

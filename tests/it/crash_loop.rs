@@ -3,7 +3,6 @@
 //! still reach the receiver (api.md: "a 202 is a promise that the event will be delivered or
 //! visibly fail"; delivery.md: at-least-once), and the store must open cleanly afterwards.
 
-
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex};

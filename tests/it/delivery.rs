@@ -1,11 +1,10 @@
 //! Ingest and delivery end to end: real hookd, real receivers on 127.0.0.1.
 
-
 use std::time::Duration;
 
-use base64::Engine as _;
 use crate::common::receiver::{Receiver, Reply};
 use crate::common::*;
+use base64::Engine as _;
 use hmac::Mac;
 use serde_json::{Value, json};
 

@@ -6,7 +6,6 @@
 //! UTF-8, a missing content type, a declared length that is never sent) and can tell "the
 //! server closed the connection" from "the server said nothing".
 
-
 use std::io::{ErrorKind, Read, Write};
 use std::net::{Shutdown, TcpStream};
 use std::sync::Arc;

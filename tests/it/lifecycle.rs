@@ -1,14 +1,13 @@
 //! The failure lifecycle: deactivation, buffer, notifications, replay, one-click links,
 //! expiry and retention — with thresholds and windows set small.
 
-
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use base64::Engine as _;
 use crate::common::receiver::{Receiver, Reply};
 use crate::common::*;
+use base64::Engine as _;
 use hmac::Mac;
 use serde_json::{Value, json};
 

@@ -1,6 +1,5 @@
 //! `/metrics` and the logs: what they show, who may see them, and what they never contain.
 
-
 use std::time::Duration;
 
 use crate::common::receiver::{Receiver, Reply};

@@ -3,7 +3,6 @@
 //! resolves, every operation has a success response, and every operation declares the bearer
 //! security every `/v1/` route requires.
 
-
 use std::collections::BTreeSet;
 
 use crate::common::{Server, request};

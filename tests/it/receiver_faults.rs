@@ -4,7 +4,6 @@
 //! right outcome, none of them stalls deliveries to a healthy webhook, and hookd's memory stays
 //! bounded while it is being flooded.
 
-
 use std::io::{ErrorKind, Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};

@@ -1,6 +1,5 @@
 //! Retention under constant load: with a short retention, the store file stops growing.
 
-
 use std::time::{Duration, Instant};
 
 use crate::common::receiver::Receiver;

@@ -1,6 +1,5 @@
 //! Start-up, configuration errors, persistence across restarts, and graceful shutdown.
 
-
 use crate::common::*;
 use serde_json::json;
 

@@ -1,6 +1,5 @@
 //! Serving HTTPS directly with `[tls]`, and clear start-up errors for bad certificate files.
 
-
 use std::time::Duration;
 
 use crate::common::*;
