@@ -6,4 +6,5 @@
 
 pub mod filter;
 pub mod json;
+pub mod pem;
 pub mod template;
