@@ -109,10 +109,9 @@ pub fn parse_client_certificate(
     }
     let sha256 = hex(&Sha256::digest(first.as_ref()));
     let provider = default_provider();
-    let signing_key = provider
-        .key_provider
-        .load_private_key(key)
-        .map_err(|_| key_error("is not a key TLS can sign with (RSA, ECDSA P-256/P-384 or Ed25519)"))?;
+    let signing_key = provider.key_provider.load_private_key(key).map_err(|_| {
+        key_error("is not a key TLS can sign with (RSA, ECDSA P-256/P-384 or Ed25519)")
+    })?;
     let certified_key = CertifiedKey::new(chain, signing_key);
     if certified_key.keys_match().is_err() {
         return Err(key_error("does not match the certificate"));
@@ -168,7 +167,9 @@ fn parse_certificates_unbounded(pem: &str) -> Result<Vec<CertificateDer<'static>
 /// The one private key of a PEM text: PKCS#8, SEC1 or PKCS#1, not encrypted.
 fn parse_private_key(pem: &str) -> Result<PrivateKeyDer<'static>, PemError> {
     if pem.len() > MAX_PEM_BYTES {
-        return Err(key_error(format!("must be at most {MAX_PEM_BYTES} bytes of PEM")));
+        return Err(key_error(format!(
+            "must be at most {MAX_PEM_BYTES} bytes of PEM"
+        )));
     }
     // Both the PKCS#8 form and the legacy OpenSSL form of an encrypted key.
     if pem.contains("ENCRYPTED PRIVATE KEY") || pem.contains("Proc-Type: 4,ENCRYPTED") {
@@ -176,9 +177,8 @@ fn parse_private_key(pem: &str) -> Result<PrivateKeyDer<'static>, PemError> {
             "is encrypted; give the key unencrypted (PKCS#8, SEC1 or PKCS#1 PEM)",
         ));
     }
-    PrivateKeyDer::from_pem_slice(pem.as_bytes()).map_err(|_| {
-        key_error("holds no PEM private key (PKCS#8, SEC1 or PKCS#1, unencrypted)")
-    })
+    PrivateKeyDer::from_pem_slice(pem.as_bytes())
+        .map_err(|_| key_error("holds no PEM private key (PKCS#8, SEC1 or PKCS#1, unencrypted)"))
 }
 
 fn rfc3339_secs(secs: i64) -> String {
@@ -262,7 +262,10 @@ pub(crate) mod tests {
             .chunks(64)
             .map(|c| std::str::from_utf8(c).unwrap())
             .collect();
-        format!("-----BEGIN {label}-----\n{}\n-----END {label}-----\n", lines.join("\n"))
+        format!(
+            "-----BEGIN {label}-----\n{}\n-----END {label}-----\n",
+            lines.join("\n")
+        )
     }
 
     #[test]
@@ -286,16 +289,27 @@ pub(crate) mod tests {
     #[test]
     fn encrypted_and_missing_keys_name_the_key_field() {
         let (cert, _) = self_signed(&PKCS_ECDSA_P256_SHA256);
-        let encrypted = "-----BEGIN ENCRYPTED PRIVATE KEY-----\nMIIB\n-----END ENCRYPTED PRIVATE KEY-----\n";
+        let encrypted =
+            "-----BEGIN ENCRYPTED PRIVATE KEY-----\nMIIB\n-----END ENCRYPTED PRIVATE KEY-----\n";
         let error = parse_client_certificate(&cert, encrypted, NOW).unwrap_err();
         assert_eq!(error.field, "auth.privateKey");
         assert!(error.message.contains("encrypted"), "{error}");
         let legacy = "-----BEGIN RSA PRIVATE KEY-----\nProc-Type: 4,ENCRYPTED\nDEK-Info: AES-128-CBC,00\n\nAAAA\n-----END RSA PRIVATE KEY-----\n";
-        assert!(parse_client_certificate(&cert, legacy, NOW).unwrap_err().message.contains("encrypted"));
+        assert!(
+            parse_client_certificate(&cert, legacy, NOW)
+                .unwrap_err()
+                .message
+                .contains("encrypted")
+        );
         let error = parse_client_certificate(&cert, "not a key", NOW).unwrap_err();
         assert_eq!(error.field, "auth.privateKey");
         // A certificate where the key should be is not a key.
-        assert_eq!(parse_client_certificate(&cert, &cert, NOW).unwrap_err().field, "auth.privateKey");
+        assert_eq!(
+            parse_client_certificate(&cert, &cert, NOW)
+                .unwrap_err()
+                .field,
+            "auth.privateKey"
+        );
     }
 
     #[test]
@@ -321,6 +335,9 @@ pub(crate) mod tests {
         let two = format!("{}{}", ca.pem(), ca.pem());
         assert_eq!(parse_ca_bundle(&two).unwrap().len(), 2);
         assert!(parse_ca_bundle("").is_err());
-        assert!(parse_ca_bundle("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n").is_err());
+        assert!(
+            parse_ca_bundle("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n")
+                .is_err()
+        );
     }
 }
