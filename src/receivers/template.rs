@@ -18,6 +18,11 @@
 //! environment. Rendering is bounded: minijinja's fuel ([`FUEL`]) limits the instructions run
 //! and the data created, the recursion limit bounds the stack, and the output is cut off at
 //! the caller's `max_bytes` (the rendering then fails rather than sending a partial body).
+//! `tojson` is hookd's own: serde_json writing into a buffer that stops at the render's byte
+//! limit, with indentation capped at [`MAX_TOJSON_INDENT`] (minijinja's built-in one builds the
+//! whole text before charging fuel for it, so `tojson(indent=10000000)` would allocate
+//! gigabytes first). Its output uses Jinja's separators (`[1, 2]`, `{"a": 1}`).
+//!
 //! Printing an undefined value is an error (`{{ data.missing }}` fails instead of silently
 //! producing a body with a hole), while `{% if data.missing %}` is allowed.
 //!
@@ -30,14 +35,15 @@
 //!
 //! [minijinja]: https://docs.rs/minijinja
 
+use std::cell::Cell;
 use std::fmt;
 use std::io;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use indexmap::IndexMap;
-use minijinja::value::Value;
-use minijinja::{AutoEscape, Environment, ErrorKind, UndefinedBehavior};
+use minijinja::value::{Kwargs, Value};
+use minijinja::{AutoEscape, Environment, ErrorKind, State, UndefinedBehavior};
 use serde_json::value::RawValue;
 
 use super::json::{self, Json};
@@ -60,6 +66,15 @@ const TEMPLATE_NAME: &str = "template.body";
 pub const SLACK_TEXT_LIMIT: usize = 3000;
 /// Discord's limit on a message's `content`, in characters.
 pub const DISCORD_CONTENT_LIMIT: usize = 2000;
+/// The widest indentation `tojson` accepts.
+pub const MAX_TOJSON_INDENT: usize = 16;
+
+thread_local! {
+    /// The byte limit of the rendering running on this thread, for `tojson` (rendering is
+    /// synchronous, so the limit of the current render is the one set here).
+    static RENDER_LIMIT: Cell<usize> = const { Cell::new(0) };
+}
+
 /// What replaces the end of the data when it does not fit.
 const TRUNCATED: &str = "\n… (truncated)";
 
@@ -174,6 +189,7 @@ impl Template {
         env.set_recursion_limit(RECURSION_LIMIT);
         env.set_undefined_behavior(UndefinedBehavior::SemiStrict);
         env.set_auto_escape_callback(|_| AutoEscape::None);
+        env.add_filter("tojson", tojson);
         env.add_template_owned(TEMPLATE_NAME, body.to_string())
             .map_err(|e| refuse(format!("does not parse: {}", describe(&e))))?;
         Ok(Template {
@@ -329,7 +345,10 @@ fn render_body(
         limit: max_bytes,
         overflowed: overflowed.clone(),
     };
-    match template.render_captured_to(Value::from(root), &mut writer) {
+    let previous_limit = RENDER_LIMIT.with(|limit| limit.replace(max_bytes));
+    let rendered = template.render_captured_to(Value::from(root), &mut writer);
+    RENDER_LIMIT.with(|limit| limit.set(previous_limit));
+    match rendered {
         Ok(_) => Ok(writer.out),
         Err(_) if overflowed.load(Ordering::Relaxed) => {
             Err(format!("the rendered body exceeds {max_bytes} bytes"))
@@ -338,6 +357,101 @@ fn render_body(
             Err("rendering took too long (the template ran out of fuel)".into())
         }
         Err(e) => Err(format!("rendering failed: {}", describe(&e))),
+    }
+}
+
+/// The `tojson` filter: `value|tojson` or `value|tojson(indent=N)` (also `tojson(N)`,
+/// `tojson(true)` for 2). Writes at most the render's byte limit, then fails.
+fn tojson(
+    state: &State,
+    value: &Value,
+    indent: Option<Value>,
+    kwargs: Kwargs,
+) -> Result<Value, minijinja::Error> {
+    let indent = match indent {
+        Some(indent) => Some(indent),
+        None => kwargs.get::<Option<Value>>("indent")?,
+    };
+    kwargs.assert_all_used()?;
+    let indent = match indent {
+        None => None,
+        Some(value) => match bool::try_from(value.clone()) {
+            Ok(true) => Some(2),
+            Ok(false) => None,
+            Err(_) => Some(usize::try_from(value)?),
+        },
+    };
+    if indent.is_some_and(|n| n > MAX_TOJSON_INDENT) {
+        return Err(minijinja::Error::new(
+            ErrorKind::InvalidOperation,
+            format!("tojson indent must be at most {MAX_TOJSON_INDENT}"),
+        ));
+    }
+    let limit = RENDER_LIMIT.with(Cell::get);
+    let overflowed = Arc::new(AtomicBool::new(false));
+    let mut writer = BoundedWriter {
+        out: Vec::new(),
+        limit,
+        overflowed: overflowed.clone(),
+    };
+    let written = match indent {
+        None => {
+            let mut serializer = serde_json::Serializer::with_formatter(&mut writer, Spaced);
+            serde::Serialize::serialize(value, &mut serializer)
+        }
+        Some(width) => {
+            let spaces = " ".repeat(width);
+            let formatter = serde_json::ser::PrettyFormatter::with_indent(spaces.as_bytes());
+            let mut serializer = serde_json::Serializer::with_formatter(&mut writer, formatter);
+            serde::Serialize::serialize(value, &mut serializer)
+        }
+    };
+    if let Err(e) = written {
+        let why = if overflowed.load(Ordering::Relaxed) {
+            format!("tojson output exceeds {limit} bytes")
+        } else {
+            format!("cannot serialize to JSON: {e}")
+        };
+        return Err(minijinja::Error::new(ErrorKind::InvalidOperation, why));
+    }
+    // What was made is charged like any string a filter makes (about a fuel per 64 bytes).
+    state.consume_fuel(writer.out.len() as u64 / 64)?;
+    let text = String::from_utf8(writer.out).map_err(|_| {
+        minijinja::Error::new(ErrorKind::InvalidOperation, "tojson made invalid UTF-8")
+    })?;
+    Ok(Value::from_safe_string(text))
+}
+
+/// serde_json's compact output with Jinja's separators: `, ` and `: `.
+struct Spaced;
+
+impl serde_json::ser::Formatter for Spaced {
+    fn begin_array_value<W: ?Sized + io::Write>(
+        &mut self,
+        writer: &mut W,
+        first: bool,
+    ) -> io::Result<()> {
+        if first {
+            Ok(())
+        } else {
+            writer.write_all(b", ")
+        }
+    }
+
+    fn begin_object_key<W: ?Sized + io::Write>(
+        &mut self,
+        writer: &mut W,
+        first: bool,
+    ) -> io::Result<()> {
+        if first {
+            Ok(())
+        } else {
+            writer.write_all(b", ")
+        }
+    }
+
+    fn begin_object_value<W: ?Sized + io::Write>(&mut self, writer: &mut W) -> io::Result<()> {
+        writer.write_all(b": ")
     }
 }
 
@@ -482,7 +596,7 @@ mod tests {
         let body = r#"{"id": {{ event.id | tojson }}, "type": "{{ event.type }}", "at": "{{ event.timestamp }}", "acc": "{{ event.account }}", "name": {{ data.name | tojson }}, "n": {{ data.n }}}"#;
         assert_eq!(
             render(body, r#"{"name": "Ann \"A\" <b>", "n": 3}"#).unwrap(),
-            r#"{"id": "evt_1", "type": "booking.created", "at": "2026-01-02T03:04:05.678Z", "acc": "acc_1", "name": "Ann \"A\" \u003cb\u003e", "n": 3}"#
+            r#"{"id": "evt_1", "type": "booking.created", "at": "2026-01-02T03:04:05.678Z", "acc": "acc_1", "name": "Ann \"A\" <b>", "n": 3}"#
         );
         let rendered = Template::parse("{{ data | tojson }}", None)
             .unwrap()
@@ -574,6 +688,34 @@ mod tests {
         let error = template.render(&event(&data), 10_000).unwrap_err();
         assert!(error.contains("exceeds 10000 bytes"), "{error}");
         assert!(template.render(&event(&data), 200_000).is_ok());
+    }
+
+    #[test]
+    fn tojson_is_bounded_and_indents_like_jinja() {
+        assert_eq!(
+            render(
+                "{{ data | tojson(indent=2) }}",
+                r#"{"a": [1, {"b": null}], "c": {}}"#
+            )
+            .unwrap(),
+            "{\n  \"a\": [\n    1,\n    {\n      \"b\": null\n    }\n  ],\n  \"c\": {}\n}"
+        );
+        assert_eq!(
+            render("{{ data | tojson(true) }}", "[1]").unwrap(),
+            "[\n  1\n]"
+        );
+        assert_eq!(
+            render("{{ [data.x, 'é\"'] | tojson }}", r#"{"x": -1.5}"#).unwrap(),
+            r#"[-1.5, "é\""]"#
+        );
+        let error = render("{{ data | tojson(indent=26636666) }}", "[1]").unwrap_err();
+        assert!(error.contains("at most 16"), "{error}");
+        assert!(render("{{ data | tojson(width=2) }}", "[1]").is_err());
+        // A value whose JSON is larger than the body may be fails before it is built whole.
+        let template = Template::parse("{{ data | tojson }}", None).unwrap();
+        let data = format!(r#""{}""#, "x".repeat(5000));
+        let error = template.render(&event(&data), 1000).unwrap_err();
+        assert!(error.contains("exceeds 1000 bytes"), "{error}");
     }
 
     #[test]
