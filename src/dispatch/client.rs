@@ -1984,7 +1984,7 @@ mod tests {
             .unwrap();
         assert_eq!(cut.body, b"0123");
         assert!(cut.truncated);
-        let seen = server.seen.lock().unwrap();
+        let seen = server.seen.lock().unwrap().clone();
         assert_eq!(seen[0].path, "/token");
         assert_eq!(seen[0].body, "a=b");
         assert_eq!(
@@ -1992,7 +1992,6 @@ mod tests {
             "application/x-www-form-urlencoded"
         );
         assert_eq!(seen[0].headers["authorization"], "Basic eDp5");
-        drop(seen);
         let failure = client_with(2000, 1000, false)
             .post_and_read(&server.url("/"), &[], "text/plain", Bytes::new(), 4)
             .await

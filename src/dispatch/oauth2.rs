@@ -542,7 +542,7 @@ mod tests {
         let cache = TokenCache::new(client(true), true);
         let token = cache.get_token(1, &config(server.url())).await.unwrap();
         assert_eq!(token, "token-0");
-        let seen = server.seen.lock().unwrap();
+        let seen = server.seen.lock().unwrap().clone();
         assert_eq!(
             seen[0].body,
             "grant_type=client_credentials&scope=read+write&audience=https%3A%2F%2Fapi.example%2F"
@@ -554,7 +554,6 @@ mod tests {
         // id and secret each form-urlencoded, then joined and base64-encoded.
         let expected = format!("Basic {}", base64(b"my+client%3A1:s3cr%25t%26%2B+%C3%A9"));
         assert_eq!(seen[0].authorization.as_deref(), Some(expected.as_str()));
-        drop(seen);
         // Without scope and audience, only the grant type.
         let plain = OAuth2Config {
             scope: None,
