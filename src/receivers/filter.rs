@@ -87,6 +87,10 @@ const NON_BOOLEAN_FUNCTIONS: [&str; 13] = [
     "type",
 ];
 
+/// Standard CEL functions left out of this build (they need the `cel` crate's optional
+/// regex and chrono parts): refused when a filter is saved rather than failing every event.
+const UNAVAILABLE_FUNCTIONS: [&str; 3] = ["matches", "timestamp", "duration"];
+
 /// The standard CEL environment (its functions and macros), built once.
 static ENV: LazyLock<Arc<Env>> = LazyLock::new(|| Arc::new(Env::stdlib()));
 
@@ -311,6 +315,12 @@ fn check_shape(root: &IdedExpr) -> Result<(), String> {
                 );
             }
             Expr::Call(call) => {
+                if UNAVAILABLE_FUNCTIONS.contains(&call.func_name.as_str()) {
+                    return Err(format!(
+                        "uses {}(), which filters do not provide (no regular expressions, timestamps or durations)",
+                        call.func_name
+                    ));
+                }
                 if call.func_name == operators::ADD {
                     additions += 1;
                     if additions > MAX_ADDITIONS {
@@ -674,6 +684,19 @@ mod tests {
         );
         let chain = format!("1{} == 1", " - 1".repeat(400));
         assert!(Filter::compile(&chain).is_err());
+    }
+
+    #[test]
+    fn functions_this_build_lacks_are_refused() {
+        for expression in [
+            "data.a.matches('^x')",
+            "matches(data.a, 'x')",
+            "timestamp(data.at) > timestamp('2026-01-01T00:00:00Z')",
+            "duration('1h') > duration('1m')",
+        ] {
+            let error = Filter::compile(expression).unwrap_err();
+            assert!(error.contains("do not provide"), "{expression}: {error}");
+        }
     }
 
     #[test]
