@@ -77,6 +77,45 @@ pub struct DeliveryConfig {
     pub max_in_flight_per_webhook: usize,
     pub allow_http: bool,
     pub allow_private_targets: bool,
+    /// A PEM file of extra trusted roots; read at start-up by
+    /// [`DeliveryConfig::load_extra_roots`].
+    pub ca_file: Option<PathBuf>,
+}
+
+/// The largest `delivery.ca_file` read.
+const MAX_CA_FILE_BYTES: u64 = 1024 * 1024;
+
+impl DeliveryConfig {
+    /// Reads and parses `ca_file` (nothing when unset). The server calls this at start-up,
+    /// before opening the store, so a missing or unparsable file stops it with an error naming
+    /// the key. (Parsing the configuration itself reads no file.)
+    pub fn load_extra_roots(
+        &self,
+    ) -> Result<Vec<rustls::pki_types::CertificateDer<'static>>, ConfigError> {
+        use std::io::Read;
+        let Some(path) = &self.ca_file else {
+            return Ok(Vec::new());
+        };
+        let cannot = |e: &dyn std::fmt::Display| {
+            err(format!(
+                "delivery.ca_file: cannot read {}: {e}",
+                path.display()
+            ))
+        };
+        let file = std::fs::File::open(path).map_err(|e| cannot(&e))?;
+        let mut text = String::new();
+        file.take(MAX_CA_FILE_BYTES + 1)
+            .read_to_string(&mut text)
+            .map_err(|e| cannot(&e))?;
+        if text.len() as u64 > MAX_CA_FILE_BYTES {
+            return Err(err(format!(
+                "delivery.ca_file: {} is larger than 1 MiB",
+                path.display()
+            )));
+        }
+        crate::receivers::pem::parse_ca_bundle(&text)
+            .map_err(|why| err(format!("delivery.ca_file: {}: {why}", path.display())))
+    }
 }
 
 /// `[deactivation]`: when a failing webhook is switched off.
@@ -171,6 +210,7 @@ impl Default for Config {
                 max_in_flight_per_webhook: 8,
                 allow_http: false,
                 allow_private_targets: false,
+                ca_file: None,
             },
             deactivation: DeactivationConfig {
                 after_failures: 10,
@@ -325,6 +365,9 @@ impl Config {
             }
             if let Some(v) = s.take("allow_private_targets") {
                 d.allow_private_targets = s.boolean("allow_private_targets", v)?;
+            }
+            if let Some(v) = s.take("ca_file") {
+                d.ca_file = non_empty(s.string("ca_file", v)?).map(PathBuf::from);
             }
             s.finish()?;
         }
@@ -994,5 +1037,39 @@ mod tests {
     fn debug_output_hides_secrets() {
         let c = load("", &[("HOOKD_ADMIN_TOKEN", "very-secret-value")]).unwrap();
         assert!(!format!("{c:?}").contains("very-secret-value"));
+    }
+
+    #[test]
+    fn ca_file_is_read_at_start_up_naming_the_key() {
+        let c = load("", &[]).unwrap();
+        assert_eq!(c.delivery.ca_file, None);
+        assert!(c.delivery.load_extra_roots().unwrap().is_empty());
+        let c = load("[delivery]\nca_file = \"\"\n", &[]).unwrap();
+        assert_eq!(c.delivery.ca_file, None);
+
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("missing.pem");
+        let c = load(&format!("[delivery]\nca_file = {:?}\n", missing), &[]).unwrap();
+        let e = c.delivery.load_extra_roots().unwrap_err();
+        assert!(e.0.starts_with("delivery.ca_file: cannot read"), "{e}");
+
+        let garbage = dir.path().join("garbage.pem");
+        std::fs::write(&garbage, "not a certificate").unwrap();
+        let c = load(&format!("[delivery]\nca_file = {:?}\n", garbage), &[]).unwrap();
+        let e = c.delivery.load_extra_roots().unwrap_err();
+        assert!(e.0.starts_with("delivery.ca_file:"), "{e}");
+
+        let key = rcgen::KeyPair::generate().unwrap();
+        let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+        params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        let ca = params.self_signed(&key).unwrap();
+        let good = dir.path().join("ca.pem");
+        std::fs::write(&good, ca.pem()).unwrap();
+        let c = load(&format!("[delivery]\nca_file = {:?}\n", good), &[]).unwrap();
+        let roots = c.delivery.load_extra_roots().unwrap();
+        assert_eq!(roots, vec![ca.der().clone()]);
+
+        let e = load("[delivery]\nca_file = 5\n", &[]).unwrap_err();
+        assert!(e.0.contains("delivery.ca_file"), "{e}");
     }
 }

@@ -17,6 +17,7 @@ pub mod links;
 pub mod metrics;
 pub mod model;
 pub mod patterns;
+pub mod receivers;
 pub mod records;
 pub mod retry;
 pub mod server;

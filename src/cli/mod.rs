@@ -323,14 +323,19 @@ pub struct HealthcheckArgs {
 /// `hookd verify`.
 #[derive(Debug, Args)]
 pub struct VerifyArgs {
-    /// The webhook's signing secret (`whsec_…`).
+    /// The webhook's signing secret (`whsec_…`), for `v1` signatures.
     #[arg(
         long,
         env = "HOOKD_WEBHOOK_SECRET",
         hide_env_values = true,
-        value_name = "whsec_…"
+        value_name = "whsec_…",
+        required_unless_present = "public_key"
     )]
-    pub secret: String,
+    pub secret: Option<String>,
+    /// The webhook's public key (`whpk_…`), for `v1a` (Ed25519) signatures. With both, a
+    /// request verifies when either scheme's signature matches.
+    #[arg(long, env = "HOOKD_WEBHOOK_PUBLIC_KEY", value_name = "whpk_…")]
+    pub public_key: Option<String>,
     /// A received header, "Name: value"; repeat for webhook-id, webhook-timestamp and
     /// webhook-signature (others are ignored).
     #[arg(short = 'H', long = "header", value_name = "NAME: VALUE", value_parser = verify::parse_header)]
@@ -359,6 +364,10 @@ pub struct ReceiveArgs {
         value_name = "whsec_…"
     )]
     pub secret: Option<String>,
+    /// The webhook's public key (`whpk_…`, for `v1a` signatures): each delivery's signature is
+    /// checked with it.
+    #[arg(long, env = "HOOKD_WEBHOOK_PUBLIC_KEY", value_name = "whpk_…")]
+    pub public_key: Option<String>,
 }
 
 /// Why a client command failed; decides the message and the exit code.

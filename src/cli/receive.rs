@@ -27,6 +27,7 @@ use super::output::write_out;
 use super::signal::termination;
 use super::{Failure, ReceiveArgs, verify};
 use crate::crypto::decode_webhook_secret;
+use crate::dispatch::signature::parse_public_key;
 
 /// The largest request body the receiver takes (hookd's own events are far smaller).
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -45,16 +46,41 @@ pub fn run(args: &ReceiveArgs) -> Result<(), Failure> {
         }
         secret => secret.map(Arc::<str>::from),
     };
+    let public_key = match args.public_key.as_deref().map(str::trim) {
+        Some(key) if parse_public_key(key).is_none() => {
+            return Err(Failure::Usage(
+                "--public-key is not a webhook public key: whpk_ followed by the base64 of 32 bytes"
+                    .to_string(),
+            ));
+        }
+        key => key.map(Arc::<str>::from),
+    };
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(|e| Failure::Other(format!("cannot start the runtime: {e}")))?;
-    runtime.block_on(serve(args.listen, secret))
+    runtime.block_on(serve(args.listen, OwnedKeys { secret, public_key }))
+}
+
+/// The keys deliveries are checked with, shared by every connection.
+#[derive(Clone, Default)]
+struct OwnedKeys {
+    secret: Option<Arc<str>>,
+    public_key: Option<Arc<str>>,
+}
+
+impl OwnedKeys {
+    fn borrowed(&self) -> Option<verify::Keys<'_>> {
+        (self.secret.is_some() || self.public_key.is_some()).then_some(verify::Keys {
+            secret: self.secret.as_deref(),
+            public_key: self.public_key.as_deref(),
+        })
+    }
 }
 
 /// Accepts connections until a stop signal (`Ok`) or until stdout is gone (`Err`): a receiver
 /// whose output nobody reads any more has no purpose, like any Unix filter after a broken pipe.
-async fn serve(listen: SocketAddr, secret: Option<Arc<str>>) -> Result<(), Failure> {
+async fn serve(listen: SocketAddr, keys: OwnedKeys) -> Result<(), Failure> {
     // Signal handlers first, so a stop sent as soon as the address is printed is a clean one.
     let stop = termination();
     tokio::pin!(stop);
@@ -83,14 +109,14 @@ async fn serve(listen: SocketAddr, secret: Option<Arc<str>>) -> Result<(), Failu
                 }
             },
         };
-        let secret = secret.clone();
+        let keys = keys.clone();
         let output_lost = output_lost.clone();
         tokio::spawn(async move {
             let service = service_fn(move |request| {
-                let secret = secret.clone();
+                let keys = keys.clone();
                 let output_lost = output_lost.clone();
                 async move {
-                    let (response, printed) = answer(request, secret.as_deref()).await;
+                    let (response, printed) = answer(request, keys.borrowed()).await;
                     if let Some(text) = printed
                         && let Err(failure) = write_out(text.as_bytes())
                     {
@@ -111,7 +137,7 @@ async fn serve(listen: SocketAddr, secret: Option<Arc<str>>) -> Result<(), Failu
 /// not deliveries: other methods, or a body that broke off).
 async fn answer(
     request: Request<Incoming>,
-    secret: Option<&str>,
+    keys: Option<verify::Keys<'_>>,
 ) -> (Response<Full<Bytes>>, Option<String>) {
     if request.method() != Method::POST {
         let mut response = plain(
@@ -139,10 +165,10 @@ async fn answer(
         Ok(None) => return too_large(head),
         Err(_) => return (plain(StatusCode::BAD_REQUEST, "unreadable body\n"), None),
     };
-    let signature = match secret {
-        None => "signature: not checked (start hookd receive with --secret whsec_… to check it)"
+    let signature = match keys {
+        None => "signature: not checked (start hookd receive with --secret whsec_… or --public-key whpk_… to check it)"
             .to_string(),
-        Some(secret) => match verify::check(secret, &headers, &body) {
+        Some(keys) => match verify::check(keys, &headers, &body) {
             Ok(()) => "signature: verified".to_string(),
             Err(why) => format!("signature: NOT verified ({why})"),
         },

@@ -1,8 +1,8 @@
 //! `hookd verify`: checks a received request the way a receiver must — the Standard Webhooks
-//! signature over `<webhook-id>.<webhook-timestamp>.<body>` with the webhook's secret, and a
-//! timestamp within 5 minutes — using the same code that signs deliveries, so a receiver can
-//! tell "my verification code is wrong" from "this request is not genuine". `hookd receive`
-//! checks each delivery it gets with the same [`check`].
+//! signature over `<webhook-id>.<webhook-timestamp>.<body>` with the webhook's secret (`v1`)
+//! or public key (`v1a`), and a timestamp within 5 minutes — using the same code that signs
+//! deliveries, so a receiver can tell "my verification code is wrong" from "this request is
+//! not genuine". `hookd receive` checks each delivery it gets with the same [`check`].
 
 use std::fmt;
 use std::io::{IsTerminal, Read};
@@ -25,19 +25,36 @@ pub fn run(args: &VerifyArgs) -> Result<(), Failure> {
         }
         other => Failure::Usage(other.to_string()),
     })?;
+    let keys = Keys {
+        secret: args.secret.as_deref().map(str::trim),
+        public_key: args.public_key.as_deref().map(str::trim),
+    };
+    if keys.secret.is_none() && keys.public_key.is_none() {
+        return Err(Failure::Usage(
+            "give --secret whsec_… or --public-key whpk_… (or both)".into(),
+        ));
+    }
     let body = read_body(args)?;
     signed
-        .verify(args.secret.trim(), &body)
+        .verify(keys, &body)
         .map_err(|e| Failure::Other(format!("not verified: {e}")))?;
     write_out(b"verified\n")
 }
 
+/// What a receiver verifies with: the webhook's secret (`v1` signatures), its public key
+/// (`v1a`), or both; a request passes when any signature it carries verifies.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Keys<'a> {
+    pub secret: Option<&'a str>,
+    pub public_key: Option<&'a str>,
+}
+
 /// Checks a received request: `headers` are (lower-case name, value) pairs as received,
-/// `body` the raw body. `Ok` means the signature verifies under `secret` and the timestamp is
+/// `body` the raw body. `Ok` means a signature verifies under `keys` and the timestamp is
 /// within 5 minutes of now.
-pub fn check(secret: &str, headers: &[(String, String)], body: &[u8]) -> Result<(), NotVerified> {
+pub fn check(keys: Keys<'_>, headers: &[(String, String)], body: &[u8]) -> Result<(), NotVerified> {
     SignedHeaders::find(headers)?
-        .verify(secret, body)
+        .verify(keys, body)
         .map_err(NotVerified::Signature)
 }
 
@@ -79,10 +96,11 @@ impl<'a> SignedHeaders<'a> {
         })
     }
 
-    /// Verifies the signature over `body` with `secret`, against the clock of now.
-    fn verify(&self, secret: &str, body: &[u8]) -> Result<(), VerifyError> {
-        signature::verify(
-            secret,
+    /// Verifies the signatures over `body` with `keys`, against the clock of now.
+    fn verify(&self, keys: Keys<'_>, body: &[u8]) -> Result<(), VerifyError> {
+        signature::verify_any(
+            keys.secret,
+            keys.public_key,
             self.id,
             self.timestamp,
             self.signatures,
@@ -170,17 +188,21 @@ mod tests {
                 ),
             ]
         };
-        assert_eq!(check(&secret, &signed(now), body), Ok(()));
+        let keys = Keys {
+            secret: Some(&secret),
+            public_key: None,
+        };
+        assert_eq!(check(keys, &signed(now), body), Ok(()));
         assert_eq!(
-            check(&secret, &signed(now), b"{}"),
+            check(keys, &signed(now), b"{}"),
             Err(NotVerified::Signature(VerifyError::NoMatchingSignature))
         );
         assert_eq!(
-            check(&secret, &signed(now - TOLERANCE_SECS - 60), body),
+            check(keys, &signed(now - TOLERANCE_SECS - 60), body),
             Err(NotVerified::Signature(VerifyError::TimestampOutOfTolerance))
         );
         assert_eq!(
-            check(&secret, &signed(now)[1..], body),
+            check(keys, &signed(now)[1..], body),
             Err(NotVerified::MissingHeader("webhook-id"))
         );
     }

@@ -15,8 +15,16 @@
 //! - **One keep-alive pool** shared by all deliveries, returning a connection to the pool
 //!   before [`DeliveryClient::send`] returns, so reuse is deterministic.
 //!
-//! HTTPS uses rustls with the `ring` provider and the webpki (Mozilla) trust roots, configured
-//! per client: nothing process-global is installed. Only HTTP/1.1 is spoken.
+//! HTTPS uses rustls with the `ring` provider and the webpki (Mozilla) trust roots plus any
+//! extra roots given ([`TlsOptions`], `delivery.ca_file`), configured per client: nothing
+//! process-global is installed. Only HTTP/1.1 is spoken.
+//!
+//! A request may present a client certificate ([`ClientIdentity`], mTLS). Pooled connections
+//! are keyed by the identity they were made with as well as by origin, so a connection that
+//! authenticated as one webhook is never reused for another identity or for none.
+//!
+//! Besides delivery attempts, [`DeliveryClient::post_and_read`] sends a POST whose answer the
+//! caller needs (the OAuth2 token request) under exactly the same rules.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -31,11 +39,16 @@ use hyper::client::conn::http1;
 use hyper::header::{self, HeaderName, HeaderValue};
 use hyper::{Method, Request, Response, StatusCode, Uri};
 use hyper_util::rt::TokioIo;
-use rustls::pki_types::ServerName;
+use rustls::RootCertStore;
+use rustls::client::ResolvesClientCert;
+use rustls::pki_types::{CertificateDer, ServerName};
+use rustls::sign::CertifiedKey;
+use sha2::{Digest, Sha256};
 use tokio::net::TcpStream;
 use tokio::task::AbortHandle;
 use tokio_rustls::TlsConnector;
 
+use crate::receivers::pem::ClientCertificate;
 use crate::target::{is_forbidden, literal_ip};
 
 /// The most bytes of a response body hookd reads; the rest is never read and the connection
@@ -101,6 +114,92 @@ impl Default for ClientConfig {
             user_agent: format!("hookd/{}", crate::VERSION),
         }
     }
+}
+
+/// Trust settings beyond [`ClientConfig`]: extra root certificates (`delivery.ca_file`),
+/// trusted for receivers and token URLs in addition to the webpki roots.
+#[derive(Debug, Clone, Default)]
+pub struct TlsOptions {
+    pub extra_roots: Vec<CertificateDer<'static>>,
+}
+
+/// A client certificate to present in the TLS handshake (a webhook's mTLS `auth`).
+///
+/// Connections made with it are pooled under its id, the SHA-256 of its certificate chain: two
+/// webhooks with the very same certificate share connections, any other never does.
+#[derive(Clone)]
+pub struct ClientIdentity {
+    id: [u8; 32],
+    key: Arc<CertifiedKey>,
+}
+
+impl fmt::Debug for ClientIdentity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientIdentity").finish_non_exhaustive()
+    }
+}
+
+impl ClientIdentity {
+    /// The identity of a checked certificate and key (see
+    /// [`parse_client_certificate`](crate::receivers::pem::parse_client_certificate)).
+    pub fn new(certificate: &ClientCertificate) -> ClientIdentity {
+        let mut hash = Sha256::new();
+        for certificate in &certificate.certified_key.cert {
+            hash.update((certificate.as_ref().len() as u64).to_be_bytes());
+            hash.update(certificate.as_ref());
+        }
+        ClientIdentity {
+            id: hash.finalize().into(),
+            key: certificate.certified_key.clone(),
+        }
+    }
+}
+
+/// Presents one fixed certificate to every server that asks.
+#[derive(Debug)]
+struct FixedClientCert(Arc<CertifiedKey>);
+
+impl ResolvesClientCert for FixedClientCert {
+    fn resolve(
+        &self,
+        _hints: &[&[u8]],
+        _schemes: &[rustls::SignatureScheme],
+    ) -> Option<Arc<CertifiedKey>> {
+        Some(self.0.clone())
+    }
+
+    fn has_certs(&self) -> bool {
+        true
+    }
+}
+
+/// How one request differs from a plain delivery attempt.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SendOptions<'a> {
+    /// A client certificate to present (https only; with http the request fails as
+    /// [`Outcome::TlsError`] without connecting).
+    pub identity: Option<&'a ClientIdentity>,
+    /// The `content-type` of the body; `application/json` when `None` (a body template may
+    /// set another).
+    pub content_type: Option<&'a str>,
+}
+
+/// What came back from [`DeliveryClient::post_and_read`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Answer {
+    pub status: u16,
+    /// The body, at most the `max_body` asked for.
+    pub body: Vec<u8>,
+    /// Whether the body was longer than `max_body` (then `body` is its beginning).
+    pub truncated: bool,
+}
+
+/// Why [`DeliveryClient::post_and_read`] got no answer: the outcome a delivery would have had
+/// and a short description (never the URL or header values).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SendFailure {
+    pub outcome: Outcome,
+    pub error: String,
 }
 
 /// One delivery attempt to make. Deliberately not `Debug`: custom header values may be
@@ -207,8 +306,10 @@ impl fmt::Debug for DeliveryClient {
 
 struct Inner {
     config: ClientConfig,
-    /// The TLS connector, or why none could be built (then every https attempt is a TLS
-    /// error rather than a panic at start-up).
+    /// The trust roots: webpki's and the extra ones.
+    roots: Arc<RootCertStore>,
+    /// The TLS connector without a client certificate, or why none could be built (then
+    /// every https attempt is a TLS error rather than a panic at start-up).
     tls: Result<TlsConnector, String>,
     pool: Mutex<Pool>,
 }
@@ -229,13 +330,15 @@ impl Failure {
     }
 }
 
-/// Where a connection goes: the pool key.
+/// Where a connection goes, and as whom: the pool key.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 struct Origin {
     tls: bool,
     /// Lower-case, IPv6 brackets removed.
     host: String,
     port: u16,
+    /// The client certificate's id ([`ClientIdentity`]), if one was presented.
+    identity: Option<[u8; 32]>,
 }
 
 /// A parsed target URL.
@@ -265,6 +368,8 @@ struct Exchanged {
     status: StatusCode,
     retry_after: Option<HeaderValue>,
     kept: Vec<u8>,
+    /// Whether the body was read to its end.
+    complete: bool,
     /// The connection, when its response was read to the end and it may be reused.
     reusable: Option<Conn>,
 }
@@ -281,10 +386,33 @@ impl DeliveryClient {
     /// configuration is built here, explicitly with the `ring` provider, so no process-wide
     /// default provider is installed (installing one twice would panic).
     pub fn new(config: ClientConfig) -> Self {
+        // Without extra roots there is nothing that can be refused.
+        let roots = Arc::new(RootCertStore {
+            roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+        });
+        DeliveryClient::build(config, roots)
+    }
+
+    /// Builds a client that also trusts `tls.extra_roots`. Fails naming the first root that
+    /// is not a usable trust anchor.
+    pub fn with_tls(config: ClientConfig, tls: TlsOptions) -> Result<Self, String> {
+        let mut roots = RootCertStore {
+            roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+        };
+        for (n, root) in tls.extra_roots.into_iter().enumerate() {
+            roots
+                .add(root)
+                .map_err(|e| format!("extra root certificate {} is not usable: {e}", n + 1))?;
+        }
+        Ok(DeliveryClient::build(config, Arc::new(roots)))
+    }
+
+    fn build(config: ClientConfig, roots: Arc<RootCertStore>) -> Self {
         DeliveryClient {
             inner: Arc::new(Inner {
                 config,
-                tls: tls_connector(),
+                tls: tls_connector(&roots, None),
+                roots,
                 pool: Mutex::new(Pool::default()),
             }),
         }
@@ -299,48 +427,120 @@ impl DeliveryClient {
     ///
     /// Never panics on anything the network does; every failure is an [`Outcome`].
     pub async fn send(&self, attempt: Attempt<'_>) -> AttemptResult {
-        self.send_with_stats(attempt).await.0
+        self.send_with_stats(attempt, &SendOptions::default())
+            .await
+            .0
     }
 
-    async fn send_with_stats(&self, attempt: Attempt<'_>) -> (AttemptResult, Stats) {
-        let started = Instant::now();
-        let deadline = tokio::time::Instant::now() + self.inner.config.timeout;
+    /// [`send`](Self::send) with a client certificate or another content type.
+    pub async fn send_with(
+        &self,
+        attempt: Attempt<'_>,
+        options: &SendOptions<'_>,
+    ) -> AttemptResult {
+        self.send_with_stats(attempt, options).await.0
+    }
+
+    /// POSTs `body` with `content_type` and reads at most `max_body` bytes of the answer
+    /// (capped at [`MAX_RESPONSE_READ`]), under every rule of a delivery attempt: SSRF check
+    /// at connect time, `connect_timeout`, `timeout` for the whole exchange, no redirects.
+    /// Whether http is allowed is the caller's decision.
+    pub async fn post_and_read(
+        &self,
+        url: &str,
+        headers: &[(String, String)],
+        content_type: &str,
+        body: Bytes,
+        max_body: usize,
+    ) -> Result<Answer, SendFailure> {
+        let options = SendOptions {
+            identity: None,
+            content_type: Some(content_type),
+        };
+        let keep = max_body.min(MAX_RESPONSE_READ);
         let mut stats = Stats::default();
-        let prepared = parse_target(attempt.url).and_then(|target| {
-            let request = self.build_request(&target, attempt.headers, attempt.body)?;
-            Ok((target, request))
-        });
-        let outcome = match prepared {
-            Err(failure) => Err(failure),
-            Ok((target, request)) => {
-                let exchanged =
-                    tokio::time::timeout_at(deadline, self.exchange(&target, request, &mut stats))
-                        .await;
-                match exchanged {
-                    Err(_elapsed) => Err(Failure::new(
-                        Outcome::Timeout,
-                        format!(
-                            "no complete response within {} ms",
-                            self.inner.config.timeout.as_millis()
-                        ),
-                    )),
-                    Ok(Err(failure)) => Err(failure),
-                    Ok(Ok(mut exchanged)) => {
-                        if let Some(mut conn) = exchanged.reusable.take() {
-                            // The dispatcher goes idle right after the last body frame; waiting
-                            // for it here (not in a spawned task) makes reuse deterministic. A
-                            // connection the server closes (`connection: close`) is dropped.
-                            if let Ok(Ok(())) =
-                                tokio::time::timeout_at(deadline, conn.sender.ready()).await
-                            {
-                                self.checkin(target.origin, conn);
-                            }
-                        }
-                        Ok(exchanged)
+        match self
+            .perform(url, headers, body, &options, keep, &mut stats)
+            .await
+        {
+            Ok(exchanged) => Ok(Answer {
+                status: exchanged.status.as_u16(),
+                // More was read than kept, or the body did not end where reading stopped.
+                truncated: !exchanged.complete || exchanged.kept.len() < stats.body_bytes_read,
+                body: exchanged.kept,
+            }),
+            Err(failure) => Err(SendFailure {
+                outcome: failure.outcome,
+                error: failure.error,
+            }),
+        }
+    }
+
+    /// Sends one POST and reads its response under the overall deadline, keeping at most
+    /// `keep` bytes of the body; returns a fully read connection to the pool.
+    async fn perform(
+        &self,
+        url: &str,
+        headers: &[(String, String)],
+        body: Bytes,
+        options: &SendOptions<'_>,
+        keep: usize,
+        stats: &mut Stats,
+    ) -> Result<Exchanged, Failure> {
+        let deadline = tokio::time::Instant::now() + self.inner.config.timeout;
+        let mut target = parse_target(url)?;
+        if let Some(identity) = options.identity {
+            if !target.origin.tls {
+                return Err(Failure::new(
+                    Outcome::TlsError,
+                    "a client certificate needs an https:// URL",
+                ));
+            }
+            target.origin.identity = Some(identity.id);
+        }
+        let request = self.build_request(&target, headers, body, options.content_type)?;
+        let exchange = self.exchange(&target, request, options.identity, keep, stats);
+        match tokio::time::timeout_at(deadline, exchange).await {
+            Err(_elapsed) => Err(Failure::new(
+                Outcome::Timeout,
+                format!(
+                    "no complete response within {} ms",
+                    self.inner.config.timeout.as_millis()
+                ),
+            )),
+            Ok(Err(failure)) => Err(failure),
+            Ok(Ok(mut exchanged)) => {
+                if let Some(mut conn) = exchanged.reusable.take() {
+                    // The dispatcher goes idle right after the last body frame; waiting for it
+                    // here (not in a spawned task) makes reuse deterministic. A connection the
+                    // server closes (`connection: close`) is dropped.
+                    if let Ok(Ok(())) = tokio::time::timeout_at(deadline, conn.sender.ready()).await
+                    {
+                        self.checkin(target.origin, conn);
                     }
                 }
+                Ok(exchanged)
             }
-        };
+        }
+    }
+
+    async fn send_with_stats(
+        &self,
+        attempt: Attempt<'_>,
+        options: &SendOptions<'_>,
+    ) -> (AttemptResult, Stats) {
+        let started = Instant::now();
+        let mut stats = Stats::default();
+        let outcome = self
+            .perform(
+                attempt.url,
+                attempt.headers,
+                attempt.body,
+                options,
+                MAX_RESPONSE_KEPT,
+                &mut stats,
+            )
+            .await;
         let duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
         let result = match outcome {
             Err(failure) => AttemptResult {
@@ -390,6 +590,7 @@ impl DeliveryClient {
         target: &Target,
         headers: &[(String, String)],
         body: Bytes,
+        content_type: Option<&str>,
     ) -> Result<Request<Full<Bytes>>, Failure> {
         let mut request = Request::new(Full::new(body));
         *request.method_mut() = Method::POST;
@@ -415,10 +616,16 @@ impl DeliveryClient {
             map.append(name, value);
         }
         map.insert(header::HOST, target.host_header.clone());
-        map.insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/json"),
-        );
+        let content_type = match content_type {
+            None => HeaderValue::from_static("application/json"),
+            Some(value) => HeaderValue::from_str(value).map_err(|_| {
+                Failure::new(
+                    Outcome::ConnectError,
+                    "request not sent: invalid content type",
+                )
+            })?,
+        };
+        map.insert(header::CONTENT_TYPE, content_type);
         let user_agent = HeaderValue::from_str(&self.inner.config.user_agent)
             .unwrap_or_else(|_| HeaderValue::from_static("hookd"));
         map.insert(header::USER_AGENT, user_agent);
@@ -431,11 +638,13 @@ impl DeliveryClient {
         &self,
         target: &Target,
         mut request: Request<Full<Bytes>>,
+        identity: Option<&ClientIdentity>,
+        keep: usize,
         stats: &mut Stats,
     ) -> Result<Exchanged, Failure> {
         while let Some(mut conn) = self.checkout(&target.origin) {
             match conn.sender.try_send_request(request).await {
-                Ok(response) => return Ok(read_response(response, conn, stats).await),
+                Ok(response) => return Ok(read_response(response, conn, keep, stats).await),
                 Err(mut e) => match e.take_message() {
                     // The pooled connection died before the request went out: nothing was
                     // sent, so trying another connection cannot duplicate the delivery.
@@ -444,16 +653,20 @@ impl DeliveryClient {
                 },
             }
         }
-        let mut conn = self.connect(&target.origin).await?;
+        let mut conn = self.connect(&target.origin, identity).await?;
         match conn.sender.send_request(request).await {
-            Ok(response) => Ok(read_response(response, conn, stats).await),
+            Ok(response) => Ok(read_response(response, conn, keep, stats).await),
             Err(e) => Err(classify_exchange_error(&e)),
         }
     }
 
     /// Opens a new connection: resolve, judge every address, then TCP (+ TLS) to those
     /// addresses only.
-    async fn connect(&self, origin: &Origin) -> Result<Conn, Failure> {
+    async fn connect(
+        &self,
+        origin: &Origin,
+        identity: Option<&ClientIdentity>,
+    ) -> Result<Conn, Failure> {
         let config = &self.inner.config;
         let addrs = resolve(origin, config.connect_timeout).await?;
         if !config.allow_private_targets
@@ -468,7 +681,8 @@ impl DeliveryClient {
                 ),
             ));
         }
-        match tokio::time::timeout(config.connect_timeout, self.establish(origin, &addrs)).await {
+        let establish = self.establish(origin, identity, &addrs);
+        match tokio::time::timeout(config.connect_timeout, establish).await {
             Ok(result) => result,
             Err(_elapsed) => Err(Failure::new(
                 Outcome::ConnectError,
@@ -483,7 +697,12 @@ impl DeliveryClient {
 
     /// TCP connect to the first address that accepts, then the TLS handshake for https, then
     /// the HTTP/1.1 connection with its driver task.
-    async fn establish(&self, origin: &Origin, addrs: &[SocketAddr]) -> Result<Conn, Failure> {
+    async fn establish(
+        &self,
+        origin: &Origin,
+        identity: Option<&ClientIdentity>,
+        addrs: &[SocketAddr],
+    ) -> Result<Conn, Failure> {
         let mut last_error = None;
         let mut tcp = None;
         for addr in addrs {
@@ -506,11 +725,13 @@ impl DeliveryClient {
         if !origin.tls {
             return handshake_http(TokioIo::new(tcp)).await;
         }
-        let connector = self
-            .inner
-            .tls
-            .as_ref()
-            .map_err(|e| Failure::new(Outcome::TlsError, e.clone()))?;
+        let connector = match identity {
+            None => self.inner.tls.clone(),
+            // A connector of its own: cheap (the roots are shared), and its session cache is
+            // this identity's alone.
+            Some(identity) => tls_connector(&self.inner.roots, Some(identity)),
+        }
+        .map_err(|e| Failure::new(Outcome::TlsError, e))?;
         let server_name = ServerName::try_from(origin.host.clone()).map_err(|_| {
             Failure::new(
                 Outcome::TlsError,
@@ -603,18 +824,24 @@ impl Idle {
     }
 }
 
-/// The rustls connector: `ring` provider, webpki roots, HTTP/1.1 by ALPN.
-fn tls_connector() -> Result<TlsConnector, String> {
-    let roots = rustls::RootCertStore {
-        roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
-    };
-    let mut config = rustls::ClientConfig::builder_with_provider(Arc::new(
+/// A rustls connector: `ring` provider, the given roots, HTTP/1.1 by ALPN, and the client
+/// certificate when there is one.
+fn tls_connector(
+    roots: &Arc<RootCertStore>,
+    identity: Option<&ClientIdentity>,
+) -> Result<TlsConnector, String> {
+    let builder = rustls::ClientConfig::builder_with_provider(Arc::new(
         rustls::crypto::ring::default_provider(),
     ))
     .with_safe_default_protocol_versions()
     .map_err(|e| format!("TLS is unavailable: {e}"))?
-    .with_root_certificates(roots)
-    .with_no_client_auth();
+    .with_root_certificates(roots.clone());
+    let mut config = match identity {
+        None => builder.with_no_client_auth(),
+        Some(identity) => {
+            builder.with_client_cert_resolver(Arc::new(FixedClientCert(identity.key.clone())))
+        }
+    };
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
     Ok(TlsConnector::from(Arc::new(config)))
 }
@@ -653,7 +880,12 @@ fn parse_target(url: &str) -> Result<Target, Failure> {
         .parse()
         .map_err(|_| invalid("bad path"))?;
     Ok(Target {
-        origin: Origin { tls, host, port },
+        origin: Origin {
+            tls,
+            host,
+            port,
+            identity: None,
+        },
         host_header,
         path,
     })
@@ -711,12 +943,17 @@ where
     Ok(Conn { sender, driver })
 }
 
-/// Reads at most [`MAX_RESPONSE_READ`] bytes of the body, keeping [`MAX_RESPONSE_KEPT`].
+/// Reads at most [`MAX_RESPONSE_READ`] bytes of the body, keeping `keep` of them.
 ///
 /// A body that fails midway after the status arrived does not change the outcome: the
 /// receiver has already answered. A connection whose body was not read to its end is not
 /// reused (dropping it closes the socket).
-async fn read_response(response: Response<Incoming>, conn: Conn, stats: &mut Stats) -> Exchanged {
+async fn read_response(
+    response: Response<Incoming>,
+    conn: Conn,
+    keep: usize,
+    stats: &mut Stats,
+) -> Exchanged {
     let status = response.status();
     let retry_after = response.headers().get(header::RETRY_AFTER).cloned();
     let mut body = response.into_body();
@@ -729,7 +966,7 @@ async fn read_response(response: Response<Incoming>, conn: Conn, stats: &mut Sta
             Some(Ok(frame)) => {
                 if let Ok(data) = frame.into_data() {
                     stats.body_bytes_read += data.len();
-                    let room = MAX_RESPONSE_KEPT.saturating_sub(kept.len());
+                    let room = keep.saturating_sub(kept.len());
                     kept.extend_from_slice(&data[..data.len().min(room)]);
                 }
                 complete = body.is_end_stream();
@@ -741,12 +978,19 @@ async fn read_response(response: Response<Incoming>, conn: Conn, stats: &mut Sta
         status,
         retry_after,
         kept,
+        complete,
         reusable: complete.then_some(conn),
     }
 }
 
 /// Maps an error of the exchange (after the connection was made) to an outcome.
 fn classify_exchange_error(error: &hyper::Error) -> Failure {
+    // With TLS 1.3 a server judges the client certificate after the client's side of the
+    // handshake is done, so its refusal (an alert) arrives while the request is under way:
+    // still a TLS failure, not a lost connection.
+    if let Some(tls) = tls_error_in(error) {
+        return Failure::new(Outcome::TlsError, format!("TLS failed: {tls}"));
+    }
     if error.is_parse() || error.is_parse_status() || error.is_parse_too_large() {
         return Failure::new(
             Outcome::InvalidResponse,
@@ -764,6 +1008,24 @@ fn classify_exchange_error(error: &hyper::Error) -> Failure {
         text = format!("{text}: {source}");
     }
     Failure::new(Outcome::ConnectError, format!("connection lost: {text}"))
+}
+
+/// The rustls error somewhere in an error's chain of sources, if any.
+fn tls_error_in<'a>(error: &'a (dyn std::error::Error + 'static)) -> Option<&'a rustls::Error> {
+    let mut current: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(e) = current {
+        if let Some(tls) = e.downcast_ref::<rustls::Error>() {
+            return Some(tls);
+        }
+        if let Some(io) = e.downcast_ref::<std::io::Error>()
+            && let Some(inner) = io.get_ref()
+            && let Some(tls) = inner.downcast_ref::<rustls::Error>()
+        {
+            return Some(tls);
+        }
+        current = e.source();
+    }
+    None
 }
 
 /// `HTTP 503 Service Unavailable`.
@@ -1256,11 +1518,14 @@ mod tests {
         .await;
         let client = client();
         let (result, stats) = client
-            .send_with_stats(Attempt {
-                url: &format!("http://{addr}/"),
-                headers: &[],
-                body: Bytes::from_static(b"{}"),
-            })
+            .send_with_stats(
+                Attempt {
+                    url: &format!("http://{addr}/"),
+                    headers: &[],
+                    body: Bytes::from_static(b"{}"),
+                },
+                &SendOptions::default(),
+            )
             .await;
         assert_eq!(result.outcome, Outcome::Success, "{result:?}");
         assert_eq!(result.response_body, Some("z".repeat(MAX_RESPONSE_KEPT)));
@@ -1454,5 +1719,285 @@ mod tests {
         let b = DeliveryClient::new(ClientConfig::default());
         assert!(a.inner.tls.is_ok() && b.inner.tls.is_ok());
         assert_eq!(a.config().user_agent, format!("hookd/{}", crate::VERSION));
+    }
+
+    /// A CA made for a test: its certificate (DER) and an issuer for leaf certificates.
+    struct TestCa {
+        der: CertificateDer<'static>,
+        issuer: rcgen::Issuer<'static, rcgen::KeyPair>,
+    }
+
+    fn test_ca(name: &str) -> TestCa {
+        let key = rcgen::KeyPair::generate().unwrap();
+        let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+        params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        params
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, name);
+        let cert = params.self_signed(&key).unwrap();
+        TestCa {
+            der: cert.der().clone(),
+            issuer: rcgen::Issuer::new(params, key),
+        }
+    }
+
+    /// A leaf certificate from `ca`: (certificate PEM, key PEM).
+    fn leaf(
+        ca: &TestCa,
+        names: &[&str],
+        usage: rcgen::ExtendedKeyUsagePurpose,
+    ) -> (String, String) {
+        let key = rcgen::KeyPair::generate().unwrap();
+        let mut params =
+            rcgen::CertificateParams::new(names.iter().map(|n| n.to_string()).collect::<Vec<_>>())
+                .unwrap();
+        params.extended_key_usages = vec![usage];
+        params
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, names[0]);
+        let cert = params.signed_by(&key, &ca.issuer).unwrap();
+        (cert.pem(), key.serialize_pem())
+    }
+
+    fn identity(ca: &TestCa, name: &str) -> ClientIdentity {
+        let (cert, key) = leaf(ca, &[name], rcgen::ExtendedKeyUsagePurpose::ClientAuth);
+        let now = crate::time::now_millis() / 1000;
+        let parsed = crate::receivers::pem::parse_client_certificate(&cert, &key, now).unwrap();
+        ClientIdentity::new(&parsed)
+    }
+
+    /// A real HTTPS server on 127.0.0.1 with a certificate from `server_ca`, requiring a
+    /// client certificate from `client_ca` when given. Counts completed handshakes and
+    /// records the subject CN of each client certificate seen.
+    struct HttpsServer {
+        addr: SocketAddr,
+        handshakes: Arc<AtomicUsize>,
+        clients: Arc<Mutex<Vec<bool>>>,
+    }
+
+    async fn https_server(server_ca: &TestCa, client_ca: Option<&TestCa>) -> HttpsServer {
+        use rustls::pki_types::PrivateKeyDer;
+        use rustls::pki_types::pem::PemObject;
+        let (cert_pem, key_pem) = leaf(
+            server_ca,
+            &["127.0.0.1"],
+            rcgen::ExtendedKeyUsagePurpose::ServerAuth,
+        );
+        let chain = vec![CertificateDer::from_pem_slice(cert_pem.as_bytes()).unwrap()];
+        let key = PrivateKeyDer::from_pem_slice(key_pem.as_bytes()).unwrap();
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let builder = rustls::ServerConfig::builder_with_provider(provider.clone())
+            .with_safe_default_protocol_versions()
+            .unwrap();
+        let builder = match client_ca {
+            None => builder.with_no_client_auth(),
+            Some(ca) => {
+                let mut roots = RootCertStore::empty();
+                roots.add(ca.der.clone()).unwrap();
+                let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
+                    Arc::new(roots),
+                    provider,
+                )
+                .build()
+                .unwrap();
+                builder.with_client_cert_verifier(verifier)
+            }
+        };
+        let config = builder.with_single_cert(chain, key).unwrap();
+        let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let handshakes = Arc::new(AtomicUsize::new(0));
+        let clients = Arc::new(Mutex::new(Vec::new()));
+        let (h, c) = (handshakes.clone(), clients.clone());
+        tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                let (acceptor, h, c) = (acceptor.clone(), h.clone(), c.clone());
+                tokio::spawn(async move {
+                    let Ok(tls) = acceptor.accept(stream).await else {
+                        return;
+                    };
+                    h.fetch_add(1, Ordering::SeqCst);
+                    let presented = tls.get_ref().1.peer_certificates().is_some();
+                    c.lock().unwrap().push(presented);
+                    let service = service_fn(|_req: Request<Incoming>| async {
+                        Ok::<_, Infallible>(response(200, &[], "ok"))
+                    });
+                    let _ = server_http1::Builder::new()
+                        .serve_connection(TokioIo::new(tls), service)
+                        .await;
+                });
+            }
+        });
+        HttpsServer {
+            addr,
+            handshakes,
+            clients,
+        }
+    }
+
+    fn tls_client(extra_roots: Vec<CertificateDer<'static>>) -> DeliveryClient {
+        DeliveryClient::with_tls(
+            ClientConfig {
+                timeout: Duration::from_secs(10),
+                connect_timeout: Duration::from_secs(5),
+                allow_private_targets: true,
+                user_agent: "hookd/test".into(),
+            },
+            TlsOptions { extra_roots },
+        )
+        .unwrap()
+    }
+
+    async fn post_as(
+        client: &DeliveryClient,
+        url: &str,
+        identity: Option<&ClientIdentity>,
+    ) -> AttemptResult {
+        let attempt = Attempt {
+            url,
+            headers: &[],
+            body: Bytes::from_static(b"{}"),
+        };
+        let options = SendOptions {
+            identity,
+            content_type: None,
+        };
+        client.send_with(attempt, &options).await
+    }
+
+    #[tokio::test]
+    async fn a_private_ca_is_trusted_only_as_an_extra_root() {
+        let private = test_ca("private CA");
+        let server = https_server(&private, None).await;
+        let url = format!("https://{}/", server.addr);
+        let result = post_as(&tls_client(Vec::new()), &url, None).await;
+        assert_eq!(result.outcome, Outcome::TlsError, "{result:?}");
+        let result = post_as(&tls_client(vec![private.der.clone()]), &url, None).await;
+        assert_eq!(result.outcome, Outcome::Success, "{result:?}");
+        // Another private CA as the extra root does not help.
+        let other = test_ca("other CA");
+        let result = post_as(&tls_client(vec![other.der.clone()]), &url, None).await;
+        assert_eq!(result.outcome, Outcome::TlsError, "{result:?}");
+    }
+
+    #[tokio::test]
+    async fn a_receiver_requiring_a_client_certificate_gets_it() {
+        let server_ca = test_ca("server CA");
+        let client_ca = test_ca("client CA");
+        let server = https_server(&server_ca, Some(&client_ca)).await;
+        let url = format!("https://{}/", server.addr);
+        let client = tls_client(vec![server_ca.der.clone()]);
+        let me = identity(&client_ca, "webhook one");
+        for _ in 0..2 {
+            let result = post_as(&client, &url, Some(&me)).await;
+            assert_eq!(result.outcome, Outcome::Success, "{result:?}");
+        }
+        // Both requests went over one connection, which presented the certificate.
+        assert_eq!(server.handshakes.load(Ordering::SeqCst), 1);
+        assert_eq!(*server.clients.lock().unwrap(), [true]);
+
+        // Without a certificate (and never on the pooled mTLS connection): refused, tls_error.
+        let result = post_as(&client, &url, None).await;
+        assert_eq!(result.outcome, Outcome::TlsError, "{result:?}");
+        assert_eq!(result.status_code, None);
+        // A certificate from a CA the receiver does not trust: refused too, on a connection
+        // of its own.
+        let stranger = identity(&test_ca("stranger CA"), "webhook two");
+        let result = post_as(&client, &url, Some(&stranger)).await;
+        assert_eq!(result.outcome, Outcome::TlsError, "{result:?}");
+        // The first identity's connection is still there and still works.
+        let result = post_as(&client, &url, Some(&me)).await;
+        assert_eq!(result.outcome, Outcome::Success, "{result:?}");
+        assert_eq!(server.handshakes.load(Ordering::SeqCst), 1);
+        // Another identity from the trusted CA gets a connection of its own.
+        let other = identity(&client_ca, "webhook three");
+        let result = post_as(&client, &url, Some(&other)).await;
+        assert_eq!(result.outcome, Outcome::Success, "{result:?}");
+        assert_eq!(server.handshakes.load(Ordering::SeqCst), 2);
+    }
+
+    #[tokio::test]
+    async fn a_client_certificate_over_plain_http_is_refused_without_connecting() {
+        let server = http_server(|| response(200, &[], "")).await;
+        let ca = test_ca("client CA");
+        let result = post_as(&client(), &server.url("/"), Some(&identity(&ca, "w"))).await;
+        assert_eq!(result.outcome, Outcome::TlsError, "{result:?}");
+        assert_eq!(server.accepted(), 0);
+    }
+
+    #[test]
+    fn unusable_extra_roots_are_refused() {
+        let garbage = CertificateDer::from(vec![1u8, 2, 3]);
+        let error = DeliveryClient::with_tls(
+            ClientConfig::default(),
+            TlsOptions {
+                extra_roots: vec![garbage],
+            },
+        )
+        .unwrap_err();
+        assert!(error.contains("extra root certificate 1"), "{error}");
+    }
+
+    #[tokio::test]
+    async fn a_template_content_type_is_sent() {
+        let server = http_server(|| response(200, &[], "")).await;
+        let attempt = Attempt {
+            url: &server.url("/"),
+            headers: &[("content-type".to_string(), "text/evil".to_string())],
+            body: Bytes::from_static(b"hello"),
+        };
+        let options = SendOptions {
+            identity: None,
+            content_type: Some("text/plain; charset=utf-8"),
+        };
+        let result = client().send_with(attempt, &options).await;
+        assert_eq!(result.outcome, Outcome::Success, "{result:?}");
+        let seen = server.seen.lock().unwrap();
+        let values: Vec<_> = seen[0].headers.get_all("content-type").iter().collect();
+        assert_eq!(values, ["text/plain; charset=utf-8"]);
+    }
+
+    #[tokio::test]
+    async fn post_and_read_returns_the_answer_up_to_a_limit() {
+        let server = http_server(|| response(201, &[], "0123456789")).await;
+        let headers = vec![("authorization".to_string(), "Basic eDp5".to_string())];
+        let answer = client()
+            .post_and_read(
+                &server.url("/token"),
+                &headers,
+                "application/x-www-form-urlencoded",
+                Bytes::from_static(b"a=b"),
+                64,
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            answer,
+            Answer {
+                status: 201,
+                body: b"0123456789".to_vec(),
+                truncated: false
+            }
+        );
+        let cut = client()
+            .post_and_read(&server.url("/"), &[], "text/plain", Bytes::new(), 4)
+            .await
+            .unwrap();
+        assert_eq!(cut.body, b"0123");
+        assert!(cut.truncated);
+        let seen = server.seen.lock().unwrap().clone();
+        assert_eq!(seen[0].path, "/token");
+        assert_eq!(seen[0].body, "a=b");
+        assert_eq!(
+            seen[0].headers["content-type"],
+            "application/x-www-form-urlencoded"
+        );
+        assert_eq!(seen[0].headers["authorization"], "Basic eDp5");
+        let failure = client_with(2000, 1000, false)
+            .post_and_read(&server.url("/"), &[], "text/plain", Bytes::new(), 4)
+            .await
+            .unwrap_err();
+        assert_eq!(failure.outcome, Outcome::Blocked);
     }
 }

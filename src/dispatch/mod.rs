@@ -6,4 +6,5 @@
 //! happened, so the scheduler can decide what to do next.
 
 pub mod client;
+pub mod oauth2;
 pub mod signature;

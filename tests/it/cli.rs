@@ -69,6 +69,7 @@ fn run(args: &[&str], env: &[(&str, &str)], stdin: Option<&[u8]>) -> Out {
         "HOOKD_DATA_DIR",
         "HOOKD_ADMIN_TOKEN",
         "HOOKD_WEBHOOK_SECRET",
+        "HOOKD_WEBHOOK_PUBLIC_KEY",
         "HTTP_PROXY",
         "http_proxy",
         "ALL_PROXY",
@@ -1023,6 +1024,67 @@ fn verify_checks_signature_and_timestamp() {
         "{}",
         missing.stderr
     );
+}
+
+#[test]
+fn verify_checks_v1a_with_a_public_key() {
+    use hookd::dispatch::signature::{SigningKeyPair, SigningKeys, build_signature_header};
+    let pair = SigningKeyPair::generate();
+    let public_key = pair.public_key();
+    let secret = format!(
+        "whsec_{}",
+        base64::engine::general_purpose::STANDARD.encode([7u8; 32])
+    );
+    let body = br#"{"type":"order.created","data":{"n":1}}"#;
+    let now = now_secs();
+    let v1a_only = SigningKeys {
+        key_pair: Some(&pair),
+        ..SigningKeys::default()
+    };
+    let header = build_signature_header(&v1a_only, "msg_1", now, body).unwrap();
+    let id = "webhook-id: msg_1".to_string();
+    let ts = format!("webhook-timestamp: {now}");
+    let sig = format!("webhook-signature: {header}");
+    let verify = |keys: &[&str], env: &[(&str, &str)], body: &[u8]| {
+        let mut args = vec!["verify"];
+        args.extend_from_slice(keys);
+        args.extend_from_slice(&["-H", &id, "-H", &ts, "-H", &sig]);
+        run(&args, env, Some(body))
+    };
+
+    let good = verify(&["--public-key", &public_key], &[], body);
+    assert_eq!(good.code(), Some(0), "{}", good.stderr);
+    assert_eq!(good.stdout, "verified\n");
+    // With both keys, the matching scheme is enough; the key may come from the environment.
+    let both = verify(
+        &["--secret", &secret],
+        &[("HOOKD_WEBHOOK_PUBLIC_KEY", &public_key)],
+        body,
+    );
+    assert_eq!(both.code(), Some(0), "{}", both.stderr);
+    // The secret alone cannot verify a v1a signature; another key or body does not either.
+    let secret_only = verify(&["--secret", &secret], &[], body);
+    assert_ne!(secret_only.code(), Some(0));
+    assert!(
+        secret_only.stderr.contains("not verified"),
+        "{}",
+        secret_only.stderr
+    );
+    let stranger = SigningKeyPair::generate().public_key();
+    assert_ne!(
+        verify(&["--public-key", &stranger], &[], body).code(),
+        Some(0)
+    );
+    assert_ne!(
+        verify(&["--public-key", &public_key], &[], b"{}").code(),
+        Some(0)
+    );
+    let malformed = verify(&["--public-key", "whpk_nope"], &[], body);
+    assert_ne!(malformed.code(), Some(0));
+    assert!(malformed.stderr.contains("whpk_"), "{}", malformed.stderr);
+    // Neither key: a usage error.
+    let neither = verify(&[], &[], body);
+    assert_eq!(neither.code(), Some(2), "{}", neither.stderr);
 }
 
 #[test]
