@@ -9,6 +9,7 @@ mod api_auth;
 mod api_webhooks;
 mod browser;
 mod cli;
+mod compatibility;
 mod crash;
 mod crash_loop;
 mod delivery;
