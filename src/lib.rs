@@ -4,7 +4,6 @@
 //! line and calls [`run`]; everything else lives here so tests and tools can reach it.
 
 pub mod api;
-pub mod binary;
 pub mod cli;
 pub mod config;
 pub mod crypto;

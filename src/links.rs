@@ -6,12 +6,13 @@
 //! deactivation (a used link, or one for a webhook reactivated another way, no longer matches).
 
 use crate::crypto;
+use crate::ids::WebhookId;
 use crate::time::Millis;
 
 /// What a link token says.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct LinkClaims {
-    pub webhook_id: u128,
+    pub webhook_id: WebhookId,
     /// The `deactivatedDate` of the deactivation the link was issued for.
     pub deactivated: Millis,
     /// When the link stops working (`deactivatedDate + retention.buffer`).
@@ -24,7 +25,7 @@ const MAC_LEN: usize = 16;
 /// Issues the token for a deactivation.
 pub fn issue(key: &[u8], claims: LinkClaims) -> String {
     let mut bytes = Vec::with_capacity(PAYLOAD_LEN + MAC_LEN);
-    bytes.extend_from_slice(&claims.webhook_id.to_be_bytes());
+    bytes.extend_from_slice(&claims.webhook_id.as_u128().to_be_bytes());
     bytes.extend_from_slice(&claims.deactivated.to_be_bytes());
     bytes.extend_from_slice(&claims.expires.to_be_bytes());
     let mac = crypto::hmac_sha256(key, &[b"activate", &bytes]);
@@ -45,7 +46,7 @@ pub fn verify(key: &[u8], token: &str) -> Option<LinkClaims> {
         return None;
     }
     Some(LinkClaims {
-        webhook_id: u128::from_be_bytes(payload[..16].try_into().ok()?),
+        webhook_id: WebhookId::from_u128(u128::from_be_bytes(payload[..16].try_into().ok()?)),
         deactivated: i64::from_be_bytes(payload[16..24].try_into().ok()?),
         expires: i64::from_be_bytes(payload[24..32].try_into().ok()?),
     })
@@ -64,7 +65,7 @@ mod tests {
     fn tokens_round_trip_and_refuse_tampering() {
         let key = [3u8; 32];
         let claims = LinkClaims {
-            webhook_id: 0x0123_4567_89ab_cdef_0123_4567_89ab_cdef,
+            webhook_id: WebhookId::from_u128(0x0123_4567_89ab_cdef_0123_4567_89ab_cdef),
             deactivated: 1_700_000_000_000,
             expires: 1_700_432_000_000,
         };

@@ -1,8 +1,7 @@
-//! The records hookd keeps about its configuration (accounts, tokens, webhooks) and their API
-//! shapes.
+//! The records hookd keeps about its configuration (accounts, tokens, webhooks).
 //!
 //! Records are what the store persists (serde JSON, compact field names are not worth the
-//! opacity at this volume); views are the camelCase shapes of docs/api.md, built only at the edge.
+//! opacity at this volume); their API shapes are in src/api/views.rs, built only at the edge.
 
 use std::collections::BTreeMap;
 
@@ -10,12 +9,13 @@ use serde::{Deserialize, Serialize};
 
 use crate::crypto::TokenHash;
 use crate::i18n::Lang;
+use crate::ids::{AccountId, TokenId, WebhookId};
 use crate::time::Millis;
 
 /// An account: the owner of webhooks, tokens and events.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Account {
-    pub id: String,
+    pub id: AccountId,
     pub name: String,
     pub created: Millis,
     pub updated: Millis,
@@ -31,8 +31,8 @@ pub struct Account {
 /// An account token, as stored (the token itself is never stored, only its hash).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct TokenRecord {
-    pub id: String,
-    pub account_id: String,
+    pub id: TokenId,
+    pub account_id: AccountId,
     pub name: String,
     pub created: Millis,
     /// Last successful use, truncated to the minute.
@@ -81,8 +81,8 @@ pub struct PreviousSecret {
 /// A webhook: one subscription of one account.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Webhook {
-    pub id: String,
-    pub account_id: String,
+    pub id: WebhookId,
+    pub account_id: AccountId,
     pub created: Millis,
     pub updated: Millis,
     pub version: u64,
@@ -96,6 +96,30 @@ pub struct Webhook {
     pub deactivation_reason: Option<String>,
     pub failure_count: u32,
     pub failing_since: Option<Millis>,
+}
+
+impl Webhook {
+    /// Switched off: by its owner (`enabled: false`) or by hookd for failing. A paused webhook
+    /// gets no attempts; its deliveries wait (disabled) or are buffered (deactivated).
+    pub fn is_paused(&self) -> bool {
+        !self.settings.enabled || self.is_deactivated()
+    }
+
+    /// Deactivated for failing: new deliveries are buffered.
+    pub fn is_deactivated(&self) -> bool {
+        self.status == WebhookStatus::Deactivated
+    }
+
+    /// Whether the scheduler may read its due deliveries ahead of free slots: only when
+    /// nothing but its cap decides its pace (not `ordered`, no `rateLimit`).
+    pub fn reads_ahead(&self) -> bool {
+        !self.settings.ordered && self.settings.rate_limit.is_none()
+    }
+
+    /// How many of its attempts may run at once: one when `ordered`, else `cap`.
+    pub fn slot_cap(&self, cap: usize) -> usize {
+        if self.settings.ordered { 1 } else { cap }
+    }
 }
 
 #[cfg(test)]

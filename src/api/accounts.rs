@@ -3,13 +3,13 @@
 use hyper::StatusCode;
 
 use super::input::Fields;
-use super::request::CursorKind;
+use super::request::{CursorKind, next_cursor};
 use super::respond::{self, Response};
 use super::views::AccountView;
 use super::{App, Call, list_response};
 use crate::error::Error;
 use crate::i18n::Lang;
-use crate::ids::is_valid_account_id;
+use crate::ids::AccountId;
 use crate::time::now_millis;
 
 /// The optional `language`: absent or `null` is English, like any omitted optional field on
@@ -32,10 +32,12 @@ pub async fn create(app: &App, call: &mut Call) -> Result<Response, Error> {
     let name = fields.required_string("name", 1, 200);
     let id = match fields.take("id") {
         None => None,
-        Some(serde_json::Value::String(id)) if is_valid_account_id(&id) => Some(id),
-        Some(_) => {
-            fields.error("id", "must be 1 to 64 characters of A-Z a-z 0-9 _ -");
-            None
+        Some(value) => {
+            let id = value.as_str().and_then(AccountId::parse);
+            if id.is_none() {
+                fields.error("id", "must be 1 to 64 characters of A-Z a-z 0-9 _ -");
+            }
+            id
         }
     };
     let language = language(&mut fields);
@@ -58,27 +60,29 @@ pub fn list(app: &App, call: &Call) -> Result<Response, Error> {
         .paging(app.store.signing_key(), CursorKind::Accounts)?;
     let page = app
         .store
-        .list_accounts(paging.after.as_deref(), paging.limit);
+        .list_accounts(paging.after()?.as_ref(), paging.limit);
     let items: Vec<AccountView> = page.items.iter().map(AccountView::from).collect();
-    let next = page.next_after.map(|key| {
-        super::request::encode_cursor(app.store.signing_key(), CursorKind::Accounts, &key)
-    });
+    let next = next_cursor(
+        app.store.signing_key(),
+        CursorKind::Accounts,
+        page.next_after,
+    );
     Ok(list_response(items, next))
 }
 
 /// `GET /v1/accounts/{accountId}` (admin, or the account's own token).
 pub fn get(app: &App, call: &Call, account_id: &str) -> Result<Response, Error> {
-    call.principal.require_account(&app.store, account_id)?;
+    let account_id = call.principal.require_account(&app.store, account_id)?;
     let account = app
         .store
-        .account(account_id)
+        .account(&account_id)
         .ok_or_else(|| Error::NotFound(format!("account {account_id}")))?;
     Ok(respond::json(StatusCode::OK, &AccountView::from(&account)))
 }
 
 /// `PUT /v1/accounts/{accountId}` (admin).
 pub async fn update(app: &App, call: &mut Call, account_id: &str) -> Result<Response, Error> {
-    call.principal.require_account(&app.store, account_id)?;
+    let account_id = call.principal.require_account(&app.store, account_id)?;
     call.principal.require_admin()?;
     let body = call.json_body(app, false).await?;
     let mut fields = Fields::parse(&body)?;
@@ -87,15 +91,15 @@ pub async fn update(app: &App, call: &mut Call, account_id: &str) -> Result<Resp
     let name = fields.finish_with(name)?;
     let account = app
         .store
-        .update_account(account_id.to_string(), name, language, now_millis())
+        .update_account(account_id, name, language, now_millis())
         .await?;
     Ok(respond::json(StatusCode::OK, &AccountView::from(&account)))
 }
 
 /// `DELETE /v1/accounts/{accountId}` (admin).
 pub async fn delete(app: &App, call: &Call, account_id: &str) -> Result<Response, Error> {
-    call.principal.require_account(&app.store, account_id)?;
+    let account_id = call.principal.require_account(&app.store, account_id)?;
     call.principal.require_admin()?;
-    app.store.delete_account(account_id.to_string()).await?;
+    app.store.delete_account(account_id).await?;
     Ok(respond::empty(StatusCode::NO_CONTENT))
 }

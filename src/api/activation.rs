@@ -202,7 +202,7 @@ pub async fn submit(
         .store
         .activate(
             webhook.account_id.clone(),
-            webhook.id.clone(),
+            webhook.id,
             replay,
             now_millis(),
             app.config.retention.buffer.as_millis() as i64,
@@ -215,7 +215,7 @@ pub async fn submit(
         Err(Error::NotFound(_)) => return Ok(unknown(lang)),
         Err(e) => return Err(e),
     };
-    app.engine.wake(crate::ids::parse_id(&webhook.id));
+    app.engine.wake([webhook.id]);
     let (id, count) = if replay {
         ("activation-done-replayed", activation.replayed)
     } else {

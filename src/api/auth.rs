@@ -12,6 +12,7 @@ use hyper::header::AUTHORIZATION;
 
 use crate::crypto::{self, TokenHash};
 use crate::error::Error;
+use crate::ids::{AccountId, TokenId};
 use crate::store::Store;
 use crate::store::TokenOwner;
 use crate::time::{Millis, now_millis};
@@ -23,8 +24,8 @@ pub enum Principal {
     Admin,
     /// An account token: may use its own account's routes.
     Account {
-        account_id: String,
-        token_id: String,
+        account_id: AccountId,
+        token_id: TokenId,
     },
 }
 
@@ -33,7 +34,7 @@ impl Principal {
     pub fn user_identifier(&self) -> String {
         match self {
             Principal::Admin => "admin".into(),
-            Principal::Account { token_id, .. } => token_id.clone(),
+            Principal::Account { token_id, .. } => token_id.to_string(),
         }
     }
 
@@ -45,22 +46,19 @@ impl Principal {
         }
     }
 
-    /// Routes of one account: admins get 404 for an unknown account; account tokens get 403 for
-    /// any account but their own, existing or not, so they cannot probe for other accounts.
-    pub fn require_account(&self, store: &Store, account_id: &str) -> Result<(), Error> {
+    /// Routes of one account (`account_id` as the path names it): admins get 404 for an
+    /// unknown account; account tokens get 403 for any account but their own, existing or not,
+    /// so they cannot probe for other accounts. Returns the account's id.
+    pub fn require_account(&self, store: &Store, account_id: &str) -> Result<AccountId, Error> {
         match self {
-            Principal::Admin => {
-                if store.account(account_id).is_some() {
-                    Ok(())
-                } else {
-                    Err(Error::NotFound(format!("account {account_id}")))
-                }
-            }
+            Principal::Admin => AccountId::parse(account_id)
+                .filter(|id| store.account(id).is_some())
+                .ok_or_else(|| Error::NotFound(format!("account {account_id}"))),
             Principal::Account {
                 account_id: own, ..
             } => {
-                if own == account_id {
-                    Ok(())
+                if own.as_str() == account_id {
+                    Ok(own.clone())
                 } else {
                     Err(Error::Forbidden)
                 }
@@ -75,7 +73,7 @@ pub struct Auth {
     failures_per_minute: u32,
     failures: Mutex<HashMap<IpAddr, (i64, u32)>>,
     /// The minute each token's use was last queued for recording, to write it once a minute.
-    recorded_use: Mutex<HashMap<String, i64>>,
+    recorded_use: Mutex<HashMap<TokenId, i64>>,
 }
 
 /// Forget throttle entries of past minutes once this many addresses are tracked.
@@ -170,7 +168,7 @@ impl Auth {
             if recorded.len() >= FAILURE_TABLE_PRUNE_AT {
                 recorded.retain(|_, m| *m == minute);
             }
-            recorded.insert(owner.token_id.clone(), minute);
+            recorded.insert(owner.token_id, minute);
         }
         let store = store.clone();
         let owner = owner.clone();

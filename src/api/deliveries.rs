@@ -3,12 +3,12 @@
 use hyper::StatusCode;
 use serde_json::json;
 
-use super::request::{CursorKind, Query, collect_invalid, encode_cursor, id_key, key_id};
+use super::request::{CursorKind, Query, collect_invalid, next_cursor};
 use super::respond::{self, Response};
 use super::views::{DeliveryView, TestSentView};
 use super::{App, Call, list_response};
 use crate::error::{Error, FieldError};
-use crate::ids::parse_id;
+use crate::ids::{AccountId, DeliveryId, EventId, WebhookId};
 use crate::records::DeliveryStatus;
 use crate::store::{DeliveryFilter, FanOut, NewEvent};
 use crate::time::now_millis;
@@ -19,7 +19,7 @@ pub const PING_EVENT: &str = "hookd.ping";
 fn filter_from(query: &Query, errors: &mut Vec<FieldError>) -> DeliveryFilter {
     let mut id_param = |name: &str| match query.get(name) {
         None | Some("") => None,
-        Some(text) => match parse_id(text) {
+        Some(text) => match crate::ids::parse_id(text) {
             Some(id) => Some(id),
             None => {
                 errors.push(FieldError::new(name, "must be an id"));
@@ -27,8 +27,8 @@ fn filter_from(query: &Query, errors: &mut Vec<FieldError>) -> DeliveryFilter {
             }
         },
     };
-    let webhook_id = id_param("webhookId");
-    let event_id = id_param("eventId");
+    let webhook_id = id_param("webhookId").map(WebhookId::from_u128);
+    let event_id = id_param("eventId").map(EventId::from_u128);
     let status = match query.get("status") {
         None | Some("") => None,
         Some(text) => match DeliveryStatus::parse(text) {
@@ -52,8 +52,8 @@ fn filter_from(query: &Query, errors: &mut Vec<FieldError>) -> DeliveryFilter {
 async fn list_filtered(
     app: &App,
     call: &Call,
-    account_id: &str,
-    forced_webhook: Option<u128>,
+    account_id: &AccountId,
+    forced_webhook: Option<WebhookId>,
 ) -> Result<Response, Error> {
     let query = call.query()?;
     let mut errors = Vec::new();
@@ -68,23 +68,21 @@ async fn list_filtered(
     let Some(paging) = paging.filter(|_| errors.is_empty()) else {
         return Err(Error::Validation(errors));
     };
-    let after = paging.after.as_deref().map(key_id).transpose()?;
     let (items, next) = app
         .store
-        .list_deliveries(account_id, after, paging.limit, filter)
+        .list_deliveries(account_id, paging.after()?, paging.limit, filter)
         .await?;
     let views: Vec<DeliveryView> = items
         .iter()
         .map(|(id, d)| DeliveryView::new(*id, d))
         .collect();
-    let next =
-        next.map(|id| encode_cursor(app.store.signing_key(), CursorKind::Deliveries, &id_key(id)));
+    let next = next_cursor(app.store.signing_key(), CursorKind::Deliveries, next);
     Ok(list_response(views, next))
 }
 
 /// `GET /v1/accounts/{accountId}/deliveries?webhookId=&eventId=&status=`.
 pub async fn list(app: &App, call: &Call, account_id: &str) -> Result<Response, Error> {
-    call.principal.require_account(&app.store, account_id)?;
+    let account_id = &call.principal.require_account(&app.store, account_id)?;
     list_filtered(app, call, account_id, None).await
 }
 
@@ -95,11 +93,10 @@ pub async fn list_for_webhook(
     account_id: &str,
     webhook_id: &str,
 ) -> Result<Response, Error> {
-    call.principal.require_account(&app.store, account_id)?;
+    let account_id = &call.principal.require_account(&app.store, account_id)?;
+    let webhook_id = super::webhook_id(webhook_id)?;
     app.store.webhook(account_id, webhook_id)?;
-    let id =
-        parse_id(webhook_id).ok_or_else(|| Error::NotFound(format!("webhook {webhook_id}")))?;
-    list_filtered(app, call, account_id, Some(id)).await
+    list_filtered(app, call, account_id, Some(webhook_id)).await
 }
 
 /// `GET /v1/accounts/{accountId}/deliveries/{deliveryId}`.
@@ -109,9 +106,9 @@ pub async fn get(
     account_id: &str,
     delivery_id: &str,
 ) -> Result<Response, Error> {
-    call.principal.require_account(&app.store, account_id)?;
+    let account_id = &call.principal.require_account(&app.store, account_id)?;
     let not_found = || Error::NotFound(format!("delivery {delivery_id}"));
-    let id = parse_id(delivery_id).ok_or_else(not_found)?;
+    let id = DeliveryId::parse(delivery_id).ok_or_else(not_found)?;
     let mut found = app.store.deliveries_by_id(account_id, vec![id]).await?;
     let (id, record) = found.pop().ok_or_else(not_found)?;
     Ok(respond::json(
@@ -127,12 +124,12 @@ pub async fn retry(
     account_id: &str,
     delivery_id: &str,
 ) -> Result<Response, Error> {
-    call.principal.require_account(&app.store, account_id)?;
-    let id =
-        parse_id(delivery_id).ok_or_else(|| Error::NotFound(format!("delivery {delivery_id}")))?;
+    let account_id = &call.principal.require_account(&app.store, account_id)?;
+    let id = DeliveryId::parse(delivery_id)
+        .ok_or_else(|| Error::NotFound(format!("delivery {delivery_id}")))?;
     let (record, webhook_id) = app
         .store
-        .retry_delivery(account_id.to_string(), id, now_millis())
+        .retry_delivery(account_id.clone(), id, now_millis())
         .await?;
     app.engine.wake([webhook_id]);
     Ok(respond::json(
@@ -149,10 +146,9 @@ pub async fn test(
     account_id: &str,
     webhook_id: &str,
 ) -> Result<Response, Error> {
-    call.principal.require_account(&app.store, account_id)?;
+    let account_id = &call.principal.require_account(&app.store, account_id)?;
+    let webhook_id = super::webhook_id(webhook_id)?;
     let (webhook, _) = app.store.webhook(account_id, webhook_id)?;
-    let target = parse_id(&webhook.id)
-        .ok_or_else(|| Error::Internal(format!("webhook id {} is not a UUID", webhook.id)))?;
     let data = json!({
         "webhookId": webhook.id,
         "message": "This is a test event sent by hookd.",
@@ -165,9 +161,9 @@ pub async fn test(
     let mut results = app
         .store
         .ingest(
-            account_id.to_string(),
+            account_id.clone(),
             vec![event],
-            FanOut::Only(target),
+            FanOut::Only(webhook.id),
             now_millis(),
         )
         .await?;

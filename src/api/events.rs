@@ -6,12 +6,12 @@ use serde_json::Value;
 use serde_json::value::RawValue;
 
 use super::input::Fields;
-use super::request::{CursorKind, encode_cursor, id_key, key_id};
+use super::request::{CursorKind, next_cursor};
 use super::respond::{self, Response};
 use super::views::{DeliverySummary, EventView, IngestView};
 use super::{App, Call, list_response};
 use crate::error::Error;
-use crate::ids::{id_to_string, parse_id};
+use crate::ids::EventId;
 use crate::patterns;
 use crate::records::StoredEvent;
 use crate::store::{FanOut, NewEvent};
@@ -89,7 +89,7 @@ fn header_idempotency_key(call: &Call) -> Result<Option<String>, Error> {
 
 /// `POST /v1/accounts/{accountId}/events`: 202 once the event and its deliveries are durable.
 pub async fn ingest(app: &App, call: &mut Call, account_id: &str) -> Result<Response, Error> {
-    call.principal.require_account(&app.store, account_id)?;
+    let account_id = &call.principal.require_account(&app.store, account_id)?;
     let header_key = header_idempotency_key(call)?;
     let body = call
         .raw_json_body(app, app.config.limits.max_event_bytes)
@@ -98,7 +98,7 @@ pub async fn ingest(app: &App, call: &mut Call, account_id: &str) -> Result<Resp
     let mut results = app
         .store
         .ingest(
-            account_id.to_string(),
+            account_id.clone(),
             vec![event],
             FanOut::Subscribers,
             now_millis(),
@@ -127,7 +127,7 @@ pub async fn ingest(app: &App, call: &mut Call, account_id: &str) -> Result<Resp
 /// `POST /v1/accounts/{accountId}/events/batch`: valid events are committed in one
 /// transaction; each item answers for itself.
 pub async fn ingest_batch(app: &App, call: &mut Call, account_id: &str) -> Result<Response, Error> {
-    call.principal.require_account(&app.store, account_id)?;
+    let account_id = &call.principal.require_account(&app.store, account_id)?;
     let body = call
         .raw_json_body(app, app.config.limits.max_body_bytes)
         .await?;
@@ -172,12 +172,7 @@ pub async fn ingest_batch(app: &App, call: &mut Call, account_id: &str) -> Resul
         Vec::new()
     } else {
         app.store
-            .ingest(
-                account_id.to_string(),
-                valid,
-                FanOut::Subscribers,
-                now_millis(),
-            )
+            .ingest(account_id.clone(), valid, FanOut::Subscribers, now_millis())
             .await?
     };
     app.metrics
@@ -210,7 +205,7 @@ fn event_view(
     let data: &RawValue = serde_json::from_slice(event.data())
         .map_err(|e| Error::Corrupt(format!("stored event data is not JSON: {e}")))?;
     serde_json::value::to_raw_value(&EventView {
-        id: id_to_string(event.id),
+        id: event.id,
         event_type: &event.meta.event_type,
         created_date: format_rfc3339(event.meta.created),
         data,
@@ -227,9 +222,9 @@ pub async fn get(
     account_id: &str,
     event_id: &str,
 ) -> Result<Response, Error> {
-    call.principal.require_account(&app.store, account_id)?;
+    let account_id = &call.principal.require_account(&app.store, account_id)?;
     let not_found = || Error::NotFound(format!("event {event_id}"));
-    let id = parse_id(event_id).ok_or_else(not_found)?;
+    let id = EventId::parse(event_id).ok_or_else(not_found)?;
     let event = app
         .store
         .event(account_id, id)
@@ -242,8 +237,8 @@ pub async fn get(
         .await?
         .into_iter()
         .map(|(id, d)| DeliverySummary {
-            id: id_to_string(id),
-            webhook_id: id_to_string(d.webhook_id),
+            id,
+            webhook_id: d.webhook_id,
             status: d.status.as_str(),
             next_attempt_date: d.next_attempt.map(format_rfc3339),
             attempt_count: d.attempt_count,
@@ -255,7 +250,7 @@ pub async fn get(
 
 /// `GET /v1/accounts/{accountId}/events?type=`: newest first.
 pub async fn list(app: &App, call: &Call, account_id: &str) -> Result<Response, Error> {
-    call.principal.require_account(&app.store, account_id)?;
+    let account_id = &call.principal.require_account(&app.store, account_id)?;
     let query = call.query()?;
     let paging = query.paging(app.store.signing_key(), CursorKind::Events)?;
     let event_type = query.get("type").map(str::to_string);
@@ -264,16 +259,14 @@ pub async fn list(app: &App, call: &Call, account_id: &str) -> Result<Response, 
     {
         return Err(Error::field("type", message));
     }
-    let before = paging.after.as_deref().map(key_id).transpose()?;
     let (events, next) = app
         .store
-        .list_events(account_id, before, paging.limit, event_type)
+        .list_events(account_id, paging.after()?, paging.limit, event_type)
         .await?;
     let items = events
         .iter()
         .map(|e| event_view(e, None))
         .collect::<Result<Vec<_>, _>>()?;
-    let next =
-        next.map(|id| encode_cursor(app.store.signing_key(), CursorKind::Events, &id_key(id)));
+    let next = next_cursor(app.store.signing_key(), CursorKind::Events, next);
     Ok(list_response(items, next))
 }

@@ -32,6 +32,7 @@ use hyper::{Method, Request, StatusCode};
 
 use crate::config::Config;
 use crate::error::{Error, PROBLEM_TYPES};
+use crate::ids::WebhookId;
 use crate::store::Store;
 use crate::target::TargetPolicy;
 use auth::{Auth, Principal};
@@ -269,6 +270,11 @@ fn problem_page(name: &str) -> Result<Response, Error> {
         "text/plain; charset=utf-8",
         format!("{title}\n\n{text}\n"),
     ))
+}
+
+/// The webhook a path segment names; 404 for anything that is not a webhook id.
+pub fn webhook_id(text: &str) -> Result<WebhookId, Error> {
+    WebhookId::parse(text).ok_or_else(|| Error::NotFound(format!("webhook {text}")))
 }
 
 /// A list response: `{"items": [...], "nextCursor": ...}`, serialised straight to bytes (so raw

@@ -1,32 +1,26 @@
 //! `/v1/notifications` and `/v1/accounts/{accountId}/notifications`.
 
 use super::auth::Principal;
-use super::request::{CursorKind, encode_cursor, id_key, key_id};
+use super::request::{CursorKind, next_cursor};
 use super::respond::Response;
 use super::views::NotificationView;
 use super::{App, Call, list_response};
 use crate::error::Error;
+use crate::ids::AccountId;
 
-async fn list_of(app: &App, call: &Call, account_id: Option<String>) -> Result<Response, Error> {
+async fn list_of(app: &App, call: &Call, account_id: Option<AccountId>) -> Result<Response, Error> {
     let paging = call
         .query()?
         .paging(app.store.signing_key(), CursorKind::Notifications)?;
-    let after = paging.after.as_deref().map(key_id).transpose()?;
     let (items, next) = app
         .store
-        .list_notifications(account_id, after, paging.limit)
+        .list_notifications(account_id, paging.after()?, paging.limit)
         .await?;
     let views: Vec<NotificationView> = items
         .iter()
         .map(|(id, n)| NotificationView::new(*id, n))
         .collect();
-    let next = next.map(|id| {
-        encode_cursor(
-            app.store.signing_key(),
-            CursorKind::Notifications,
-            &id_key(id),
-        )
-    });
+    let next = next_cursor(app.store.signing_key(), CursorKind::Notifications, next);
     Ok(list_response(views, next))
 }
 
@@ -41,6 +35,6 @@ pub async fn list_all(app: &App, call: &Call) -> Result<Response, Error> {
 
 /// `GET /v1/accounts/{accountId}/notifications`.
 pub async fn list_for_account(app: &App, call: &Call, account_id: &str) -> Result<Response, Error> {
-    call.principal.require_account(&app.store, account_id)?;
-    list_of(app, call, Some(account_id.to_string())).await
+    let account_id = &call.principal.require_account(&app.store, account_id)?;
+    list_of(app, call, Some(account_id.clone())).await
 }

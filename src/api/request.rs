@@ -8,6 +8,7 @@ use hyper::http::request::Parts;
 
 use crate::crypto;
 use crate::error::{Error, FieldError};
+use crate::ids::{AccountId, DeliveryId, EventId, NotificationId, TokenId, WebhookId};
 
 /// Reads a body of at most `limit` bytes within `deadline`, refusing larger ones without
 /// reading them whole (a declared `Content-Length` over the limit is refused before reading
@@ -214,15 +215,55 @@ pub enum CursorKind {
     Notifications = 6,
 }
 
-/// The cursor key of a numeric id.
-pub fn id_key(id: u128) -> String {
-    format!("{id:032x}")
+/// A list's key as it travels inside a cursor: the id's own text.
+pub trait CursorKey: Sized {
+    fn to_key(&self) -> String;
+    fn from_key(key: &str) -> Option<Self>;
 }
 
-/// The numeric id inside a cursor key.
-pub fn key_id(key: &str) -> Result<u128, Error> {
-    u128::from_str_radix(key, 16)
-        .map_err(|_| Error::field("cursor", "is not a cursor this list issued"))
+macro_rules! cursor_keys {
+    ($($id:ty),*) => {$(
+        impl CursorKey for $id {
+            fn to_key(&self) -> String {
+                self.to_string()
+            }
+
+            fn from_key(key: &str) -> Option<Self> {
+                <$id>::parse(key)
+            }
+        }
+    )*};
+}
+
+cursor_keys!(
+    AccountId,
+    TokenId,
+    WebhookId,
+    EventId,
+    DeliveryId,
+    NotificationId
+);
+
+impl Paging {
+    /// The key the page starts after, as the list's id type.
+    pub fn after<K: CursorKey>(&self) -> Result<Option<K>, Error> {
+        self.after
+            .as_deref()
+            .map(|key| {
+                K::from_key(key)
+                    .ok_or_else(|| Error::field("cursor", "is not a cursor this list issued"))
+            })
+            .transpose()
+    }
+}
+
+/// The cursor of the next page, if there is one.
+pub fn next_cursor<K: CursorKey>(
+    signing_key: &[u8],
+    kind: CursorKind,
+    next: Option<K>,
+) -> Option<String> {
+    next.map(|key| encode_cursor(signing_key, kind, &key.to_key()))
 }
 
 const CURSOR_MAC_LEN: usize = 12;

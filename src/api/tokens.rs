@@ -3,12 +3,13 @@
 use hyper::StatusCode;
 
 use super::input::Fields;
-use super::request::{CursorKind, encode_cursor};
+use super::request::{CursorKind, next_cursor};
 use super::respond::{self, Response};
 use super::views::{CreatedTokenView, TokenView};
 use super::{App, Call, list_response};
 use crate::crypto;
 use crate::error::Error;
+use crate::ids::TokenId;
 use crate::time::now_millis;
 
 /// The name a token gets when the admin gives none.
@@ -17,7 +18,7 @@ const DEFAULT_TOKEN_NAME: &str = "token";
 /// `POST /v1/accounts/{accountId}/tokens`: the only response that shows the token.
 pub async fn create(app: &App, call: &mut Call, account_id: &str) -> Result<Response, Error> {
     call.principal.require_admin()?;
-    call.principal.require_account(&app.store, account_id)?;
+    let account_id = call.principal.require_account(&app.store, account_id)?;
     let body = call.json_body(app, true).await?;
     let mut fields = Fields::parse_optional(&body)?;
     let name = fields
@@ -27,7 +28,7 @@ pub async fn create(app: &App, call: &mut Call, account_id: &str) -> Result<Resp
     let (token, hash) = crypto::new_token();
     let record = app
         .store
-        .create_token(account_id.to_string(), name, hash, now_millis())
+        .create_token(account_id, name, hash, now_millis())
         .await?;
     Ok(respond::json(
         StatusCode::CREATED,
@@ -38,18 +39,16 @@ pub async fn create(app: &App, call: &mut Call, account_id: &str) -> Result<Resp
 /// `GET /v1/accounts/{accountId}/tokens`.
 pub fn list(app: &App, call: &Call, account_id: &str) -> Result<Response, Error> {
     call.principal.require_admin()?;
-    call.principal.require_account(&app.store, account_id)?;
+    let account_id = call.principal.require_account(&app.store, account_id)?;
     let paging = call
         .query()?
         .paging(app.store.signing_key(), CursorKind::Tokens)?;
     let page = app
         .store
-        .list_tokens(account_id, paging.after.as_deref(), paging.limit)
+        .list_tokens(&account_id, paging.after()?.as_ref(), paging.limit)
         .ok_or_else(|| Error::NotFound(format!("account {account_id}")))?;
     let items: Vec<TokenView> = page.items.iter().map(TokenView::from).collect();
-    let next = page
-        .next_after
-        .map(|key| encode_cursor(app.store.signing_key(), CursorKind::Tokens, &key));
+    let next = next_cursor(app.store.signing_key(), CursorKind::Tokens, page.next_after);
     Ok(list_response(items, next))
 }
 
@@ -61,9 +60,9 @@ pub async fn delete(
     token_id: &str,
 ) -> Result<Response, Error> {
     call.principal.require_admin()?;
-    call.principal.require_account(&app.store, account_id)?;
-    app.store
-        .delete_token(account_id.to_string(), token_id.to_string())
-        .await?;
+    let account_id = call.principal.require_account(&app.store, account_id)?;
+    let token_id =
+        TokenId::parse(token_id).ok_or_else(|| Error::NotFound(format!("token {token_id}")))?;
+    app.store.delete_token(account_id, token_id).await?;
     Ok(respond::empty(StatusCode::NO_CONTENT))
 }

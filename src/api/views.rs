@@ -7,9 +7,9 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 use serde_json::value::RawValue;
 
-use crate::ids::id_to_string;
+use crate::ids::{AccountId, DeliveryId, EventId, NotificationId, TokenId, WebhookId};
 use crate::model::{Account, TokenRecord, Webhook};
-use crate::records::{DeliveryRecord, NotificationRecord};
+use crate::records::{DeliveryRecord, NotificationRecord, Outcome};
 use crate::store::Ingested;
 use crate::time::format_rfc3339;
 
@@ -19,7 +19,7 @@ use crate::time::format_rfc3339;
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AccountView<'a> {
-    id: &'a str,
+    id: &'a AccountId,
     name: &'a str,
     language: &'static str,
     created_date: String,
@@ -42,9 +42,9 @@ impl<'a> From<&'a Account> for AccountView<'a> {
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct TokenView<'a> {
-    id: &'a str,
+    id: TokenId,
     name: &'a str,
-    account_id: &'a str,
+    account_id: &'a AccountId,
     created_date: String,
     last_used_date: Option<String>,
 }
@@ -52,7 +52,7 @@ pub struct TokenView<'a> {
 impl<'a> From<&'a TokenRecord> for TokenView<'a> {
     fn from(t: &'a TokenRecord) -> Self {
         TokenView {
-            id: &t.id,
+            id: t.id,
             name: &t.name,
             account_id: &t.account_id,
             created_date: format_rfc3339(t.created),
@@ -65,9 +65,9 @@ impl<'a> From<&'a TokenRecord> for TokenView<'a> {
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct CreatedTokenView<'a> {
-    id: &'a str,
+    id: TokenId,
     name: &'a str,
-    account_id: &'a str,
+    account_id: &'a AccountId,
     created_date: String,
     token: &'a str,
 }
@@ -76,7 +76,7 @@ impl<'a> CreatedTokenView<'a> {
     /// The view of a token just created, with its plaintext.
     pub fn new(record: &'a TokenRecord, token: &'a str) -> Self {
         CreatedTokenView {
-            id: &record.id,
+            id: record.id,
             name: &record.name,
             account_id: &record.account_id,
             created_date: format_rfc3339(record.created),
@@ -91,12 +91,12 @@ impl<'a> CreatedTokenView<'a> {
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct WebhookView<'a> {
-    id: &'a str,
+    id: WebhookId,
     created_date: String,
     last_update: String,
     version: u64,
     user_identifier: &'a str,
-    owner_identifier: &'a str,
+    owner_identifier: &'a AccountId,
     owner_name: &'a str,
     name: &'a str,
     enabled: bool,
@@ -120,7 +120,7 @@ impl<'a> WebhookView<'a> {
     pub fn new(w: &'a Webhook, owner_name: &'a str) -> Self {
         let s = &w.settings;
         WebhookView {
-            id: &w.id,
+            id: w.id,
             created_date: format_rfc3339(w.created),
             last_update: format_rfc3339(w.updated),
             version: w.version,
@@ -169,15 +169,15 @@ pub struct ActivationView<'a> {
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct TestSentView {
-    event_id: String,
-    delivery_id: String,
+    event_id: EventId,
+    delivery_id: DeliveryId,
 }
 
 impl TestSentView {
-    pub fn new(event_id: u128, delivery_id: u128) -> Self {
+    pub fn new(event_id: EventId, delivery_id: DeliveryId) -> Self {
         TestSentView {
-            event_id: id_to_string(event_id),
-            delivery_id: id_to_string(delivery_id),
+            event_id,
+            delivery_id,
         }
     }
 }
@@ -188,7 +188,7 @@ impl TestSentView {
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct IngestView {
-    id: String,
+    id: EventId,
     #[serde(rename = "type")]
     event_type: String,
     created_date: String,
@@ -198,7 +198,7 @@ pub struct IngestView {
 impl From<&Ingested> for IngestView {
     fn from(i: &Ingested) -> Self {
         IngestView {
-            id: id_to_string(i.id),
+            id: i.id,
             event_type: i.event_type.clone(),
             created_date: format_rfc3339(i.created),
             deliveries: i.deliveries,
@@ -210,8 +210,8 @@ impl From<&Ingested> for IngestView {
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct DeliverySummary {
-    pub id: String,
-    pub webhook_id: String,
+    pub id: DeliveryId,
+    pub webhook_id: WebhookId,
     pub status: &'static str,
     pub next_attempt_date: Option<String>,
     pub attempt_count: u32,
@@ -221,7 +221,7 @@ pub struct DeliverySummary {
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct EventView<'a> {
-    pub id: String,
+    pub id: EventId,
     #[serde(rename = "type")]
     pub event_type: &'a str,
     pub created_date: String,
@@ -238,7 +238,7 @@ pub struct AttemptView<'a> {
     number: u32,
     date: String,
     duration_ms: u64,
-    outcome: &'a str,
+    outcome: Outcome,
     status_code: Option<u16>,
     response_body: Option<&'a str>,
     error: Option<&'a str>,
@@ -248,9 +248,9 @@ pub struct AttemptView<'a> {
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct DeliveryView<'a> {
-    id: String,
-    event_id: String,
-    webhook_id: String,
+    id: DeliveryId,
+    event_id: EventId,
+    webhook_id: WebhookId,
     event_type: &'a str,
     created_date: String,
     status: &'static str,
@@ -260,11 +260,11 @@ pub struct DeliveryView<'a> {
 
 impl<'a> DeliveryView<'a> {
     /// The view of the delivery `id`.
-    pub fn new(id: u128, d: &'a DeliveryRecord) -> Self {
+    pub fn new(id: DeliveryId, d: &'a DeliveryRecord) -> Self {
         DeliveryView {
-            id: id_to_string(id),
-            event_id: id_to_string(d.event_id),
-            webhook_id: id_to_string(d.webhook_id),
+            id,
+            event_id: d.event_id,
+            webhook_id: d.webhook_id,
             event_type: &d.event_type,
             created_date: format_rfc3339(d.created),
             status: d.status.as_str(),
@@ -276,7 +276,7 @@ impl<'a> DeliveryView<'a> {
                     number: a.number,
                     date: format_rfc3339(a.date),
                     duration_ms: a.duration_ms,
-                    outcome: &a.outcome,
+                    outcome: a.outcome,
                     status_code: a.status_code,
                     response_body: a.response_body.as_deref(),
                     error: a.error.as_deref(),
@@ -292,10 +292,10 @@ impl<'a> DeliveryView<'a> {
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct NotificationView<'a> {
-    id: String,
+    id: NotificationId,
     kind: &'a str,
-    account_id: &'a str,
-    webhook_id: &'a str,
+    account_id: &'a AccountId,
+    webhook_id: WebhookId,
     created_date: String,
     message: &'a str,
     activation_url: &'a str,
@@ -303,12 +303,12 @@ pub struct NotificationView<'a> {
 
 impl<'a> NotificationView<'a> {
     /// The view of notification `id`.
-    pub fn new(id: u128, n: &'a NotificationRecord) -> Self {
+    pub fn new(id: NotificationId, n: &'a NotificationRecord) -> Self {
         NotificationView {
-            id: id_to_string(id),
+            id,
             kind: &n.kind,
             account_id: &n.account_id,
-            webhook_id: &n.webhook_id,
+            webhook_id: n.webhook_id,
             created_date: format_rfc3339(n.created),
             message: &n.message,
             activation_url: &n.activation_url,

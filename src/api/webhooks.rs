@@ -3,18 +3,19 @@
 use hyper::StatusCode;
 
 use super::input::{self, Fields};
-use super::request::{CursorKind, collect_invalid, encode_cursor};
+use super::request::{CursorKind, collect_invalid, next_cursor};
 use super::respond::{self, Response};
 use super::views::{ActivationView, SecretView, WebhookView};
 use super::{App, Call, list_response};
 use crate::crypto;
 use crate::error::Error;
+use crate::ids::AccountId;
 use crate::model::WebhookStatus;
 use crate::patterns;
 use crate::time::now_millis;
 
 /// The current name of an account, for `ownerName`.
-fn owner_name(app: &App, account_id: &str) -> String {
+fn owner_name(app: &App, account_id: &AccountId) -> String {
     app.store
         .account(account_id)
         .map(|a| a.name)
@@ -23,17 +24,17 @@ fn owner_name(app: &App, account_id: &str) -> String {
 
 /// `POST /v1/accounts/{accountId}/webhooks`: the response shows the secret.
 pub async fn create(app: &App, call: &mut Call, account_id: &str) -> Result<Response, Error> {
-    call.principal.require_account(&app.store, account_id)?;
+    let account_id = &call.principal.require_account(&app.store, account_id)?;
     let body = call.json_body(app, false).await?;
     let mut fields = Fields::parse(&body)?;
-    let settings = input::webhook_settings(&mut fields, account_id, app.target_policy());
+    let settings = input::webhook_settings(&mut fields, account_id.as_str(), app.target_policy());
     let secret = input::optional_secret(&mut fields);
     let settings = fields.finish_with(settings)?;
     let secret = secret.unwrap_or_else(crypto::new_webhook_secret);
     let webhook = app
         .store
         .create_webhook(
-            account_id.to_string(),
+            account_id.clone(),
             settings,
             secret,
             call.principal.user_identifier(),
@@ -49,7 +50,7 @@ pub async fn create(app: &App, call: &mut Call, account_id: &str) -> Result<Resp
 
 /// `GET /v1/accounts/{accountId}/webhooks` with filters `name`, `event`, `enabled`, `status`.
 pub fn list(app: &App, call: &Call, account_id: &str) -> Result<Response, Error> {
-    call.principal.require_account(&app.store, account_id)?;
+    let account_id = &call.principal.require_account(&app.store, account_id)?;
     let query = call.query()?;
     let mut errors = Vec::new();
     let paging = collect_invalid(
@@ -79,9 +80,10 @@ pub fn list(app: &App, call: &Call, account_id: &str) -> Result<Response, Error>
     let Some(paging) = paging.filter(|_| errors.is_empty()) else {
         return Err(Error::Validation(errors));
     };
+    let after = paging.after()?;
     let (page, owner_name) =
         app.store
-            .list_webhooks(account_id, paging.after.as_deref(), paging.limit, |w| {
+            .list_webhooks(account_id, after.as_ref(), paging.limit, |w| {
                 name.is_none_or(|n| w.settings.name == n)
                     && event.is_none_or(|e| patterns::any_matches(&w.settings.event_list, e))
                     && enabled.is_none_or(|en| w.settings.enabled == en)
@@ -92,15 +94,18 @@ pub fn list(app: &App, call: &Call, account_id: &str) -> Result<Response, Error>
         .iter()
         .map(|w| WebhookView::new(w, &owner_name))
         .collect();
-    let next = page
-        .next_after
-        .map(|key| encode_cursor(app.store.signing_key(), CursorKind::Webhooks, &key));
+    let next = next_cursor(
+        app.store.signing_key(),
+        CursorKind::Webhooks,
+        page.next_after,
+    );
     Ok(list_response(items, next))
 }
 
 /// `GET /v1/accounts/{accountId}/webhooks/{webhookId}`.
 pub fn get(app: &App, call: &Call, account_id: &str, webhook_id: &str) -> Result<Response, Error> {
-    call.principal.require_account(&app.store, account_id)?;
+    let account_id = &call.principal.require_account(&app.store, account_id)?;
+    let webhook_id = super::webhook_id(webhook_id)?;
     let (webhook, owner_name) = app.store.webhook(account_id, webhook_id)?;
     Ok(respond::json(
         StatusCode::OK,
@@ -116,26 +121,27 @@ pub async fn update(
     account_id: &str,
     webhook_id: &str,
 ) -> Result<Response, Error> {
-    call.principal.require_account(&app.store, account_id)?;
+    let account_id = &call.principal.require_account(&app.store, account_id)?;
+    let webhook_id = super::webhook_id(webhook_id)?;
     // A missing webhook is 404 whatever the body says.
     app.store.webhook(account_id, webhook_id)?;
     let body = call.json_body(app, false).await?;
     let mut fields = Fields::parse(&body)?;
-    let settings = input::webhook_settings(&mut fields, account_id, app.target_policy());
+    let settings = input::webhook_settings(&mut fields, account_id.as_str(), app.target_policy());
     let version = input::version(&mut fields);
     let (settings, version) = fields.finish_with(settings.zip(version))?;
     let webhook = app
         .store
         .update_webhook(
-            account_id.to_string(),
-            webhook_id.to_string(),
+            account_id.clone(),
+            webhook_id,
             settings,
             version,
             now_millis(),
         )
         .await?;
     // Re-enabled, or its pacing changed: the scheduler looks at its queue again.
-    app.engine.wake(crate::ids::parse_id(&webhook.id));
+    app.engine.wake([webhook.id]);
     let owner_name = owner_name(app, account_id);
     Ok(respond::json(
         StatusCode::OK,
@@ -150,9 +156,10 @@ pub async fn delete(
     account_id: &str,
     webhook_id: &str,
 ) -> Result<Response, Error> {
-    call.principal.require_account(&app.store, account_id)?;
+    let account_id = &call.principal.require_account(&app.store, account_id)?;
+    let webhook_id = super::webhook_id(webhook_id)?;
     app.store
-        .delete_webhook(account_id.to_string(), webhook_id.to_string())
+        .delete_webhook(account_id.clone(), webhook_id)
         .await?;
     Ok(respond::empty(StatusCode::NO_CONTENT))
 }
@@ -164,7 +171,8 @@ pub fn secret(
     account_id: &str,
     webhook_id: &str,
 ) -> Result<Response, Error> {
-    call.principal.require_account(&app.store, account_id)?;
+    let account_id = &call.principal.require_account(&app.store, account_id)?;
+    let webhook_id = super::webhook_id(webhook_id)?;
     let (webhook, _) = app.store.webhook(account_id, webhook_id)?;
     Ok(respond::json(
         StatusCode::OK,
@@ -182,7 +190,8 @@ pub async fn rotate_secret(
     account_id: &str,
     webhook_id: &str,
 ) -> Result<Response, Error> {
-    call.principal.require_account(&app.store, account_id)?;
+    let account_id = &call.principal.require_account(&app.store, account_id)?;
+    let webhook_id = super::webhook_id(webhook_id)?;
     app.store.webhook(account_id, webhook_id)?;
     let body = call.json_body(app, true).await?;
     let mut fields = Fields::parse_optional(&body)?;
@@ -191,12 +200,7 @@ pub async fn rotate_secret(
     let secret = secret.unwrap_or_else(crypto::new_webhook_secret);
     let webhook = app
         .store
-        .rotate_webhook_secret(
-            account_id.to_string(),
-            webhook_id.to_string(),
-            secret,
-            now_millis(),
-        )
+        .rotate_webhook_secret(account_id.clone(), webhook_id, secret, now_millis())
         .await?;
     Ok(respond::json(
         StatusCode::OK,
@@ -214,7 +218,8 @@ pub async fn activate(
     account_id: &str,
     webhook_id: &str,
 ) -> Result<Response, Error> {
-    call.principal.require_account(&app.store, account_id)?;
+    let account_id = &call.principal.require_account(&app.store, account_id)?;
+    let webhook_id = super::webhook_id(webhook_id)?;
     app.store.webhook(account_id, webhook_id)?;
     let from_query = call.query()?.bool("replayEvents")?;
     let body = call.json_body(app, true).await?;
@@ -232,16 +237,15 @@ pub async fn activate(
     let activation = app
         .store
         .activate(
-            account_id.to_string(),
-            webhook_id.to_string(),
+            account_id.clone(),
+            webhook_id,
             replay,
             now_millis(),
             app.config.retention.buffer.as_millis() as i64,
             None,
         )
         .await?;
-    app.engine
-        .wake(crate::ids::parse_id(&activation.webhook.id));
+    app.engine.wake([activation.webhook.id]);
     let owner_name = owner_name(app, account_id);
     Ok(respond::json(
         StatusCode::OK,

@@ -217,55 +217,7 @@ pub struct Attempt<'a> {
     pub body: Bytes,
 }
 
-/// How an attempt ended, as recorded with it (the names of docs/delivery.md).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Outcome {
-    /// A 2xx response.
-    Success,
-    /// Any other complete response (3xx is not followed).
-    HttpError,
-    /// No complete response within `timeout`.
-    Timeout,
-    /// TCP refused or reset, connect + TLS handshake not done within `connect_timeout`, the
-    /// connection lost mid-exchange, or a request that could not be formed (bad URL or header).
-    ConnectError,
-    /// The TLS handshake failed: certificate, protocol, or a peer that does not speak TLS.
-    TlsError,
-    /// The host name did not resolve (or resolution outlasted `connect_timeout`).
-    DnsError,
-    /// The target resolved to a forbidden address; nothing was connected.
-    Blocked,
-    /// What came back is not valid HTTP, or the connection closed before a complete response
-    /// head.
-    InvalidResponse,
-}
-
-impl Outcome {
-    /// The stored and reported name of the outcome.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Outcome::Success => "success",
-            Outcome::HttpError => "http_error",
-            Outcome::Timeout => "timeout",
-            Outcome::ConnectError => "connect_error",
-            Outcome::TlsError => "tls_error",
-            Outcome::DnsError => "dns_error",
-            Outcome::Blocked => "blocked",
-            Outcome::InvalidResponse => "invalid_response",
-        }
-    }
-
-    /// Whether the attempt succeeded.
-    pub fn is_success(self) -> bool {
-        self == Outcome::Success
-    }
-}
-
-impl fmt::Display for Outcome {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+pub use crate::records::Outcome;
 
 /// Everything the scheduler needs to record an attempt and plan the next one.
 #[derive(Debug, Clone, PartialEq, Eq)]

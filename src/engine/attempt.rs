@@ -6,11 +6,11 @@ use std::sync::atomic::Ordering;
 use super::notify::Notifier;
 use super::read_ahead::ReadAhead;
 use super::{Shared, Signal};
-use crate::dispatch::client::{Attempt, AttemptResult, DeliveryClient, Outcome};
+use crate::dispatch::client::{Attempt, AttemptResult, DeliveryClient};
 use crate::dispatch::signature::signature_header;
-use crate::ids::id_to_string;
+use crate::ids::WebhookId;
 use crate::metrics::Metrics;
-use crate::model::{Webhook, WebhookStatus};
+use crate::model::Webhook;
 use crate::store::{AttemptReport, Deactivated, DeliveryPolicy, DueItem, Store};
 use crate::time::now_millis;
 
@@ -27,7 +27,7 @@ pub(super) struct AttemptContext {
 
 /// The headers of one attempt: Standard Webhooks, hookd's own, then the webhook's custom ones.
 pub fn request_headers(webhook: &Webhook, item: &DueItem, now_ms: i64) -> Vec<(String, String)> {
-    let msg_id = id_to_string(item.event_id);
+    let msg_id = item.event_id.to_string();
     let timestamp = now_ms.div_euclid(1000);
     let previous = webhook
         .previous_secret
@@ -49,7 +49,7 @@ pub fn request_headers(webhook: &Webhook, item: &DueItem, now_ms: i64) -> Vec<(S
     headers.push(("hookd-event-type".to_string(), item.event_type.clone()));
     headers.push((
         "hookd-delivery-id".to_string(),
-        id_to_string(item.delivery_id),
+        item.delivery_id.to_string(),
     ));
     headers.push(("hookd-attempt".to_string(), item.attempt_number.to_string()));
     for (name, value) in &webhook.settings.headers {
@@ -65,7 +65,7 @@ pub(super) fn spawn_attempt(
     runtime: &tokio::runtime::Handle,
     attempts: Arc<AttemptContext>,
     webhook: Arc<Webhook>,
-    webhook_id: u128,
+    webhook_id: WebhookId,
     item: DueItem,
     read_ahead: Arc<ReadAhead>,
 ) {
@@ -95,19 +95,14 @@ impl AttemptContext {
     /// frees, if the webhook (as it is now) still reads ahead and hookd is not stopping.
     fn take_next(
         &self,
-        webhook_id: u128,
+        webhook_id: WebhookId,
         read_ahead: &ReadAhead,
     ) -> Option<(Arc<Webhook>, DueItem)> {
         if *self.shared.stop.borrow() {
             return None;
         }
         let webhook = self.store.webhook_by_id(webhook_id)?;
-        let settings = &webhook.settings;
-        if !settings.enabled
-            || webhook.status == WebhookStatus::Deactivated
-            || settings.ordered
-            || settings.rate_limit.is_some()
-        {
+        if webhook.is_paused() || !webhook.reads_ahead() {
             return None;
         }
         Some((webhook, read_ahead.take()?))
@@ -117,7 +112,7 @@ impl AttemptContext {
     pub(super) async fn run(
         self: Arc<Self>,
         webhook: Arc<Webhook>,
-        webhook_id: u128,
+        webhook_id: WebhookId,
         item: DueItem,
         read_ahead: Arc<ReadAhead>,
     ) {
@@ -137,7 +132,7 @@ impl AttemptContext {
             self.metrics.attempt(result.outcome, result.duration_ms);
             // An ordered webhook's next delivery waits until a failure is rescheduled; anything
             // else frees its slot now, while the result is being committed.
-            if result.outcome == Outcome::Success || !webhook.settings.ordered {
+            if result.outcome.is_success() || !webhook.settings.ordered {
                 let next = self.take_next(webhook_id, &read_ahead);
                 // Sent before the next attempt starts, so the scheduler moves its claim in
                 // flight before it can hear of that attempt's end (see `read_ahead.rs`).
@@ -157,10 +152,10 @@ impl AttemptContext {
                     );
                 }
             }
-            if result.outcome != Outcome::Success {
+            if !result.outcome.is_success() {
                 tracing::info!(
                     webhook = %webhook.id,
-                    delivery = %id_to_string(item.delivery_id),
+                    delivery = %item.delivery_id,
                     attempt = item.attempt_number,
                     outcome = result.outcome.as_str(),
                     status = result.status_code,
@@ -173,8 +168,7 @@ impl AttemptContext {
                 webhook_id,
                 date: started,
                 duration_ms: result.duration_ms,
-                outcome: result.outcome.as_str(),
-                success: result.outcome == Outcome::Success,
+                outcome: result.outcome,
                 status_code: result.status_code,
                 response_body: result.response_body,
                 error: result.error,

@@ -7,6 +7,7 @@
 //! if nobody has rung it since the scheduler last emptied the list.
 
 use std::sync::atomic::{AtomicBool, Ordering};
+
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -109,18 +110,19 @@ impl Inbox {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ids::WebhookId;
 
     #[test]
     fn a_burst_rings_once_and_every_signal_arrives() {
         let (mailbox, inbox) = mailbox();
-        mailbox.send_all((0..5).map(Signal::Wake));
-        mailbox.send(Signal::Wake(5));
+        mailbox.send_all((0..5).map(|n| Signal::Wake(WebhookId::from_u128(n))));
+        mailbox.send(Signal::Wake(WebhookId::from_u128(5)));
         let mut got = Vec::new();
         inbox.wait(Duration::from_secs(5), &mut got).unwrap();
         let ids: Vec<u128> = got
             .iter()
             .map(|s| match s {
-                Signal::Wake(w) => *w,
+                Signal::Wake(w) => w.as_u128(),
                 other => panic!("unexpected {other:?}"),
             })
             .collect();

@@ -24,6 +24,7 @@ use tokio::sync::{Notify, watch};
 
 use crate::config::Config;
 use crate::dispatch::client::{ClientConfig, DeliveryClient};
+use crate::ids::{DeliveryId, WebhookId};
 use crate::metrics::Metrics;
 use crate::retry::RetryPolicy;
 use crate::store::{DeliveryPolicy, Store};
@@ -32,17 +33,20 @@ use crate::store::{DeliveryPolicy, Store};
 #[derive(Debug)]
 enum Signal {
     /// A webhook may have new due work (ingest, retry, re-enable).
-    Wake(u128),
+    Wake(WebhookId),
     /// An attempt's HTTP exchange is over: its slot is free, but its delivery stays out of
     /// reach until the result is durable (`Done`). With `next`, the attempt took that delivery
     /// from the webhook's read-ahead and started it in the slot it freed.
     Finished {
-        webhook: u128,
-        delivery: u128,
-        next: Option<u128>,
+        webhook: WebhookId,
+        delivery: DeliveryId,
+        next: Option<DeliveryId>,
     },
     /// An attempt's result is durable (or abandoned); the delivery may be looked at again.
-    Done { webhook: u128, delivery: u128 },
+    Done {
+        webhook: WebhookId,
+        delivery: DeliveryId,
+    },
     /// Start nothing more.
     Stop,
 }
@@ -158,7 +162,7 @@ impl Engine {
     }
 
     /// Tells the scheduler these webhooks may have new due work.
-    pub fn wake(&self, webhooks: impl IntoIterator<Item = u128>) {
+    pub fn wake(&self, webhooks: impl IntoIterator<Item = WebhookId>) {
         self.signals
             .send_all(webhooks.into_iter().map(Signal::Wake));
     }

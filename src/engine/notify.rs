@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use crate::dispatch::client::{Attempt, DeliveryClient, Outcome};
 use crate::dispatch::signature::signature_header;
-use crate::ids::id_to_string;
+
 use crate::store::Deactivated;
 use crate::time::now_millis;
 
@@ -23,7 +23,7 @@ pub struct Notifier {
 impl Notifier {
     /// POSTs the system event's envelope, retrying briefly on failure.
     pub async fn send(&self, notice: &Deactivated) {
-        let msg_id = id_to_string(notice.event_id);
+        let msg_id = notice.event_id.to_string();
         for attempt in 1..=ATTEMPTS {
             let timestamp = now_millis().div_euclid(1000);
             let mut headers = vec![

@@ -32,6 +32,7 @@ use std::collections::VecDeque;
 use std::sync::{Mutex, MutexGuard};
 
 use super::slots::Slots;
+use crate::ids::{DeliveryId, WebhookId};
 use crate::store::DueItem;
 
 /// One webhook's deliveries read ahead; see the module's documentation for the invariant that
@@ -59,7 +60,7 @@ impl ReadAhead {
         &self,
         free: usize,
         slots: &mut Slots,
-        webhook: u128,
+        webhook: WebhookId,
         cap: usize,
     ) -> Vec<DueItem> {
         let mut queue = self.queue();
@@ -77,7 +78,7 @@ impl ReadAhead {
         &self,
         items: impl IntoIterator<Item = DueItem>,
         slots: &mut Slots,
-        webhook: u128,
+        webhook: WebhookId,
         cap: usize,
     ) {
         let mut queue = self.queue();
@@ -90,8 +91,8 @@ impl ReadAhead {
     /// For the scheduler: forgets everything read ahead (the webhook paused, was deleted or
     /// changed its pacing); those deliveries are read from the queue again when their turn
     /// comes. Returns how many.
-    pub(super) fn drop_all(&self, slots: &mut Slots, webhook: u128) -> usize {
-        let dropped: Vec<u128> = self.queue().drain(..).map(|i| i.delivery_id).collect();
+    pub(super) fn drop_all(&self, slots: &mut Slots, webhook: WebhookId) -> usize {
+        let dropped: Vec<DeliveryId> = self.queue().drain(..).map(|i| i.delivery_id).collect();
         slots.drop_read_ahead(webhook, dropped)
     }
 }
@@ -109,7 +110,7 @@ mod tests {
     use super::*;
     use crate::engine::slots::Phase;
 
-    const WEBHOOKS: [u128; 2] = [0xa1, 0xb2];
+    const WEBHOOKS: [WebhookId; 2] = [WebhookId::from_u128(0xa1), WebhookId::from_u128(0xb2)];
     const DELIVERIES_EACH: u128 = 12;
     const CAP: usize = 3;
     const MAX: usize = 4;
@@ -138,34 +139,34 @@ mod tests {
 
     enum Posted {
         Finished {
-            webhook: u128,
-            delivery: u128,
-            next: Option<u128>,
+            webhook: WebhookId,
+            delivery: DeliveryId,
+            next: Option<DeliveryId>,
         },
         Done {
-            webhook: u128,
-            delivery: u128,
+            webhook: WebhookId,
+            delivery: DeliveryId,
         },
     }
 
     struct World {
         slots: Slots,
-        queues: HashMap<u128, ReadAhead>,
+        queues: HashMap<WebhookId, ReadAhead>,
         /// Each webhook's due-queue: deliveries not recorded yet.
-        due: HashMap<u128, BTreeSet<u128>>,
+        due: HashMap<WebhookId, BTreeSet<DeliveryId>>,
         /// Attempts whose exchange runs: (webhook, delivery).
-        running: Vec<(u128, u128)>,
+        running: Vec<(WebhookId, DeliveryId)>,
         /// Attempts whose result is being recorded.
-        recording: Vec<(u128, u128)>,
+        recording: Vec<(WebhookId, DeliveryId)>,
         mailbox: VecDeque<Posted>,
-        sent: HashMap<u128, usize>,
+        sent: HashMap<DeliveryId, usize>,
     }
 
-    fn item(delivery: u128) -> DueItem {
+    fn item(delivery: DeliveryId) -> DueItem {
         DueItem {
             account_seq: 1,
             delivery_id: delivery,
-            event_id: delivery,
+            event_id: crate::ids::EventId::from_u128(delivery.as_u128()),
             event_type: "t.x".into(),
             attempt_number: 1,
             envelope: bytes::Bytes::new(),
@@ -186,14 +187,17 @@ mod tests {
             for (n, &webhook) in WEBHOOKS.iter().enumerate() {
                 let first = n as u128 * 100;
                 world.queues.insert(webhook, ReadAhead::default());
-                world
-                    .due
-                    .insert(webhook, (first..first + DELIVERIES_EACH).collect());
+                world.due.insert(
+                    webhook,
+                    (first..first + DELIVERIES_EACH)
+                        .map(DeliveryId::from_u128)
+                        .collect(),
+                );
             }
             world
         }
 
-        fn start(&mut self, webhook: u128, delivery: u128) {
+        fn start(&mut self, webhook: WebhookId, delivery: DeliveryId) {
             self.running.push((webhook, delivery));
             *self.sent.entry(delivery).or_default() += 1;
         }
@@ -211,7 +215,7 @@ mod tests {
                     let room = self.slots.read_ahead_room(webhook, CAP).min(read);
                     // The due-queue read: what is not busy, in order.
                     let slots = &self.slots;
-                    let mut batch: VecDeque<u128> = self.due[&webhook]
+                    let mut batch: VecDeque<DeliveryId> = self.due[&webhook]
                         .iter()
                         .copied()
                         .filter(|&d| !slots.is_busy(webhook, d))
@@ -306,7 +310,7 @@ mod tests {
             }
             assert!(self.running.len() <= MAX, "after {after:?}");
             if let Some((delivery, times)) = self.sent.iter().find(|(_, n)| **n > 1) {
-                panic!("after {after:?}: delivery {delivery:x} sent {times} times");
+                panic!("after {after:?}: delivery {delivery} sent {times} times");
             }
         }
     }

@@ -11,6 +11,7 @@ use super::mailbox::Inbox;
 use super::pace::Pace;
 use super::read_ahead::ReadAhead;
 use super::slots::Slots;
+use crate::ids::WebhookId;
 use crate::model::WebhookStatus;
 use crate::store::{DueBatch, Store};
 use crate::time::{Millis, now_millis};
@@ -35,9 +36,9 @@ pub(super) struct Scheduler {
     attempts: Arc<AttemptContext>,
     max_per_webhook: usize,
     /// (when, webhook): the next time each webhook's queue must be looked at.
-    timers: BTreeSet<(Millis, u128)>,
-    timer_of: HashMap<u128, Millis>,
-    lanes: HashMap<u128, Lane>,
+    timers: BTreeSet<(Millis, WebhookId)>,
+    timer_of: HashMap<WebhookId, Millis>,
+    lanes: HashMap<WebhookId, Lane>,
     /// What is claimed, in flight and being recorded, per webhook and in all.
     slots: Slots,
     stopping: bool,
@@ -120,7 +121,7 @@ impl Scheduler {
     }
 
     /// Keeps the earlier of the existing timer and `at`.
-    fn set_timer(&mut self, webhook: u128, at: Millis) {
+    fn set_timer(&mut self, webhook: WebhookId, at: Millis) {
         if let Some(&existing) = self.timer_of.get(&webhook) {
             if existing <= at {
                 return;
@@ -147,13 +148,13 @@ impl Scheduler {
     }
 
     /// Forgets what was read ahead for a webhook (paused, deleted or paced now).
-    fn drop_read_ahead(&mut self, webhook_id: u128) {
+    fn drop_read_ahead(&mut self, webhook_id: WebhookId) {
         if let Some(lane) = self.lanes.get(&webhook_id) {
             lane.read_ahead.drop_all(&mut self.slots, webhook_id);
         }
     }
 
-    fn look_at(&mut self, webhook_id: u128, now: Millis) {
+    fn look_at(&mut self, webhook_id: WebhookId, now: Millis) {
         let Some(webhook) = self.store.webhook_by_id(webhook_id) else {
             // Deleted: forget it once nothing of it is in flight.
             self.drop_read_ahead(webhook_id);

@@ -30,6 +30,7 @@
 //!   that cap. (A webhook's cap can shrink while its attempts run — made `ordered` — so the
 //!   cap is checked where a slot is taken, not at all times.)
 
+use crate::ids::{DeliveryId, WebhookId};
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
 use std::fmt;
@@ -64,7 +65,7 @@ impl fmt::Display for Shown {
 /// One webhook's deliveries in a phase, with the counts the caps are checked against.
 #[derive(Debug, Default)]
 struct WebhookSlots {
-    phases: HashMap<u128, Phase>,
+    phases: HashMap<DeliveryId, Phase>,
     in_flight: usize,
     claimed: usize,
 }
@@ -74,7 +75,7 @@ struct WebhookSlots {
 pub(super) struct Slots {
     /// The global cap on attempts in flight, and on deliveries held read ahead.
     max_in_flight: usize,
-    webhooks: HashMap<u128, WebhookSlots>,
+    webhooks: HashMap<WebhookId, WebhookSlots>,
     /// Deliveries in flight, all webhooks together.
     in_flight: usize,
     /// Deliveries claimed, all webhooks together.
@@ -108,7 +109,12 @@ impl Slots {
     /// A delivery read from the queue into the webhook's read-ahead: claimed, so that it is
     /// never read again while it waits there. `cap` is the webhook's read-ahead cap.
     #[track_caller]
-    pub(super) fn claim_read_ahead(&mut self, webhook: u128, delivery: u128, cap: usize) {
+    pub(super) fn claim_read_ahead(
+        &mut self,
+        webhook: WebhookId,
+        delivery: DeliveryId,
+        cap: usize,
+    ) {
         require(
             self.read_ahead < self.max_in_flight,
             format_args!(
@@ -119,7 +125,7 @@ impl Slots {
         let slots = self.webhooks.entry(webhook).or_default();
         require(
             slots.claimed < cap,
-            format_args!("claim past webhook {webhook:x}'s read-ahead cap {cap}"),
+            format_args!("claim past webhook {webhook}'s read-ahead cap {cap}"),
         );
         match slots.phases.entry(delivery) {
             Entry::Vacant(free) => {
@@ -131,7 +137,7 @@ impl Slots {
                 require(
                     false,
                     format_args!(
-                        "claim of delivery {delivery:x}, already {}",
+                        "claim of delivery {delivery}, already {}",
                         Shown(Some(*taken.get()))
                     ),
                 );
@@ -142,7 +148,12 @@ impl Slots {
 
     /// A delivery read from the queue goes in flight, in one of the webhook's `cap` slots.
     #[track_caller]
-    pub(super) fn start_from_queue(&mut self, webhook: u128, delivery: u128, cap: usize) {
+    pub(super) fn start_from_queue(
+        &mut self,
+        webhook: WebhookId,
+        delivery: DeliveryId,
+        cap: usize,
+    ) {
         self.require_room(webhook, cap);
         let slots = self.webhooks.entry(webhook).or_default();
         match slots.phases.entry(delivery) {
@@ -155,7 +166,7 @@ impl Slots {
                 require(
                     false,
                     format_args!(
-                        "start of delivery {delivery:x}, already {}",
+                        "start of delivery {delivery}, already {}",
                         Shown(Some(*taken.get()))
                     ),
                 );
@@ -167,14 +178,19 @@ impl Slots {
     /// A delivery taken from the webhook's read-ahead by the scheduler goes in flight in one
     /// of the webhook's `cap` slots; its claim ends.
     #[track_caller]
-    pub(super) fn start_read_ahead(&mut self, webhook: u128, delivery: u128, cap: usize) {
+    pub(super) fn start_read_ahead(
+        &mut self,
+        webhook: WebhookId,
+        delivery: DeliveryId,
+        cap: usize,
+    ) {
         self.require_room(webhook, cap);
         let slots = self.webhooks.entry(webhook).or_default();
         let phase = slots.phases.get(&delivery).copied();
         if require(
             phase == Some(Phase::Claimed),
             format_args!(
-                "read-ahead start of delivery {delivery:x}, which is {}",
+                "read-ahead start of delivery {delivery}, which is {}",
                 Shown(phase)
             ),
         ) {
@@ -191,11 +207,16 @@ impl Slots {
     /// With `next`, the attempt took that delivery from the webhook's read-ahead and started it
     /// in the slot it freed: the claim goes in flight and the slot count stays as it was.
     #[track_caller]
-    pub(super) fn finished(&mut self, webhook: u128, delivery: u128, next: Option<u128>) {
+    pub(super) fn finished(
+        &mut self,
+        webhook: WebhookId,
+        delivery: DeliveryId,
+        next: Option<DeliveryId>,
+    ) {
         let Some(slots) = self.webhooks.get_mut(&webhook) else {
             require(
                 false,
-                format_args!("finished for webhook {webhook:x}, which has nothing in flight"),
+                format_args!("finished for webhook {webhook}, which has nothing in flight"),
             );
             return;
         };
@@ -203,7 +224,7 @@ impl Slots {
         if require(
             phase == Some(Phase::InFlight),
             format_args!(
-                "finished for delivery {delivery:x}, which is {}",
+                "finished for delivery {delivery}, which is {}",
                 Shown(phase)
             ),
         ) {
@@ -215,7 +236,7 @@ impl Slots {
             let phase = slots.phases.get(&next).copied();
             require(
                 phase == Some(Phase::Claimed),
-                format_args!("handover to delivery {next:x}, which is {}", Shown(phase)),
+                format_args!("handover to delivery {next}, which is {}", Shown(phase)),
             );
             // It runs, claimed or not: counted in flight unless it already is.
             if phase == Some(Phase::Claimed) {
@@ -236,11 +257,11 @@ impl Slots {
     /// failure keeps its slot until then; a cancelled attempt has no result): then its slot
     /// is freed too.
     #[track_caller]
-    pub(super) fn done(&mut self, webhook: u128, delivery: u128) {
+    pub(super) fn done(&mut self, webhook: WebhookId, delivery: DeliveryId) {
         let Some(slots) = self.webhooks.get_mut(&webhook) else {
             require(
                 false,
-                format_args!("done for webhook {webhook:x}, which has nothing in flight"),
+                format_args!("done for webhook {webhook}, which has nothing in flight"),
             );
             return;
         };
@@ -257,7 +278,7 @@ impl Slots {
                 require(
                     false,
                     format_args!(
-                        "done for delivery {delivery:x}, which is {}",
+                        "done for delivery {delivery}, which is {}",
                         Shown(phase.copied())
                     ),
                 );
@@ -272,8 +293,8 @@ impl Slots {
     #[track_caller]
     pub(super) fn drop_read_ahead(
         &mut self,
-        webhook: u128,
-        deliveries: impl IntoIterator<Item = u128>,
+        webhook: WebhookId,
+        deliveries: impl IntoIterator<Item = DeliveryId>,
     ) -> usize {
         let mut released = 0;
         for delivery in deliveries {
@@ -281,7 +302,7 @@ impl Slots {
             if require(
                 phase == Some(Phase::Claimed),
                 format_args!(
-                    "drop of delivery {delivery:x} from the read-ahead, which is {}",
+                    "drop of delivery {delivery} from the read-ahead, which is {}",
                     Shown(phase)
                 ),
             ) && let Some(slots) = self.webhooks.get_mut(&webhook)
@@ -298,7 +319,7 @@ impl Slots {
 
     /// Forgets a webhook (deleted) if nothing of it is claimed, in flight or being recorded.
     /// Returns whether it is forgotten (also when it was not known).
-    pub(super) fn forget(&mut self, webhook: u128) -> bool {
+    pub(super) fn forget(&mut self, webhook: WebhookId) -> bool {
         let idle = self
             .webhooks
             .get(&webhook)
@@ -311,12 +332,12 @@ impl Slots {
 
     /// Whether the delivery must not be read from the queue: claimed, in flight or being
     /// recorded.
-    pub(super) fn is_busy(&self, webhook: u128, delivery: u128) -> bool {
+    pub(super) fn is_busy(&self, webhook: WebhookId, delivery: DeliveryId) -> bool {
         self.phase(webhook, delivery).is_some()
     }
 
     /// The delivery's phase; `None` when it is free.
-    pub(super) fn phase(&self, webhook: u128, delivery: u128) -> Option<Phase> {
+    pub(super) fn phase(&self, webhook: WebhookId, delivery: DeliveryId) -> Option<Phase> {
         self.webhooks
             .get(&webhook)
             .and_then(|slots| slots.phases.get(&delivery).copied())
@@ -329,7 +350,7 @@ impl Slots {
     }
 
     /// The webhook's attempts in flight.
-    pub(super) fn in_flight_of(&self, webhook: u128) -> usize {
+    pub(super) fn in_flight_of(&self, webhook: WebhookId) -> usize {
         self.webhooks
             .get(&webhook)
             .map_or(0, |slots| slots.in_flight)
@@ -337,7 +358,7 @@ impl Slots {
 
     /// The webhook's deliveries claimed (read ahead, or taken from there by an attempt whose
     /// `Finished` has not been handled yet).
-    pub(super) fn claimed_of(&self, webhook: u128) -> usize {
+    pub(super) fn claimed_of(&self, webhook: WebhookId) -> usize {
         self.webhooks.get(&webhook).map_or(0, |slots| slots.claimed)
     }
 
@@ -349,7 +370,7 @@ impl Slots {
 
     /// How many more attempts the webhook may start under `cap`. Zero, not an underflow, when
     /// it holds more than `cap`: its cap shrank (it was made `ordered`) while they ran.
-    pub(super) fn free_of(&self, webhook: u128, cap: usize) -> usize {
+    pub(super) fn free_of(&self, webhook: WebhookId, cap: usize) -> usize {
         cap.saturating_sub(self.in_flight_of(webhook))
     }
 
@@ -362,7 +383,7 @@ impl Slots {
 
     /// How many more deliveries the webhook may claim: up to `cap` of its own, and up to the
     /// global cap on deliveries read ahead.
-    pub(super) fn read_ahead_room(&self, webhook: u128, cap: usize) -> usize {
+    pub(super) fn read_ahead_room(&self, webhook: WebhookId, cap: usize) -> usize {
         let own = cap.saturating_sub(self.claimed_of(webhook));
         // More than the cap only after a claim that broke its precondition (reported then).
         own.min(self.max_in_flight.saturating_sub(self.read_ahead))
@@ -370,14 +391,14 @@ impl Slots {
 
     /// A start needs a free slot under the global cap and under the webhook's `cap`.
     #[track_caller]
-    fn require_room(&self, webhook: u128, cap: usize) {
+    fn require_room(&self, webhook: WebhookId, cap: usize) {
         require(
             self.in_flight < self.max_in_flight,
             format_args!("start past the global cap {}", self.max_in_flight),
         );
         require(
             self.in_flight_of(webhook) < cap,
-            format_args!("start past webhook {webhook:x}'s cap {cap}"),
+            format_args!("start past webhook {webhook}'s cap {cap}"),
         );
     }
 
@@ -393,12 +414,12 @@ impl Slots {
             debug_assert_eq!(
                 slots.in_flight,
                 count(Phase::InFlight),
-                "slot accounting: webhook {webhook:x}'s in-flight count drifted"
+                "slot accounting: webhook {webhook}'s in-flight count drifted"
             );
             debug_assert_eq!(
                 slots.claimed,
                 count(Phase::Claimed),
-                "slot accounting: webhook {webhook:x}'s claimed count drifted"
+                "slot accounting: webhook {webhook}'s claimed count drifted"
             );
             in_flight += slots.in_flight;
             claimed += slots.claimed;
@@ -457,21 +478,30 @@ mod tests {
         LoseSlot(u128),
     }
 
+    /// The tables name webhooks and deliveries by small numbers.
+    fn w(n: u128) -> WebhookId {
+        WebhookId::from_u128(n)
+    }
+
+    fn d(n: u128) -> DeliveryId {
+        DeliveryId::from_u128(n)
+    }
+
     fn apply(slots: &mut Slots, op: Op) {
         match op {
-            Claim(w, d) => slots.claim_read_ahead(w, d, CAP),
-            StartQueue(w, d) => slots.start_from_queue(w, d, CAP),
-            StartReadAhead(w, d) => slots.start_read_ahead(w, d, CAP),
-            Finished(w, d, next) => slots.finished(w, d, next),
-            Done(w, d) => slots.done(w, d),
-            Drop(w, ds) => {
-                let released = slots.drop_read_ahead(w, ds.iter().copied());
+            Claim(wb, dl) => slots.claim_read_ahead(w(wb), d(dl), CAP),
+            StartQueue(wb, dl) => slots.start_from_queue(w(wb), d(dl), CAP),
+            StartReadAhead(wb, dl) => slots.start_read_ahead(w(wb), d(dl), CAP),
+            Finished(wb, dl, next) => slots.finished(w(wb), d(dl), next.map(d)),
+            Done(wb, dl) => slots.done(w(wb), d(dl)),
+            Drop(wb, ds) => {
+                let released = slots.drop_read_ahead(w(wb), ds.iter().copied().map(d));
                 assert_eq!(released, ds.len(), "claims released by {op:?}");
             }
-            Forget(w, expected) => assert_eq!(slots.forget(w), expected, "{op:?}"),
+            Forget(wb, expected) => assert_eq!(slots.forget(w(wb)), expected, "{op:?}"),
             SkewGlobalInFlight => slots.in_flight += 1,
             SkewGlobalReadAhead => slots.read_ahead += 1,
-            LoseSlot(w) => slots.webhooks.get_mut(&w).unwrap().in_flight -= 1,
+            LoseSlot(wb) => slots.webhooks.get_mut(&w(wb)).unwrap().in_flight -= 1,
         }
     }
 
@@ -500,35 +530,29 @@ mod tests {
             expect.read_ahead,
             "{name}: read ahead"
         );
-        for webhook in [W, V] {
+        for number in [W, V] {
+            let webhook = w(number);
             let (in_flight, claimed) = expect
                 .webhooks
                 .iter()
-                .find(|(w, _, _)| *w == webhook)
+                .find(|(wb, _, _)| *wb == number)
                 .map_or((0, 0), |&(_, f, c)| (f, c));
-            assert_eq!(
-                slots.in_flight_of(webhook),
-                in_flight,
-                "{name}: {webhook:x}"
-            );
-            assert_eq!(slots.claimed_of(webhook), claimed, "{name}: {webhook:x}");
+            assert_eq!(slots.in_flight_of(webhook), in_flight, "{name}: {webhook}");
+            assert_eq!(slots.claimed_of(webhook), claimed, "{name}: {webhook}");
             assert_eq!(slots.free_of(webhook, CAP), CAP - in_flight, "{name}");
             assert_eq!(
                 slots.read_ahead_room(webhook, CAP),
                 (CAP - claimed).min(MAX - expect.read_ahead),
-                "{name}: read-ahead room of {webhook:x}"
+                "{name}: read-ahead room of {webhook}"
             );
         }
         for &(webhook, delivery, phase) in expect.phases {
-            assert_eq!(
-                slots.phase(webhook, delivery),
-                phase,
-                "{name}: {delivery:x}"
-            );
+            let (webhook, delivery) = (w(webhook), d(delivery));
+            assert_eq!(slots.phase(webhook, delivery), phase, "{name}: {delivery}");
             assert_eq!(
                 slots.is_busy(webhook, delivery),
                 phase.is_some(),
-                "{name}: {delivery:x}"
+                "{name}: {delivery}"
             );
         }
     }
@@ -897,13 +921,13 @@ mod tests {
     #[test]
     fn a_webhook_past_a_cap_that_shrank_has_no_free_slot() {
         let mut slots = Slots::new(MAX);
-        slots.start_from_queue(W, 1, CAP);
-        slots.start_from_queue(W, 2, CAP);
+        slots.start_from_queue(w(W), d(1), CAP);
+        slots.start_from_queue(w(W), d(2), CAP);
         // Made `ordered` while both run: its cap is 1 now.
-        assert_eq!(slots.free_of(W, 1), 0);
-        slots.done(W, 1);
-        assert_eq!(slots.free_of(W, 1), 0);
-        slots.done(W, 2);
-        assert_eq!(slots.free_of(W, 1), 1);
+        assert_eq!(slots.free_of(w(W), 1), 0);
+        slots.done(w(W), d(1));
+        assert_eq!(slots.free_of(w(W), 1), 0);
+        slots.done(w(W), d(2));
+        assert_eq!(slots.free_of(w(W), 1), 1);
     }
 }

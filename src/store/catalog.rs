@@ -13,14 +13,15 @@ use redb::{Database, ReadableDatabase, ReadableTable};
 use super::tables::{ACCOUNTS, TOKENS, WEBHOOKS, decode};
 use crate::crypto::TokenHash;
 use crate::error::Error;
+use crate::ids::{AccountId, TokenId, WebhookId};
 use crate::model::{Account, TokenRecord, Webhook};
 
 /// One account and everything it owns that lives in memory.
 #[derive(Debug, Clone)]
 pub struct AccountEntry {
     pub account: Account,
-    pub tokens: BTreeMap<String, TokenRecord>,
-    pub webhooks: BTreeMap<String, Arc<Webhook>>,
+    pub tokens: BTreeMap<TokenId, TokenRecord>,
+    pub webhooks: BTreeMap<WebhookId, Arc<Webhook>>,
 }
 
 /// The in-memory view of all configuration records.
@@ -30,11 +31,11 @@ pub struct AccountEntry {
 /// account's entry.
 #[derive(Debug, Default, Clone)]
 pub struct Catalog {
-    pub accounts: BTreeMap<String, Arc<AccountEntry>>,
+    pub accounts: BTreeMap<AccountId, Arc<AccountEntry>>,
     /// Token hash → (account id, token id), for authentication by hash lookup.
-    pub token_hashes: HashMap<TokenHash, (String, String)>,
-    /// Webhook id (as a number) → webhook, for the scheduler and attempt results.
-    pub webhooks_by_id: HashMap<u128, Arc<Webhook>>,
+    pub token_hashes: HashMap<TokenHash, (AccountId, TokenId)>,
+    /// Webhook id → webhook, for the scheduler and attempt results.
+    pub webhooks_by_id: HashMap<WebhookId, Arc<Webhook>>,
 }
 
 impl Catalog {
@@ -70,27 +71,21 @@ impl Catalog {
     /// Adds or replaces a webhook in both indexes.
     pub fn put_webhook(&mut self, webhook: Arc<Webhook>) {
         if let Some(entry) = self.accounts.get_mut(&webhook.account_id) {
-            if let Some(id) = crate::ids::parse_id(&webhook.id) {
-                self.webhooks_by_id.insert(id, webhook.clone());
-            }
-            Arc::make_mut(entry)
-                .webhooks
-                .insert(webhook.id.clone(), webhook);
+            self.webhooks_by_id.insert(webhook.id, webhook.clone());
+            Arc::make_mut(entry).webhooks.insert(webhook.id, webhook);
         }
     }
 
     /// Removes a webhook from both indexes.
-    pub fn remove_webhook(&mut self, account_id: &str, webhook_id: &str) {
+    pub fn remove_webhook(&mut self, account_id: &AccountId, webhook_id: WebhookId) {
         if let Some(entry) = self.accounts.get_mut(account_id) {
-            Arc::make_mut(entry).webhooks.remove(webhook_id);
+            Arc::make_mut(entry).webhooks.remove(&webhook_id);
         }
-        if let Some(id) = crate::ids::parse_id(webhook_id) {
-            self.webhooks_by_id.remove(&id);
-        }
+        self.webhooks_by_id.remove(&webhook_id);
     }
 
-    /// A webhook by its numeric id.
-    pub fn webhook_by_id(&self, id: u128) -> Option<Arc<Webhook>> {
+    /// A webhook by its id.
+    pub fn webhook_by_id(&self, id: WebhookId) -> Option<Arc<Webhook>> {
         self.webhooks_by_id.get(&id).cloned()
     }
 
@@ -98,8 +93,8 @@ impl Catalog {
     pub fn insert_token(&mut self, token: TokenRecord) {
         if let Some(entry) = self.accounts.get_mut(&token.account_id) {
             self.token_hashes
-                .insert(token.hash, (token.account_id.clone(), token.id.clone()));
-            Arc::make_mut(entry).tokens.insert(token.id.clone(), token);
+                .insert(token.hash, (token.account_id.clone(), token.id));
+            Arc::make_mut(entry).tokens.insert(token.id, token);
         }
     }
 }
@@ -130,31 +125,31 @@ impl SharedCatalog {
 
 /// One page of a keyed listing.
 #[derive(Debug)]
-pub struct Page<T> {
+pub struct Page<T, K = String> {
     pub items: Vec<T>,
     /// The key of the last item when more items follow; `None` on the last page.
-    pub next_after: Option<String>,
+    pub next_after: Option<K>,
 }
 
 /// Pages through `map` in key order after `after`, keeping items that pass `keep`.
 ///
 /// Keyset pagination: an item is never repeated, and no item that existed throughout is
 /// skipped, however the map changes between pages.
-pub fn page<V, T>(
-    map: &BTreeMap<String, V>,
-    after: Option<&str>,
+pub fn page<K: Ord + Clone, V, T>(
+    map: &BTreeMap<K, V>,
+    after: Option<&K>,
     limit: usize,
     keep: impl Fn(&V) -> bool,
     project: impl Fn(&V) -> T,
-) -> Page<T> {
+) -> Page<T, K> {
     let start = match after {
         Some(key) => Bound::Excluded(key),
         None => Bound::Unbounded,
     };
     let mut items = Vec::new();
-    let mut last_key: Option<&String> = None;
+    let mut last_key: Option<&K> = None;
     let mut more = false;
-    for (key, value) in map.range::<str, _>((start, Bound::Unbounded)) {
+    for (key, value) in map.range::<K, _>((start, Bound::Unbounded)) {
         if !keep(value) {
             continue;
         }
@@ -183,9 +178,9 @@ mod tests {
         // Items arriving between pages, before and after the cursor.
         map.insert("k00a".into(), 100);
         map.insert("k99".into(), 99);
-        let second = page(&map, first.next_after.as_deref(), 4, |_| true, |v| *v);
+        let second = page(&map, first.next_after.as_ref(), 4, |_| true, |v| *v);
         assert_eq!(second.items, vec![4, 5, 6, 7]);
-        let third = page(&map, second.next_after.as_deref(), 4, |_| true, |v| *v);
+        let third = page(&map, second.next_after.as_ref(), 4, |_| true, |v| *v);
         assert_eq!(third.items, vec![8, 9, 99]);
         assert!(third.next_after.is_none());
     }

@@ -14,7 +14,7 @@ use super::{Store, WriteCtx};
 use crate::crypto::TokenHash;
 use crate::error::Error;
 use crate::i18n::Lang;
-use crate::ids::new_id;
+use crate::ids::{AccountId, TokenId, WebhookId};
 use crate::model::{Account, PreviousSecret, TokenRecord, Webhook, WebhookSettings, WebhookStatus};
 use crate::time::Millis;
 
@@ -24,17 +24,17 @@ pub const PREVIOUS_SECRET_GRACE_MS: Millis = 24 * 3600 * 1000;
 /// Who an account token belongs to, as authentication finds it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TokenOwner {
-    pub account_id: String,
-    pub token_id: String,
+    pub account_id: AccountId,
+    pub token_id: TokenId,
     /// Last recorded use, in whole minutes since the epoch.
     pub last_used_minute: Option<i64>,
 }
 
-fn not_found_account(id: &str) -> Error {
+fn not_found_account(id: &AccountId) -> Error {
     Error::NotFound(format!("account {id}"))
 }
 
-fn not_found_webhook(id: &str) -> Error {
+fn not_found_webhook(id: WebhookId) -> Error {
     Error::NotFound(format!("webhook {id}"))
 }
 
@@ -64,26 +64,27 @@ impl WriteCtx<'_> {
 
     fn put_token(&mut self, token: &TokenRecord) -> Result<(), Error> {
         let bytes = encode(token)?;
-        self.tokens()?.insert(token.id.as_str(), bytes.as_slice())?;
+        self.tokens()?
+            .insert(token.id.to_string().as_str(), bytes.as_slice())?;
         Ok(())
     }
 
     fn put_webhook(&mut self, webhook: &Webhook) -> Result<(), Error> {
         let bytes = encode(webhook)?;
         self.webhooks()?
-            .insert(webhook.id.as_str(), bytes.as_slice())?;
+            .insert(webhook.id.to_string().as_str(), bytes.as_slice())?;
         Ok(())
     }
 
     /// Creates an account; `id` is generated when absent.
     pub fn create_account(
         &mut self,
-        id: Option<String>,
+        id: Option<AccountId>,
         name: String,
         language: Lang,
         now: Millis,
     ) -> Result<Account, Error> {
-        let id = id.unwrap_or_else(new_id);
+        let id = id.unwrap_or_else(AccountId::generate);
         if self.catalog().accounts.contains_key(&id) {
             return Err(Error::Conflict(format!(
                 "account id {id} is already in use"
@@ -112,7 +113,7 @@ impl WriteCtx<'_> {
     /// Replaces an account's name and language.
     pub fn update_account(
         &mut self,
-        id: &str,
+        id: &AccountId,
         name: String,
         language: Lang,
         now: Millis,
@@ -132,35 +133,31 @@ impl WriteCtx<'_> {
     }
 
     /// Deletes an account with its tokens and webhooks.
-    pub fn delete_account(&mut self, id: &str) -> Result<Account, Error> {
+    pub fn delete_account(&mut self, id: &AccountId) -> Result<Account, Error> {
         let Some(entry) = self.catalog().accounts.get(id).cloned() else {
             return Err(not_found_account(id));
         };
         {
             let mut tokens = self.tokens()?;
             for token_id in entry.tokens.keys() {
-                tokens.remove(token_id.as_str())?;
+                tokens.remove(token_id.to_string().as_str())?;
             }
         }
         {
             let mut webhooks = self.webhooks()?;
             for webhook_id in entry.webhooks.keys() {
-                webhooks.remove(webhook_id.as_str())?;
+                webhooks.remove(webhook_id.to_string().as_str())?;
             }
         }
-        let webhook_ids: Vec<u128> = entry
-            .webhooks
-            .keys()
-            .filter_map(|id| crate::ids::parse_id(id))
-            .collect();
+        let webhook_ids: Vec<WebhookId> = entry.webhooks.keys().copied().collect();
         self.purge_account_traffic(entry.account.seq, &webhook_ids)?;
-        self.accounts()?.remove(id)?;
+        self.accounts()?.remove(id.as_str())?;
         let catalog = self.catalog_mut();
         for token in entry.tokens.values() {
             catalog.token_hashes.remove(&token.hash);
         }
         for webhook_id in entry.webhooks.keys() {
-            catalog.remove_webhook(id, webhook_id);
+            catalog.remove_webhook(id, *webhook_id);
         }
         catalog.accounts.remove(id);
         Ok(entry.account.clone())
@@ -169,7 +166,7 @@ impl WriteCtx<'_> {
     /// Issues a token for an account; the caller holds the plaintext, only `hash` is stored.
     pub fn create_token(
         &mut self,
-        account_id: &str,
+        account_id: &AccountId,
         name: String,
         hash: TokenHash,
         now: Millis,
@@ -178,8 +175,8 @@ impl WriteCtx<'_> {
             return Err(not_found_account(account_id));
         }
         let token = TokenRecord {
-            id: new_id(),
-            account_id: account_id.to_string(),
+            id: TokenId::generate(),
+            account_id: account_id.clone(),
             name,
             created: now,
             last_used: None,
@@ -191,7 +188,7 @@ impl WriteCtx<'_> {
     }
 
     /// Revokes a token: it stops working as soon as this returns.
-    pub fn delete_token(&mut self, account_id: &str, token_id: &str) -> Result<(), Error> {
+    pub fn delete_token(&mut self, account_id: &AccountId, token_id: TokenId) -> Result<(), Error> {
         let token = {
             let catalog = self.catalog();
             let entry = catalog
@@ -200,15 +197,15 @@ impl WriteCtx<'_> {
                 .ok_or_else(|| not_found_account(account_id))?;
             entry
                 .tokens
-                .get(token_id)
+                .get(&token_id)
                 .cloned()
                 .ok_or_else(|| Error::NotFound(format!("token {token_id}")))?
         };
-        self.tokens()?.remove(token_id)?;
+        self.tokens()?.remove(token_id.to_string().as_str())?;
         let catalog = self.catalog_mut();
         catalog.token_hashes.remove(&token.hash);
         if let Some(entry) = catalog.accounts.get_mut(account_id) {
-            Arc::make_mut(entry).tokens.remove(token_id);
+            Arc::make_mut(entry).tokens.remove(&token_id);
         }
         Ok(())
     }
@@ -216,8 +213,8 @@ impl WriteCtx<'_> {
     /// Records a token's use at `minute_start` (a time truncated to the minute).
     pub fn touch_token(
         &mut self,
-        account_id: &str,
-        token_id: &str,
+        account_id: &AccountId,
+        token_id: TokenId,
         minute_start: Millis,
     ) -> Result<(), Error> {
         let token = {
@@ -225,7 +222,7 @@ impl WriteCtx<'_> {
             match catalog
                 .accounts
                 .get(account_id)
-                .and_then(|e| e.tokens.get(token_id))
+                .and_then(|e| e.tokens.get(&token_id))
             {
                 // Revoked meanwhile, or already recorded: nothing to do.
                 None => return Ok(()),
@@ -245,7 +242,7 @@ impl WriteCtx<'_> {
     /// Creates a webhook for an account.
     pub fn create_webhook(
         &mut self,
-        account_id: &str,
+        account_id: &AccountId,
         settings: WebhookSettings,
         secret: String,
         user_identifier: String,
@@ -255,8 +252,8 @@ impl WriteCtx<'_> {
             return Err(not_found_account(account_id));
         }
         let webhook = Webhook {
-            id: new_id(),
-            account_id: account_id.to_string(),
+            id: WebhookId::generate(),
+            account_id: account_id.clone(),
             created: now,
             updated: now,
             version: 1,
@@ -275,7 +272,11 @@ impl WriteCtx<'_> {
         Ok(webhook)
     }
 
-    fn existing_webhook(&self, account_id: &str, webhook_id: &str) -> Result<Arc<Webhook>, Error> {
+    fn existing_webhook(
+        &self,
+        account_id: &AccountId,
+        webhook_id: WebhookId,
+    ) -> Result<Arc<Webhook>, Error> {
         let catalog = self.catalog();
         let entry = catalog
             .accounts
@@ -283,7 +284,7 @@ impl WriteCtx<'_> {
             .ok_or_else(|| not_found_account(account_id))?;
         entry
             .webhooks
-            .get(webhook_id)
+            .get(&webhook_id)
             .cloned()
             .ok_or_else(|| not_found_webhook(webhook_id))
     }
@@ -302,8 +303,8 @@ impl WriteCtx<'_> {
     /// Replaces a webhook's settings if `version` is the stored one.
     pub fn update_webhook(
         &mut self,
-        account_id: &str,
-        webhook_id: &str,
+        account_id: &AccountId,
+        webhook_id: WebhookId,
         settings: WebhookSettings,
         version: u64,
         now: Millis,
@@ -326,12 +327,14 @@ impl WriteCtx<'_> {
     }
 
     /// Deletes a webhook; its pending and buffered deliveries become `cancelled`.
-    pub fn delete_webhook(&mut self, account_id: &str, webhook_id: &str) -> Result<(), Error> {
+    pub fn delete_webhook(
+        &mut self,
+        account_id: &AccountId,
+        webhook_id: WebhookId,
+    ) -> Result<(), Error> {
         self.existing_webhook(account_id, webhook_id)?;
-        if let Some(id) = crate::ids::parse_id(webhook_id) {
-            self.cancel_webhook_deliveries(id)?;
-        }
-        self.webhooks()?.remove(webhook_id)?;
+        self.cancel_webhook_deliveries(webhook_id)?;
+        self.webhooks()?.remove(webhook_id.to_string().as_str())?;
         self.catalog_mut().remove_webhook(account_id, webhook_id);
         Ok(())
     }
@@ -339,8 +342,8 @@ impl WriteCtx<'_> {
     /// Replaces a webhook's secret; the old one keeps signing for 24 hours.
     pub fn rotate_webhook_secret(
         &mut self,
-        account_id: &str,
-        webhook_id: &str,
+        account_id: &AccountId,
+        webhook_id: WebhookId,
         secret: String,
         now: Millis,
     ) -> Result<Webhook, Error> {
@@ -366,7 +369,7 @@ impl WriteCtx<'_> {
 
 impl Store {
     /// The account with this id.
-    pub fn account(&self, id: &str) -> Option<Account> {
+    pub fn account(&self, id: &AccountId) -> Option<Account> {
         self.catalog()
             .read()
             .accounts
@@ -374,13 +377,13 @@ impl Store {
             .map(|e| e.account.clone())
     }
 
-    /// A webhook by its numeric id.
-    pub fn webhook_by_id(&self, id: u128) -> Option<Arc<Webhook>> {
+    /// A webhook by its id.
+    pub fn webhook_by_id(&self, id: WebhookId) -> Option<Arc<Webhook>> {
         self.catalog().read().webhook_by_id(id)
     }
 
-    /// The numeric ids of every webhook.
-    pub fn webhook_ids(&self) -> Vec<u128> {
+    /// The ids of every webhook.
+    pub fn webhook_ids(&self) -> Vec<WebhookId> {
         self.catalog()
             .read()
             .webhooks_by_id
@@ -390,7 +393,11 @@ impl Store {
     }
 
     /// A page of accounts in id order.
-    pub fn list_accounts(&self, after: Option<&str>, limit: usize) -> Page<Account> {
+    pub fn list_accounts(
+        &self,
+        after: Option<&AccountId>,
+        limit: usize,
+    ) -> Page<Account, AccountId> {
         let catalog = self.catalog().read();
         page(
             &catalog.accounts,
@@ -408,7 +415,7 @@ impl Store {
         let token = catalog.accounts.get(account_id)?.tokens.get(token_id)?;
         Some(TokenOwner {
             account_id: account_id.clone(),
-            token_id: token_id.clone(),
+            token_id: *token_id,
             last_used_minute: token.last_used.map(|t| t.div_euclid(60_000)),
         })
     }
@@ -416,10 +423,10 @@ impl Store {
     /// A page of an account's tokens; `None` when the account does not exist.
     pub fn list_tokens(
         &self,
-        account_id: &str,
-        after: Option<&str>,
+        account_id: &AccountId,
+        after: Option<&TokenId>,
         limit: usize,
-    ) -> Option<Page<TokenRecord>> {
+    ) -> Option<Page<TokenRecord, TokenId>> {
         let catalog = self.catalog().read();
         let entry = catalog.accounts.get(account_id)?;
         Some(page(&entry.tokens, after, limit, |_| true, Clone::clone))
@@ -428,8 +435,8 @@ impl Store {
     /// One webhook of an account, with the account's current name.
     pub fn webhook(
         &self,
-        account_id: &str,
-        webhook_id: &str,
+        account_id: &AccountId,
+        webhook_id: WebhookId,
     ) -> Result<(Arc<Webhook>, String), Error> {
         let catalog = self.catalog().read();
         let entry = catalog
@@ -438,7 +445,7 @@ impl Store {
             .ok_or_else(|| not_found_account(account_id))?;
         let webhook = entry
             .webhooks
-            .get(webhook_id)
+            .get(&webhook_id)
             .cloned()
             .ok_or_else(|| not_found_webhook(webhook_id))?;
         Ok((webhook, entry.account.name.clone()))
@@ -447,11 +454,11 @@ impl Store {
     /// A page of an account's webhooks passing `keep`, with the account's name.
     pub fn list_webhooks(
         &self,
-        account_id: &str,
-        after: Option<&str>,
+        account_id: &AccountId,
+        after: Option<&WebhookId>,
         limit: usize,
         keep: impl Fn(&Webhook) -> bool,
-    ) -> Result<(Page<Arc<Webhook>>, String), Error> {
+    ) -> Result<(Page<Arc<Webhook>, WebhookId>, String), Error> {
         let catalog = self.catalog().read();
         let entry = catalog
             .accounts
@@ -464,7 +471,7 @@ impl Store {
     /// See [`WriteCtx::create_account`].
     pub async fn create_account(
         &self,
-        id: Option<String>,
+        id: Option<AccountId>,
         name: String,
         language: Lang,
         now: Millis,
@@ -476,7 +483,7 @@ impl Store {
     /// See [`WriteCtx::update_account`].
     pub async fn update_account(
         &self,
-        id: String,
+        id: AccountId,
         name: String,
         language: Lang,
         now: Millis,
@@ -486,14 +493,14 @@ impl Store {
     }
 
     /// See [`WriteCtx::delete_account`].
-    pub async fn delete_account(&self, id: String) -> Result<Account, Error> {
+    pub async fn delete_account(&self, id: AccountId) -> Result<Account, Error> {
         self.write(move |ctx| ctx.delete_account(&id)).await
     }
 
     /// See [`WriteCtx::create_token`].
     pub async fn create_token(
         &self,
-        account_id: String,
+        account_id: AccountId,
         name: String,
         hash: TokenHash,
         now: Millis,
@@ -503,21 +510,25 @@ impl Store {
     }
 
     /// See [`WriteCtx::delete_token`].
-    pub async fn delete_token(&self, account_id: String, token_id: String) -> Result<(), Error> {
-        self.write(move |ctx| ctx.delete_token(&account_id, &token_id))
+    pub async fn delete_token(
+        &self,
+        account_id: AccountId,
+        token_id: TokenId,
+    ) -> Result<(), Error> {
+        self.write(move |ctx| ctx.delete_token(&account_id, token_id))
             .await
     }
 
     /// See [`WriteCtx::touch_token`].
     pub async fn touch_token(&self, owner: TokenOwner, minute_start: Millis) -> Result<(), Error> {
-        self.write(move |ctx| ctx.touch_token(&owner.account_id, &owner.token_id, minute_start))
+        self.write(move |ctx| ctx.touch_token(&owner.account_id, owner.token_id, minute_start))
             .await
     }
 
     /// See [`WriteCtx::create_webhook`].
     pub async fn create_webhook(
         &self,
-        account_id: String,
+        account_id: AccountId,
         settings: WebhookSettings,
         secret: String,
         user_identifier: String,
@@ -532,35 +543,35 @@ impl Store {
     /// See [`WriteCtx::update_webhook`].
     pub async fn update_webhook(
         &self,
-        account_id: String,
-        webhook_id: String,
+        account_id: AccountId,
+        webhook_id: WebhookId,
         settings: WebhookSettings,
         version: u64,
         now: Millis,
     ) -> Result<Webhook, Error> {
-        self.write(move |ctx| ctx.update_webhook(&account_id, &webhook_id, settings, version, now))
+        self.write(move |ctx| ctx.update_webhook(&account_id, webhook_id, settings, version, now))
             .await
     }
 
     /// See [`WriteCtx::delete_webhook`].
     pub async fn delete_webhook(
         &self,
-        account_id: String,
-        webhook_id: String,
+        account_id: AccountId,
+        webhook_id: WebhookId,
     ) -> Result<(), Error> {
-        self.write(move |ctx| ctx.delete_webhook(&account_id, &webhook_id))
+        self.write(move |ctx| ctx.delete_webhook(&account_id, webhook_id))
             .await
     }
 
     /// See [`WriteCtx::rotate_webhook_secret`].
     pub async fn rotate_webhook_secret(
         &self,
-        account_id: String,
-        webhook_id: String,
+        account_id: AccountId,
+        webhook_id: WebhookId,
         secret: String,
         now: Millis,
     ) -> Result<Webhook, Error> {
-        self.write(move |ctx| ctx.rotate_webhook_secret(&account_id, &webhook_id, secret, now))
+        self.write(move |ctx| ctx.rotate_webhook_secret(&account_id, webhook_id, secret, now))
             .await
     }
 }

@@ -8,11 +8,11 @@ use redb::ReadableTable;
 use serde_json::json;
 
 use super::tables::*;
-use super::traffic::{FanOut, NewEvent, due_key_of, webhook_key};
+use super::traffic::{FanOut, NewEvent, due_key_of};
 use super::{Store, WriteCtx};
 use crate::error::Error;
 use crate::i18n::{self, Lang};
-use crate::ids::v7_floor;
+use crate::ids::{AccountId, EventId, NotificationId, WebhookId, v7_floor};
 use crate::links::{self, LinkClaims};
 use crate::model::{Webhook, WebhookStatus};
 use crate::records::{DeliveryRecord, DeliveryStatus, NotificationRecord, StoredEvent};
@@ -39,13 +39,13 @@ pub struct DeliveryPolicy {
 /// What the engine must do after a deactivation was committed.
 #[derive(Debug, Clone)]
 pub struct Deactivated {
-    pub webhook_id: String,
+    pub webhook_id: WebhookId,
     /// Why, in words (no URL, no payload: safe to log).
     pub reason: String,
-    pub account_id: String,
+    pub account_id: AccountId,
     pub notification: NotificationRecord,
     /// The system event: its id and the envelope POSTed to `notifications.url`.
-    pub event_id: u128,
+    pub event_id: EventId,
     pub envelope: Vec<u8>,
 }
 
@@ -104,7 +104,7 @@ impl WriteCtx<'_> {
         now: Millis,
         policy: &DeliveryPolicy,
     ) -> Result<Deactivated, Error> {
-        let webhook_id = webhook_key(webhook)?;
+        let webhook_id = webhook.id;
         let (seq, language) = self
             .catalog()
             .accounts
@@ -132,14 +132,14 @@ impl WriteCtx<'_> {
             kind: "webhook.deactivated".into(),
             account_id: webhook.account_id.clone(),
             account_seq: seq,
-            webhook_id: webhook.id.clone(),
+            webhook_id: webhook.id,
             created: now,
             message: deactivation_message(language, webhook, &reason, now + policy.buffer),
             activation_url: activation_url.clone(),
         };
-        let notification_id = self.ids.next(now);
+        let notification_id = self.ids.notification(now);
         self.notifications()?.insert(
-            notification_id,
+            notification_id.as_u128(),
             super::tables::encode(&notification)?.as_slice(),
         )?;
         let data = json!({
@@ -162,12 +162,12 @@ impl WriteCtx<'_> {
         )?;
         let envelope = self
             .events()?
-            .get((seq, event.id))?
+            .get((seq, event.id.as_u128()))?
             .map(|v| StoredEvent::envelope_of(v.value()).map(<[u8]>::to_vec))
             .transpose()?
             .unwrap_or_default();
         Ok(Deactivated {
-            webhook_id: webhook.id.clone(),
+            webhook_id: webhook.id,
             reason,
             account_id: webhook.account_id.clone(),
             notification,
@@ -177,7 +177,8 @@ impl WriteCtx<'_> {
     }
 
     /// Moves every pending delivery of a webhook from the due-queue to the buffer.
-    fn buffer_pending(&mut self, webhook_id: u128) -> Result<(), Error> {
+    fn buffer_pending(&mut self, webhook_id: WebhookId) -> Result<(), Error> {
+        let webhook_id = webhook_id.as_u128();
         let mut moved: Vec<(u64, u128)> = Vec::new();
         {
             let mut due = self.due()?;
@@ -211,8 +212,8 @@ impl WriteCtx<'_> {
     /// in that very deactivation, so a link works once.
     pub fn activate(
         &mut self,
-        account_id: &str,
-        webhook_id: &str,
+        account_id: &AccountId,
+        webhook_id: WebhookId,
         replay: bool,
         now: Millis,
         buffer_window: Millis,
@@ -226,26 +227,25 @@ impl WriteCtx<'_> {
                 .ok_or_else(|| Error::NotFound(format!("account {account_id}")))?;
             entry
                 .webhooks
-                .get(webhook_id)
+                .get(&webhook_id)
                 .cloned()
                 .ok_or_else(|| Error::NotFound(format!("webhook {webhook_id}")))?
         };
         if let Some(deactivated) = link
-            && (current.status != WebhookStatus::Deactivated
-                || current.deactivated != Some(deactivated))
+            && (!current.is_deactivated() || current.deactivated != Some(deactivated))
         {
             return Err(Error::Conflict(
                 "this activation link was already used".into(),
             ));
         }
-        if current.status == WebhookStatus::Active {
+        if !current.is_deactivated() {
             return Ok(Activation {
                 webhook: (*current).clone(),
                 replayed: 0,
                 dropped: 0,
             });
         }
-        let id = webhook_key(&current)?;
+        let id = current.id.as_u128();
         let webhook = Webhook {
             status: WebhookStatus::Active,
             failure_count: 0,
@@ -311,8 +311,8 @@ impl WriteCtx<'_> {
             .catalog()
             .webhooks_by_id
             .iter()
-            .filter(|(_, w)| w.status == WebhookStatus::Deactivated)
-            .map(|(id, _)| *id)
+            .filter(|(_, w)| w.is_deactivated())
+            .map(|(id, _)| id.as_u128())
             .collect();
         let floor = v7_floor(now - buffer_window);
         let mut expired: Vec<(u64, u128)> = Vec::new();
@@ -376,10 +376,10 @@ impl WriteCtx<'_> {
                 match record.status {
                     DeliveryStatus::Pending => {
                         self.due()?
-                            .remove((record.webhook_id, record.due_key, *id))?;
+                            .remove((record.webhook_id.as_u128(), record.due_key, *id))?;
                     }
                     DeliveryStatus::Buffered => {
-                        self.buffer()?.remove((record.webhook_id, *id))?;
+                        self.buffer()?.remove((record.webhook_id.as_u128(), *id))?;
                     }
                     _ => {}
                 }
@@ -392,7 +392,10 @@ impl WriteCtx<'_> {
                 let mut out = Vec::new();
                 for entry in taken {
                     let (key, value) = entry?;
-                    out.push(StoredEvent::decode(key.value().1, value.value())?);
+                    out.push(StoredEvent::decode(
+                        EventId::from_u128(key.value().1),
+                        value.value(),
+                    )?);
                 }
                 out
             };
@@ -420,15 +423,15 @@ impl Store {
     /// See [`WriteCtx::activate`].
     pub async fn activate(
         &self,
-        account_id: String,
-        webhook_id: String,
+        account_id: AccountId,
+        webhook_id: WebhookId,
         replay: bool,
         now: Millis,
         buffer_window: Millis,
         link: Option<Millis>,
     ) -> Result<Activation, Error> {
         self.write(move |ctx| {
-            ctx.activate(&account_id, &webhook_id, replay, now, buffer_window, link)
+            ctx.activate(&account_id, webhook_id, replay, now, buffer_window, link)
         })
         .await
     }
@@ -452,16 +455,23 @@ impl Store {
     /// A page of notifications in creation order, of one account or of all.
     pub async fn list_notifications(
         &self,
-        account_id: Option<String>,
-        after: Option<u128>,
+        account_id: Option<AccountId>,
+        after: Option<NotificationId>,
         limit: usize,
-    ) -> Result<(Vec<(u128, NotificationRecord)>, Option<u128>), Error> {
+    ) -> Result<
+        (
+            Vec<(NotificationId, NotificationRecord)>,
+            Option<NotificationId>,
+        ),
+        Error,
+    > {
         self.read(move |tx| {
             let table = tx.open_table(NOTIFICATIONS)?;
             let range = match after {
-                Some(id) => {
-                    table.range((std::ops::Bound::Excluded(id), std::ops::Bound::Unbounded))?
-                }
+                Some(id) => table.range((
+                    std::ops::Bound::Excluded(id.as_u128()),
+                    std::ops::Bound::Unbounded,
+                ))?,
                 None => table.range::<u128>(..)?,
             };
             let mut items = Vec::new();
@@ -476,7 +486,7 @@ impl Store {
                     more = true;
                     break;
                 }
-                items.push((key.value(), record));
+                items.push((NotificationId::from_u128(key.value()), record));
             }
             let next = if more {
                 items.last().map(|(id, _)| *id)
@@ -497,12 +507,12 @@ impl Store {
             return Ok(LinkTarget::Unknown);
         };
         if now >= claims.expires
-            || webhook.status != WebhookStatus::Deactivated
+            || !webhook.is_deactivated()
             || webhook.deactivated != Some(claims.deactivated)
         {
             return Ok(LinkTarget::Gone);
         }
-        let id = claims.webhook_id;
+        let id = claims.webhook_id.as_u128();
         let buffered = self
             .read(move |tx| {
                 let buffer = tx.open_table(BUFFER)?;

@@ -6,6 +6,7 @@
 
 mod backup;
 pub mod catalog;
+pub(crate) mod codec;
 mod config_ops;
 mod disk;
 pub mod health;

@@ -12,11 +12,12 @@ use super::tables::*;
 use super::{Store, WriteCtx};
 use crate::crypto;
 use crate::error::Error;
-use crate::model::{Webhook, WebhookStatus};
+use crate::ids::{AccountId, DeliveryId, EventId, WebhookId};
+use crate::model::Webhook;
 use crate::patterns;
 use crate::records::{
-    AttemptRecord, DeliveryRecord, DeliveryStatus, EventMeta, MAX_KEPT_ATTEMPTS, StoredEvent,
-    envelope,
+    AttemptRecord, DeliveryRecord, DeliveryStatus, EventMeta, MAX_KEPT_ATTEMPTS, Outcome,
+    StoredEvent, envelope,
 };
 use crate::retry::random_unit;
 use crate::time::{Millis, format_rfc3339};
@@ -27,9 +28,9 @@ pub enum FanOut {
     /// Every enabled webhook whose patterns match (ingest).
     Subscribers,
     /// Like `Subscribers`, but never this webhook (its own deactivation notice).
-    SubscribersExcept(u128),
+    SubscribersExcept(WebhookId),
     /// This webhook alone, whatever its patterns (test events); buffered if it is deactivated.
-    Only(u128),
+    Only(WebhookId),
 }
 
 /// An event as validated by the API, ready to be stored.
@@ -56,7 +57,7 @@ impl NewEvent {
 /// The outcome of ingesting one event.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Ingested {
-    pub id: u128,
+    pub id: EventId,
     pub event_type: String,
     pub created: Millis,
     /// Webhooks the event was fanned out to (buffered ones included).
@@ -64,19 +65,18 @@ pub struct Ingested {
     /// True when an earlier event with the same idempotency key was returned instead.
     pub replayed: bool,
     /// The deliveries made (empty on a replay).
-    pub delivery_ids: Vec<u128>,
+    pub delivery_ids: Vec<DeliveryId>,
 }
 
 /// The result of one delivery attempt, to be recorded.
 #[derive(Debug, Clone)]
 pub struct AttemptReport {
     pub account_seq: u64,
-    pub delivery_id: u128,
-    pub webhook_id: u128,
+    pub delivery_id: DeliveryId,
+    pub webhook_id: WebhookId,
     pub date: Millis,
     pub duration_ms: u64,
-    pub outcome: &'static str,
-    pub success: bool,
+    pub outcome: Outcome,
     pub status_code: Option<u16>,
     pub response_body: Option<String>,
     pub error: Option<String>,
@@ -89,8 +89,8 @@ pub struct AttemptReport {
 #[derive(Debug, Clone)]
 pub struct DueItem {
     pub account_seq: u64,
-    pub delivery_id: u128,
-    pub event_id: u128,
+    pub delivery_id: DeliveryId,
+    pub event_id: EventId,
     pub event_type: String,
     /// The number this attempt will have.
     pub attempt_number: u32,
@@ -105,12 +105,6 @@ pub struct DueBatch {
     pub next_due: Option<Millis>,
 }
 
-/// The numeric id of a webhook.
-pub(super) fn webhook_key(webhook: &Webhook) -> Result<u128, Error> {
-    crate::ids::parse_id(&webhook.id)
-        .ok_or_else(|| Error::Corrupt(format!("webhook id {} is not a UUID", webhook.id)))
-}
-
 fn due_key(webhook: &Webhook, due: Millis) -> u64 {
     due_key_of(webhook.settings.ordered, due)
 }
@@ -121,7 +115,7 @@ pub(super) fn due_key_of(ordered: bool, due: Millis) -> u64 {
 }
 
 impl WriteCtx<'_> {
-    fn account_seq(&self, account_id: &str) -> Result<u64, Error> {
+    fn account_seq(&self, account_id: &AccountId) -> Result<u64, Error> {
         self.catalog()
             .accounts
             .get(account_id)
@@ -133,7 +127,7 @@ impl WriteCtx<'_> {
     /// only `target`), pending for active webhooks and buffered for deactivated ones.
     pub fn ingest(
         &mut self,
-        account_id: &str,
+        account_id: &AccountId,
         event: NewEvent,
         fan_out: FanOut,
         now: Millis,
@@ -160,27 +154,31 @@ impl WriteCtx<'_> {
                 .webhooks
                 .values()
                 .filter(|w| {
-                    let id = crate::ids::parse_id(&w.id);
                     let subscribed = w.settings.enabled
                         && patterns::any_matches(&w.settings.event_list, &event.event_type);
                     match fan_out {
-                        FanOut::Only(only) => id == Some(only),
-                        FanOut::SubscribersExcept(except) => subscribed && id != Some(except),
+                        FanOut::Only(only) => w.id == only,
+                        FanOut::SubscribersExcept(except) => subscribed && w.id != except,
                         FanOut::Subscribers => subscribed,
                     }
                 })
                 .cloned()
                 .collect()
         };
-        let event_id = self.ids.next(now);
-        let (envelope, data_start, data_end) =
-            envelope(event_id, &event.event_type, now, account_id, &event.data);
+        let event_id = self.ids.event(now);
+        let (envelope, data_start, data_end) = envelope(
+            event_id,
+            &event.event_type,
+            now,
+            account_id.as_str(),
+            &event.data,
+        );
         let mut deliveries = Vec::with_capacity(webhooks.len());
         {
             for webhook in &webhooks {
-                let webhook_id = webhook_key(webhook)?;
-                let delivery_id = self.ids.next(now);
-                let buffered = webhook.status == WebhookStatus::Deactivated;
+                let webhook_id = webhook.id;
+                let delivery_id = self.ids.delivery(now);
+                let buffered = webhook.is_deactivated();
                 let record = DeliveryRecord {
                     event_id,
                     webhook_id,
@@ -198,12 +196,15 @@ impl WriteCtx<'_> {
                     attempts: Vec::new(),
                 };
                 self.deliveries()?
-                    .insert((seq, delivery_id), record.encode()?.as_slice())?;
+                    .insert((seq, delivery_id.as_u128()), record.encode()?.as_slice())?;
                 if buffered {
-                    self.buffer()?.insert((webhook_id, delivery_id), seq)?;
+                    self.buffer()?
+                        .insert((webhook_id.as_u128(), delivery_id.as_u128()), seq)?;
                 } else {
-                    self.due()?
-                        .insert((webhook_id, record.due_key, delivery_id), (seq, now))?;
+                    self.due()?.insert(
+                        (webhook_id.as_u128(), record.due_key, delivery_id.as_u128()),
+                        (seq, now),
+                    )?;
                     // Announced to the engine once the batch is durable.
                     self.woken.push(webhook_id);
                 }
@@ -221,12 +222,12 @@ impl WriteCtx<'_> {
             data_end,
         };
         self.events()?.insert(
-            (seq, event_id),
+            (seq, event_id.as_u128()),
             StoredEvent::encode(&meta, &envelope)?.as_slice(),
         )?;
         if let (Some(key), Some(hash)) = (&event.idempotency_key, &hash) {
             let mut value = Vec::with_capacity(48);
-            value.extend_from_slice(&event_id.to_be_bytes());
+            value.extend_from_slice(&event_id.as_u128().to_be_bytes());
             value.extend_from_slice(hash);
             self.idempotency()?
                 .insert((seq, key.as_str()), value.as_slice())?;
@@ -259,10 +260,10 @@ impl WriteCtx<'_> {
                 "idempotency key {key:?} was used with a different body"
             )));
         }
-        let event_id = u128::from_be_bytes(id_bytes);
+        let event_id = EventId::from_u128(u128::from_be_bytes(id_bytes));
         let stored = self
             .events()?
-            .get((seq, event_id))?
+            .get((seq, event_id.as_u128()))?
             .map(|v| StoredEvent::decode(event_id, v.value()))
             .transpose()?
             .ok_or_else(corrupt)?;
@@ -279,10 +280,10 @@ impl WriteCtx<'_> {
     fn load_delivery(
         &mut self,
         seq: u64,
-        delivery_id: u128,
+        delivery_id: DeliveryId,
     ) -> Result<Option<DeliveryRecord>, Error> {
         self.deliveries()?
-            .get((seq, delivery_id))?
+            .get((seq, delivery_id.as_u128()))?
             .map(|v| DeliveryRecord::decode(v.value()))
             .transpose()
     }
@@ -290,11 +291,11 @@ impl WriteCtx<'_> {
     fn save_delivery(
         &mut self,
         seq: u64,
-        delivery_id: u128,
+        delivery_id: DeliveryId,
         record: &DeliveryRecord,
     ) -> Result<(), Error> {
         self.deliveries()?
-            .insert((seq, delivery_id), record.encode()?.as_slice())?;
+            .insert((seq, delivery_id.as_u128()), record.encode()?.as_slice())?;
         Ok(())
     }
 
@@ -315,7 +316,7 @@ impl WriteCtx<'_> {
             number: record.attempt_count,
             date: report.date,
             duration_ms: report.duration_ms,
-            outcome: report.outcome.to_string(),
+            outcome: report.outcome,
             status_code: report.status_code,
             response_body: report.response_body.clone(),
             error: report.error.clone(),
@@ -325,11 +326,14 @@ impl WriteCtx<'_> {
             record.attempts.drain(..excess);
         }
         let webhook = self.catalog().webhook_by_id(report.webhook_id);
+        let success = report.outcome.is_success();
+        let (webhook_key, delivery_key) =
+            (report.webhook_id.as_u128(), report.delivery_id.as_u128());
         match record.status {
             DeliveryStatus::Pending => {
                 let mut due = self.due()?;
-                due.remove((report.webhook_id, record.due_key, report.delivery_id))?;
-                let next = if report.success {
+                due.remove((webhook_key, record.due_key, delivery_key))?;
+                let next = if success {
                     None
                 } else {
                     policy.retry.next_due(
@@ -339,7 +343,7 @@ impl WriteCtx<'_> {
                         report.retry_after,
                     )
                 };
-                match (report.success, next, &webhook) {
+                match (success, next, &webhook) {
                     (true, _, _) => {
                         record.status = DeliveryStatus::Succeeded;
                         record.next_attempt = None;
@@ -348,7 +352,7 @@ impl WriteCtx<'_> {
                         record.next_attempt = Some(at);
                         record.due_key = due_key(webhook, at);
                         due.insert(
-                            (report.webhook_id, record.due_key, report.delivery_id),
+                            (webhook_key, record.due_key, delivery_key),
                             (report.account_seq, at),
                         )?;
                     }
@@ -359,9 +363,8 @@ impl WriteCtx<'_> {
                 }
             }
             // Buffered by a deactivation while its attempt was running, and it got through.
-            DeliveryStatus::Buffered if report.success => {
-                self.buffer()?
-                    .remove((report.webhook_id, report.delivery_id))?;
+            DeliveryStatus::Buffered if success => {
+                self.buffer()?.remove((webhook_key, delivery_key))?;
                 record.status = DeliveryStatus::Succeeded;
             }
             _ => {}
@@ -371,18 +374,16 @@ impl WriteCtx<'_> {
             still_pending: record.status == DeliveryStatus::Pending,
             deactivated: None,
         };
-        let Some(webhook) = webhook.filter(|w| w.status == WebhookStatus::Active) else {
+        let Some(webhook) = webhook.filter(|w| !w.is_deactivated()) else {
             return Ok(recorded);
         };
-        let webhook = self.count_failure(&webhook, report.success, report.date)?;
+        let webhook = self.count_failure(&webhook, success, report.date)?;
         let failing_long_enough = webhook
             .failing_since
             .is_some_and(|since| report.date - since >= policy.deactivate_after);
         let reason = if report.gone {
             Some("the endpoint answered 410 Gone".to_string())
-        } else if !report.success
-            && webhook.failure_count >= policy.after_failures
-            && failing_long_enough
+        } else if !success && webhook.failure_count >= policy.after_failures && failing_long_enough
         {
             Some(format!(
                 "{} failed attempts in a row since {}; the last: {}",
@@ -391,7 +392,7 @@ impl WriteCtx<'_> {
                     .failing_since
                     .map(format_rfc3339)
                     .unwrap_or_default(),
-                report.error.as_deref().unwrap_or(report.outcome)
+                report.error.as_deref().unwrap_or(report.outcome.as_str())
             ))
         } else {
             None
@@ -435,20 +436,17 @@ impl WriteCtx<'_> {
     /// pending one is moved to now. Deliveries of deactivated or deleted webhooks are refused.
     pub fn retry_delivery(
         &mut self,
-        account_id: &str,
-        delivery_id: u128,
+        account_id: &AccountId,
+        delivery_id: DeliveryId,
         now: Millis,
-    ) -> Result<(DeliveryRecord, u128), Error> {
+    ) -> Result<(DeliveryRecord, WebhookId), Error> {
         let seq = self.account_seq(account_id)?;
-        let mut record = self.load_delivery(seq, delivery_id)?.ok_or_else(|| {
-            Error::NotFound(format!(
-                "delivery {}",
-                crate::ids::id_to_string(delivery_id)
-            ))
-        })?;
+        let mut record = self
+            .load_delivery(seq, delivery_id)?
+            .ok_or_else(|| Error::NotFound(format!("delivery {delivery_id}")))?;
         let webhook = self.catalog().webhook_by_id(record.webhook_id);
         let webhook = match webhook {
-            Some(w) if w.status == WebhookStatus::Deactivated => {
+            Some(w) if w.is_deactivated() => {
                 return Err(Error::Conflict(
                     "the delivery's webhook is deactivated; activate it first".into(),
                 ));
@@ -460,8 +458,11 @@ impl WriteCtx<'_> {
         };
         match record.status {
             DeliveryStatus::Pending => {
-                self.due()?
-                    .remove((record.webhook_id, record.due_key, delivery_id))?;
+                self.due()?.remove((
+                    record.webhook_id.as_u128(),
+                    record.due_key,
+                    delivery_id.as_u128(),
+                ))?;
             }
             DeliveryStatus::Failed | DeliveryStatus::Succeeded | DeliveryStatus::Expired => {
                 record.series_start = record.attempt_count;
@@ -476,28 +477,35 @@ impl WriteCtx<'_> {
         record.status = DeliveryStatus::Pending;
         record.next_attempt = Some(now);
         record.due_key = due_key(&webhook, now);
-        self.due()?
-            .insert((record.webhook_id, record.due_key, delivery_id), (seq, now))?;
+        self.due()?.insert(
+            (
+                record.webhook_id.as_u128(),
+                record.due_key,
+                delivery_id.as_u128(),
+            ),
+            (seq, now),
+        )?;
         self.save_delivery(seq, delivery_id, &record)?;
         let webhook_id = record.webhook_id;
         Ok((record, webhook_id))
     }
 
     /// Cancels every pending and buffered delivery of a webhook (it is being deleted).
-    pub fn cancel_webhook_deliveries(&mut self, webhook_id: u128) -> Result<(), Error> {
-        let mut cancelled: Vec<(u64, u128)> = Vec::new();
+    pub fn cancel_webhook_deliveries(&mut self, webhook_id: WebhookId) -> Result<(), Error> {
+        let webhook_id = webhook_id.as_u128();
+        let mut cancelled: Vec<(u64, DeliveryId)> = Vec::new();
         {
             let mut due = self.due()?;
             let range = (webhook_id, 0u64, 0u128)..=(webhook_id, u64::MAX, u128::MAX);
             for entry in due.take_range(range)? {
                 let (key, value) = entry?;
-                cancelled.push((value.value().0, key.value().2));
+                cancelled.push((value.value().0, DeliveryId::from_u128(key.value().2)));
             }
             let mut buffer = self.buffer()?;
             let range = (webhook_id, 0u128)..=(webhook_id, u128::MAX);
             for entry in buffer.take_range(range)? {
                 let (key, value) = entry?;
-                cancelled.push((value.value(), key.value().1));
+                cancelled.push((value.value(), DeliveryId::from_u128(key.value().1)));
             }
         }
         for (seq, delivery_id) in cancelled {
@@ -512,7 +520,11 @@ impl WriteCtx<'_> {
 
     /// Removes every event, delivery, idempotency key and notification of an account (it is
     /// being deleted).
-    pub fn purge_account_traffic(&mut self, seq: u64, webhook_ids: &[u128]) -> Result<(), Error> {
+    pub fn purge_account_traffic(
+        &mut self,
+        seq: u64,
+        webhook_ids: &[WebhookId],
+    ) -> Result<(), Error> {
         let mut notifications = self.notifications()?;
         let mut theirs = Vec::new();
         for entry in notifications.iter()? {
@@ -525,7 +537,7 @@ impl WriteCtx<'_> {
         for id in theirs {
             notifications.remove(id)?;
         }
-        for &webhook_id in webhook_ids {
+        for webhook_id in webhook_ids.iter().map(|w| w.as_u128()) {
             self.due()?
                 .remove_range((webhook_id, 0u64, 0u128)..=(webhook_id, u64::MAX, u128::MAX))?;
             self.buffer()?
@@ -554,13 +566,13 @@ impl WriteCtx<'_> {
 /// Filters of a delivery listing.
 #[derive(Debug, Default, Clone)]
 pub struct DeliveryFilter {
-    pub webhook_id: Option<u128>,
-    pub event_id: Option<u128>,
+    pub webhook_id: Option<WebhookId>,
+    pub event_id: Option<EventId>,
     pub status: Option<DeliveryStatus>,
 }
 
 impl Store {
-    fn seq_of(&self, account_id: &str) -> Result<u64, Error> {
+    fn seq_of(&self, account_id: &AccountId) -> Result<u64, Error> {
         self.account(account_id)
             .map(|a| a.seq)
             .ok_or_else(|| Error::NotFound(format!("account {account_id}")))
@@ -570,7 +582,7 @@ impl Store {
     /// idempotency conflict fails that event only).
     pub async fn ingest(
         &self,
-        account_id: String,
+        account_id: AccountId,
         events: Vec<NewEvent>,
         fan_out: FanOut,
         now: Millis,
@@ -609,10 +621,10 @@ impl Store {
     /// Retries a delivery (see [`WriteCtx::retry_delivery`]); returns it and its webhook id.
     pub async fn retry_delivery(
         &self,
-        account_id: String,
-        delivery_id: u128,
+        account_id: AccountId,
+        delivery_id: DeliveryId,
         now: Millis,
-    ) -> Result<(DeliveryRecord, u128), Error> {
+    ) -> Result<(DeliveryRecord, WebhookId), Error> {
         self.write(move |ctx| ctx.retry_delivery(&account_id, delivery_id, now))
             .await
     }
@@ -620,13 +632,13 @@ impl Store {
     /// One event of an account.
     pub async fn event(
         &self,
-        account_id: &str,
-        event_id: u128,
+        account_id: &AccountId,
+        event_id: EventId,
     ) -> Result<Option<StoredEvent>, Error> {
         let seq = self.seq_of(account_id)?;
         self.read(move |tx| {
             tx.open_table(EVENTS)?
-                .get((seq, event_id))?
+                .get((seq, event_id.as_u128()))?
                 .map(|v| StoredEvent::decode(event_id, v.value()))
                 .transpose()
         })
@@ -637,23 +649,23 @@ impl Store {
     /// events and, when more follow, the id to continue before.
     pub async fn list_events(
         &self,
-        account_id: &str,
-        before: Option<u128>,
+        account_id: &AccountId,
+        before: Option<EventId>,
         limit: usize,
         event_type: Option<String>,
-    ) -> Result<(Vec<StoredEvent>, Option<u128>), Error> {
+    ) -> Result<(Vec<StoredEvent>, Option<EventId>), Error> {
         let seq = self.seq_of(account_id)?;
         self.read(move |tx| {
             let table = tx.open_table(EVENTS)?;
             let upper = match before {
-                Some(id) => Bound::Excluded((seq, id)),
+                Some(id) => Bound::Excluded((seq, id.as_u128())),
                 None => Bound::Included((seq, u128::MAX)),
             };
             let mut items = Vec::new();
             let mut more = false;
             for entry in table.range((Bound::Included((seq, 0u128)), upper))?.rev() {
                 let (key, value) = entry?;
-                let event = StoredEvent::decode(key.value().1, value.value())?;
+                let event = StoredEvent::decode(EventId::from_u128(key.value().1), value.value())?;
                 if event_type
                     .as_deref()
                     .is_some_and(|t| t != event.meta.event_type)
@@ -679,15 +691,15 @@ impl Store {
     /// Several deliveries of an account by id (missing ones are skipped).
     pub async fn deliveries_by_id(
         &self,
-        account_id: &str,
-        ids: Vec<u128>,
-    ) -> Result<Vec<(u128, DeliveryRecord)>, Error> {
+        account_id: &AccountId,
+        ids: Vec<DeliveryId>,
+    ) -> Result<Vec<(DeliveryId, DeliveryRecord)>, Error> {
         let seq = self.seq_of(account_id)?;
         self.read(move |tx| {
             let table = tx.open_table(DELIVERIES)?;
             let mut out = Vec::with_capacity(ids.len());
             for id in ids {
-                if let Some(v) = table.get((seq, id))? {
+                if let Some(v) = table.get((seq, id.as_u128()))? {
                     out.push((id, DeliveryRecord::decode(v.value())?));
                 }
             }
@@ -699,16 +711,16 @@ impl Store {
     /// A page of an account's deliveries in creation order, filtered.
     pub async fn list_deliveries(
         &self,
-        account_id: &str,
-        after: Option<u128>,
+        account_id: &AccountId,
+        after: Option<DeliveryId>,
         limit: usize,
         filter: DeliveryFilter,
-    ) -> Result<(Vec<(u128, DeliveryRecord)>, Option<u128>), Error> {
+    ) -> Result<(Vec<(DeliveryId, DeliveryRecord)>, Option<DeliveryId>), Error> {
         let seq = self.seq_of(account_id)?;
         self.read(move |tx| {
             let table = tx.open_table(DELIVERIES)?;
             let lower = match after {
-                Some(id) => Bound::Excluded((seq, id)),
+                Some(id) => Bound::Excluded((seq, id.as_u128())),
                 None => Bound::Included((seq, 0u128)),
             };
             let mut items = Vec::new();
@@ -726,7 +738,7 @@ impl Store {
                     more = true;
                     break;
                 }
-                items.push((key.value().1, record));
+                items.push((DeliveryId::from_u128(key.value().1), record));
             }
             let next = if more {
                 items.last().map(|(id, _)| *id)
@@ -743,10 +755,10 @@ impl Store {
     /// scheduler's own thread.
     pub fn due_batch(
         &self,
-        webhook_id: u128,
+        webhook_id: WebhookId,
         now: Millis,
         take: usize,
-        busy: &dyn Fn(u128) -> bool,
+        busy: &dyn Fn(DeliveryId) -> bool,
         ordered: bool,
     ) -> Result<DueBatch, Error> {
         let tx = self.db().begin_read()?;
@@ -756,12 +768,13 @@ impl Store {
 
 fn due_batch_in(
     tx: &ReadTransaction,
-    webhook_id: u128,
+    webhook_id: WebhookId,
     now: Millis,
     take: usize,
-    busy: &dyn Fn(u128) -> bool,
+    busy: &dyn Fn(DeliveryId) -> bool,
     ordered: bool,
 ) -> Result<DueBatch, Error> {
+    let webhook_id = webhook_id.as_u128();
     let due = tx.open_table(DUE)?;
     let deliveries = tx.open_table(DELIVERIES)?;
     let events = tx.open_table(EVENTS)?;
@@ -769,7 +782,8 @@ fn due_batch_in(
     let range = (webhook_id, 0u64, 0u128)..=(webhook_id, u64::MAX, u128::MAX);
     for entry in due.range(range)? {
         let (key, value) = entry?;
-        let (_, key_due, delivery_id) = key.value();
+        let (_, key_due, delivery_key) = key.value();
+        let delivery_id = DeliveryId::from_u128(delivery_key);
         let (seq, at) = value.value();
         if busy(delivery_id) {
             if ordered {
@@ -790,11 +804,11 @@ fn due_batch_in(
             batch.next_due = Some(now);
             break;
         }
-        let Some(record) = deliveries.get((seq, delivery_id))? else {
+        let Some(record) = deliveries.get((seq, delivery_key))? else {
             continue;
         };
         let head = DeliveryRecord::decode_head(record.value())?;
-        let Some(event) = events.get((seq, head.event_id))? else {
+        let Some(event) = events.get((seq, head.event_id.as_u128()))? else {
             continue;
         };
         let envelope = StoredEvent::envelope_of(event.value())?;

@@ -32,7 +32,7 @@ use super::health::Health;
 use super::tables::{META, META_LOG_ID, META_WAL_CHECKPOINT, OpenTables};
 use super::wal::{CHECKPOINT_BYTES, DIRECT_BYTES, LogBuffer, Wal};
 use crate::error::{Error, Unstored};
-use crate::ids::IdGen;
+use crate::ids::{IdGen, WebhookId};
 
 /// The most jobs committed in one transaction; bounds latency of the first job in a batch.
 pub const MAX_BATCH: usize = 4096;
@@ -78,7 +78,7 @@ pub struct WriteCtx<'a> {
     pub signing_key: &'a [u8; 32],
     /// Webhooks given new due work by this batch, announced to the [`DueWorkListener`] once
     /// the batch is durable.
-    pub(super) woken: Vec<u128>,
+    pub(super) woken: Vec<WebhookId>,
     /// Every change the batch made, for the write-ahead log.
     pub(super) log: LogBuffer,
 }
@@ -138,7 +138,7 @@ impl<'a> WriteCtx<'a> {
 
 /// Told, once per committed batch, which webhooks have new due work (the delivery engine
 /// listens): one call per commit instead of one wake-up per ingested event.
-pub type DueWorkListener = Box<dyn Fn(&[u128]) + Send + Sync>;
+pub type DueWorkListener = Box<dyn Fn(&[WebhookId]) + Send + Sync>;
 
 /// Where the listener is installed once the engine exists.
 pub type DueWorkSlot = Arc<std::sync::OnceLock<DueWorkListener>>;
@@ -366,7 +366,7 @@ fn run(
     mut durable: Durable,
     mut rx: mpsc::Receiver<Job>,
 ) {
-    let mut woken: Vec<u128> = Vec::new();
+    let mut woken: Vec<WebhookId> = Vec::new();
     let mut log = LogBuffer::default();
     let mut batch: Vec<Job> = Vec::with_capacity(MAX_BATCH);
     let mut completions: Vec<Completion> = Vec::with_capacity(MAX_BATCH);

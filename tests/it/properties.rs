@@ -135,7 +135,7 @@ proptest! {
         let mut changes = changes.into_iter();
         for round in 0.. {
             prop_assert!(round <= 200, "paging did not end");
-            let p = page(&map, after.as_deref(), limit, keep, |v| *v);
+            let p = page(&map, after.as_ref(), limit, keep, |v| *v);
             prop_assert!(p.items.len() <= limit);
             for id in &p.items {
                 prop_assert!(keep(id), "item {} does not pass the filter", id);
