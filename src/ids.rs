@@ -24,13 +24,6 @@ pub fn is_valid_account_id(id: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
 }
 
-/// Whether a path segment can name a stored resource at all (generated or chosen ids).
-///
-/// Anything else is answered 404 without touching the store.
-pub fn is_plausible_id(id: &str) -> bool {
-    is_valid_account_id(id)
-}
-
 /// An account's id: chosen by the client (1–64 of `[A-Za-z0-9_-]`) or a generated UUID v7.
 /// It borrows as `str`, so maps keyed by it are looked up with a path segment as it is.
 #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -317,11 +310,6 @@ pub fn v7_millis(id: u128) -> i64 {
     (id >> 80) as i64
 }
 
-/// The canonical text of an id: lowercase hyphenated.
-pub fn id_to_string(id: u128) -> String {
-    uuid::Uuid::from_u128(id).hyphenated().to_string()
-}
-
 /// Parses an id from its text; `None` for anything that is not a UUID.
 pub fn parse_id(text: &str) -> Option<u128> {
     if text.len() != 36 {
@@ -362,7 +350,7 @@ mod idgen_tests {
         }
         let id = ids.next(1_800_000_000_000);
         assert_eq!(v7_millis(id), 1_800_000_000_000);
-        let text = id_to_string(id);
+        let text = EventId::from_u128(id).to_string();
         assert_eq!(&text[14..15], "7");
         assert_eq!(parse_id(&text), Some(id));
         assert!(v7_floor(1_800_000_000_000) <= id);

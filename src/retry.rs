@@ -20,11 +20,6 @@ impl RetryPolicy {
         RetryPolicy { delays }
     }
 
-    /// Attempts in one series.
-    pub fn attempts_per_series(&self) -> u32 {
-        self.delays.len() as u32 + 1
-    }
-
     /// When the next attempt is due after `failed_in_series` failed attempts of the current
     /// series, or `None` when the series is exhausted. `unit` is a uniform random number in
     /// [0, 1) for the ±10 % jitter; `retry_after` is the receiver's wish (already capped).
@@ -67,7 +62,7 @@ mod tests {
     #[test]
     fn schedule_has_eight_attempts_over_about_27_6_hours() {
         let p = default_policy();
-        assert_eq!(p.attempts_per_series(), 8);
+        assert_eq!(p.delays.len() + 1, 8);
         let total: i64 = (1..=7).map(|n| p.next_due(n, 0, 0.5, None).unwrap()).sum();
         assert_eq!(total, 99_305_000); // 27.58 hours without jitter
         assert_eq!(p.next_due(8, 0, 0.5, None), None);

@@ -1,4 +1,4 @@
-//! `hookd::api::events::parse_event` on arbitrary bytes.
+//! `hookd::inputs::parse_event` on arbitrary bytes.
 //!
 //! Input layout: byte 0 decides the `Idempotency-Key` header. Bit 0 clear: no header, the rest
 //! is the body. Bit 0 set: the next `byte0 >> 1` bytes (lossily UTF-8) are the header key and
@@ -10,8 +10,8 @@
 //! that agrees with the header.
 #![no_main]
 
-use hookd::api::events::parse_event;
-use hookd::patterns::{SYSTEM_PREFIX, check_event_type};
+use hookd::inputs::parse_event;
+use hookd::inputs::{SYSTEM_PREFIX, check_event_type};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|input: &[u8]| {

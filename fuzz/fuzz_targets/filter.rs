@@ -1,4 +1,4 @@
-//! `hookd::receivers::filter`: compile arbitrary CEL expressions and evaluate those accepted
+//! `hookd::inputs::filter`: compile arbitrary CEL expressions and evaluate those accepted
 //! against a fixed event.
 //!
 //! Input layout: the bytes as UTF-8 (other inputs are skipped).
@@ -9,7 +9,7 @@
 
 use std::sync::LazyLock;
 
-use hookd::receivers::filter::{Filter, FilterInput, MAX_FILTER_CHARS};
+use hookd::inputs::filter::{Filter, FilterInput, MAX_FILTER_CHARS};
 use libfuzzer_sys::fuzz_target;
 
 static EVENT: LazyLock<FilterInput> = LazyLock::new(|| {

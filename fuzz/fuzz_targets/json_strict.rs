@@ -1,11 +1,11 @@
-//! `hookd::api::json::check_no_duplicate_keys` and `object_members` on arbitrary bytes.
+//! `hookd::inputs::check_no_duplicate_keys` and `object_members` on arbitrary bytes.
 //!
 //! Invariants: never panics; when `object_members` succeeds, the input is a JSON object whose
 //! top-level keys are unique and every raw member value re-parses as JSON text on its own
 //! (by the grammar: raw values keep numbers of any size and lone surrogates as sent).
 #![no_main]
 
-use hookd::api::json::{check_no_duplicate_keys, object_members};
+use hookd::inputs::{check_no_duplicate_keys, object_members};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|input: &[u8]| {

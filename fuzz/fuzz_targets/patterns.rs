@@ -1,4 +1,4 @@
-//! `hookd::patterns::{check_event_type, check_pattern, matches}` on arbitrary strings.
+//! `hookd::inputs::{check_event_type, check_pattern, matches}` on arbitrary strings.
 //!
 //! Input layout: lossy UTF-8, split at the first NUL into a pattern and a type (no NUL: the
 //! whole input is both).
@@ -8,7 +8,7 @@
 //! `prefix.x` and does not match `prefix` itself.
 #![no_main]
 
-use hookd::patterns::{SYSTEM_PREFIX, check_event_type, check_pattern, matches};
+use hookd::inputs::{SYSTEM_PREFIX, check_event_type, check_pattern, matches};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|input: &[u8]| {

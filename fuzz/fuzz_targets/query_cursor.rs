@@ -1,5 +1,5 @@
-//! Query strings, cursors and activation links: `hookd::api::request::{query_pairs,
-//! percent_decode, encode_cursor, decode_cursor}` and `hookd::links::{issue, verify}`.
+//! Query strings, cursors and activation links: `hookd::inputs::{query_pairs,
+//! percent_decode, encode_cursor, decode_cursor}` and `hookd::inputs::{issue, verify}`.
 //!
 //! Input layout: byte 0 picks the cursor kind; the rest, lossily UTF-8, is the text.
 //!
@@ -8,8 +8,8 @@
 //! `%` or `+` percent-decodes to itself; `verify(issue(claims)) == Some(claims)`.
 #![no_main]
 
-use hookd::api::request::{CursorKind, decode_cursor, encode_cursor, percent_decode, query_pairs};
-use hookd::links::{LinkClaims, issue, verify};
+use hookd::inputs::{CursorKind, decode_cursor, encode_cursor, percent_decode, query_pairs};
+use hookd::inputs::{LinkClaims, issue, verify};
 use libfuzzer_sys::fuzz_target;
 
 const KEY: [u8; 32] = [0x5a; 32];
@@ -50,7 +50,7 @@ fuzz_target!(|input: &[u8]| {
 
     if rest.len() >= 32 {
         let claims = LinkClaims {
-            webhook_id: u128::from_be_bytes(rest[..16].try_into().unwrap()),
+            webhook_id: u128::from_be_bytes(rest[..16].try_into().unwrap()).into(),
             deactivated: i64::from_be_bytes(rest[16..24].try_into().unwrap()),
             expires: i64::from_be_bytes(rest[24..32].try_into().unwrap()),
         };

@@ -1,4 +1,4 @@
-//! `hookd::target::{check_url, literal_ip, is_forbidden}` on arbitrary strings.
+//! `hookd::inputs::{check_url, literal_ip, is_forbidden}` on arbitrary strings.
 //!
 //! Invariants: never panics; a URL accepted under the strict policy (no http, no private
 //! targets) starts with `https://`, has no `@` in its authority, and if its host is a literal
@@ -6,7 +6,7 @@
 //! under the open one.
 #![no_main]
 
-use hookd::target::{MAX_URL_LEN, TargetPolicy, check_url, is_forbidden, literal_ip};
+use hookd::inputs::{MAX_URL_LEN, TargetPolicy, check_url, is_forbidden, literal_ip};
 use libfuzzer_sys::fuzz_target;
 
 const STRICT: TargetPolicy = TargetPolicy {

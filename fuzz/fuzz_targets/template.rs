@@ -1,4 +1,4 @@
-//! `hookd::receivers::template` (and `hookd::receivers::json`): parse arbitrary body
+//! `hookd::inputs::template` (and `hookd::inputs::json`): parse arbitrary body
 //! templates and render those accepted for an event.
 //!
 //! Input layout: lossy UTF-8, split at the first NUL into the template and the event's data
@@ -9,8 +9,8 @@
 //! content type it is valid JSON; the data reader accepts what `serde_json` accepts.
 #![no_main]
 
-use hookd::receivers::json;
-use hookd::receivers::template::{EventView, Template};
+use hookd::inputs::json;
+use hookd::inputs::template::{EventView, Template};
 use libfuzzer_sys::fuzz_target;
 use serde_json::value::RawValue;
 
@@ -25,7 +25,10 @@ fuzz_target!(|input: &[u8]| {
         assert!(json::parse(data).is_ok(), "serde_json accepts {data:?}");
     }
     let content_type = if json_type { None } else { Some("text/plain") };
-    for template in [Template::parse(body, content_type), Template::preset("slack")] {
+    for template in [
+        Template::parse(body, content_type),
+        Template::preset("slack"),
+    ] {
         let Ok(template) = template else {
             continue;
         };

@@ -1,4 +1,4 @@
-//! Webhook create/update body validation: `hookd::api::input::Fields`, `webhook_settings`,
+//! Webhook create/update body validation: `hookd::inputs::Fields`, `webhook_settings`,
 //! `optional_secret` and `version` on arbitrary bytes, under the strict and the open policy.
 //!
 //! Invariants: never panics; when `Fields::finish` is Ok, every validator produced a value and
@@ -7,9 +7,9 @@
 //! `check_url`, a version ≥ 1.
 #![no_main]
 
-use hookd::api::input::{Fields, MAX_CUSTOM_HEADERS, optional_secret, version, webhook_settings};
-use hookd::patterns::check_pattern;
-use hookd::target::{TargetPolicy, check_url};
+use hookd::inputs::check_pattern;
+use hookd::inputs::{Fields, MAX_CUSTOM_HEADERS, optional_secret, version, webhook_settings};
+use hookd::inputs::{TargetPolicy, check_url};
 use libfuzzer_sys::fuzz_target;
 
 const STRICT: TargetPolicy = TargetPolicy {

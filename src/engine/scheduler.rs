@@ -12,7 +12,6 @@ use super::pace::Pace;
 use super::read_ahead::ReadAhead;
 use super::slots::Slots;
 use crate::ids::WebhookId;
-use crate::model::WebhookStatus;
 use crate::store::{DueBatch, Store};
 use crate::time::{Millis, now_millis};
 
@@ -163,15 +162,15 @@ impl Scheduler {
             }
             return;
         };
-        if !webhook.settings.enabled || webhook.status == WebhookStatus::Deactivated {
+        if webhook.is_paused() {
             // Paused: woken again when enabled or activated.
             self.drop_read_ahead(webhook_id);
             return;
         }
         let ordered = webhook.settings.ordered;
         let rate = webhook.settings.rate_limit;
-        let reads_ahead = !ordered && rate.is_none();
-        let cap = if ordered { 1 } else { self.max_per_webhook };
+        let reads_ahead = webhook.reads_ahead();
+        let cap = webhook.slot_cap(self.max_per_webhook);
         if !reads_ahead {
             self.drop_read_ahead(webhook_id);
         }

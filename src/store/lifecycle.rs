@@ -43,7 +43,6 @@ pub struct Deactivated {
     /// Why, in words (no URL, no payload: safe to log).
     pub reason: String,
     pub account_id: AccountId,
-    pub notification: NotificationRecord,
     /// The system event: its id and the envelope POSTed to `notifications.url`.
     pub event_id: EventId,
     pub envelope: Vec<u8>,
@@ -170,7 +169,6 @@ impl WriteCtx<'_> {
             webhook_id: webhook.id,
             reason,
             account_id: webhook.account_id.clone(),
-            notification,
             event_id: event.id,
             envelope,
         })

@@ -21,13 +21,10 @@ use std::sync::Arc;
 
 use redb::{Database, ReadableTable};
 
-pub use catalog::Page;
 use catalog::{Catalog, SharedCatalog};
 pub use config_ops::TokenOwner;
 use health::Health;
-pub use lifecycle::{
-    Activation, DEACTIVATED_EVENT, Deactivated, DeliveryPolicy, LinkTarget, Recorded,
-};
+pub use lifecycle::{DEACTIVATED_EVENT, Deactivated, DeliveryPolicy, LinkTarget};
 use tables::*;
 pub use traffic::{AttemptReport, DeliveryFilter, DueBatch, DueItem, FanOut, Ingested, NewEvent};
 pub use writer::WriteCtx;
@@ -230,7 +227,7 @@ impl Store {
             let deactivated = catalog
                 .webhooks_by_id
                 .values()
-                .filter(|w| w.status == crate::model::WebhookStatus::Deactivated)
+                .filter(|w| w.is_deactivated())
                 .count() as u64;
             (
                 catalog.webhooks_by_id.len() as u64 - deactivated,

@@ -1028,7 +1028,7 @@ fn verify_checks_signature_and_timestamp() {
 
 #[test]
 fn verify_checks_v1a_with_a_public_key() {
-    use hookd::dispatch::signature::{SigningKeyPair, SigningKeys, build_signature_header};
+    use hookd::signing::{SigningKeyPair, SigningKeys, build_signature_header};
     let pair = SigningKeyPair::generate();
     let public_key = pair.public_key();
     let secret = format!(

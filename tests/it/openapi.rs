@@ -6,8 +6,8 @@
 use std::collections::BTreeSet;
 
 use crate::common::{Server, request};
-use hookd::api::openapi::DOCUMENT;
-use hookd::api::routes::ROUTES;
+use hookd::reference::DOCUMENT;
+use hookd::reference::ROUTES;
 use serde_json::Value;
 
 /// The keys of a path item that name operations.

@@ -3,11 +3,11 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 
-use hookd::api::request::{CursorKind, decode_cursor, encode_cursor};
-use hookd::crypto::{base64url, base64url_decode};
-use hookd::ids::{IdGen, v7_millis};
-use hookd::patterns::{SYSTEM_PREFIX, check_event_type, check_pattern, matches};
-use hookd::store::catalog::page;
+use hookd::inputs::page;
+use hookd::inputs::{CursorKind, decode_cursor, encode_cursor};
+use hookd::inputs::{IdGen, v7_millis};
+use hookd::inputs::{SYSTEM_PREFIX, check_event_type, check_pattern, matches};
+use hookd::inputs::{base64url, base64url_decode};
 use proptest::prelude::*;
 use proptest::sample::select;
 
@@ -295,7 +295,7 @@ proptest! {
     /// exactly what hookd writes.
     #[test]
     fn api_times_read_back_to_the_millisecond(ms in 0i64..4_102_444_800_000) {
-        let text = hookd::time::format_rfc3339(ms);
+        let text = hookd::inputs::format_rfc3339(ms);
         prop_assert_eq!(crate::common::time_millis(&serde_json::json!(text)), ms);
     }
 }
