@@ -16,22 +16,14 @@ const DURATION_BUCKETS: [f64; 12] = [
     0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
 ];
 
-const OUTCOMES: [Outcome; 8] = [
-    Outcome::Success,
-    Outcome::HttpError,
-    Outcome::Timeout,
-    Outcome::ConnectError,
-    Outcome::TlsError,
-    Outcome::DnsError,
-    Outcome::Blocked,
-    Outcome::InvalidResponse,
-];
+/// Every outcome an attempt can have, in the order of the counters.
+const OUTCOMES: [Outcome; Outcome::ALL.len()] = Outcome::ALL;
 
 /// Every metric hookd keeps in memory.
 #[derive(Default)]
 pub struct Metrics {
     events_ingested: AtomicU64,
-    attempts: [AtomicU64; 8],
+    attempts: [AtomicU64; Outcome::ALL.len()],
     duration_buckets: [AtomicU64; 12],
     duration_count: AtomicU64,
     duration_sum_us: AtomicU64,

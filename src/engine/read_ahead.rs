@@ -108,6 +108,7 @@ mod tests {
     use proptest::prelude::*;
 
     use super::*;
+    use crate::engine::Signal;
     use crate::engine::slots::Phase;
 
     const WEBHOOKS: [WebhookId; 2] = [WebhookId::from_u128(0xa1), WebhookId::from_u128(0xb2)];
@@ -137,18 +138,6 @@ mod tests {
         Handle,
     }
 
-    enum Posted {
-        Finished {
-            webhook: WebhookId,
-            delivery: DeliveryId,
-            next: Option<DeliveryId>,
-        },
-        Done {
-            webhook: WebhookId,
-            delivery: DeliveryId,
-        },
-    }
-
     struct World {
         slots: Slots,
         queues: HashMap<WebhookId, ReadAhead>,
@@ -158,7 +147,7 @@ mod tests {
         running: Vec<(WebhookId, DeliveryId)>,
         /// Attempts whose result is being recorded.
         recording: Vec<(WebhookId, DeliveryId)>,
-        mailbox: VecDeque<Posted>,
+        mailbox: VecDeque<Signal>,
         sent: HashMap<DeliveryId, usize>,
     }
 
@@ -254,7 +243,7 @@ mod tests {
                         };
                         let next = next.map(|next| next.delivery_id);
                         // Posted before the next attempt starts.
-                        self.mailbox.push_back(Posted::Finished {
+                        self.mailbox.push_back(Signal::Finished {
                             webhook,
                             delivery,
                             next,
@@ -271,19 +260,20 @@ mod tests {
                     }
                     let (webhook, delivery) = self.recording.remove(which % self.recording.len());
                     self.due.get_mut(&webhook).unwrap().remove(&delivery);
-                    self.mailbox.push_back(Posted::Done { webhook, delivery });
+                    self.mailbox.push_back(Signal::Done { webhook, delivery });
                 }
                 Step::Handle => {
                     while let Some(posted) = self.mailbox.pop_front() {
                         match posted {
-                            Posted::Finished {
+                            Signal::Finished {
                                 webhook,
                                 delivery,
                                 next,
                             } => self.slots.finished(webhook, delivery, next),
-                            Posted::Done { webhook, delivery } => {
+                            Signal::Done { webhook, delivery } => {
                                 self.slots.done(webhook, delivery)
                             }
+                            other => unreachable!("the model posts no {other:?}"),
                         }
                     }
                 }

@@ -7,12 +7,11 @@ use std::path::Path;
 use std::process::{Command, ExitStatus, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use crate::common::receiver::{Receiver, Reply};
 use crate::common::*;
 use base64::Engine as _;
-use hmac::Mac;
 use serde_json::{Value, json};
 
 const WAIT: Duration = Duration::from_secs(20);
@@ -121,27 +120,6 @@ fn rows(text: &str) -> Vec<Vec<String>> {
 
 fn webhook_path(account: &str, id: &str) -> String {
     format!("/v1/accounts/{account}/webhooks/{id}")
-}
-
-fn now_secs() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
-}
-
-/// A Standard Webhooks signature computed independently of hookd.
-fn sign(secret: &str, id: &str, ts: i64, body: &[u8]) -> String {
-    let key = base64::engine::general_purpose::STANDARD
-        .decode(secret.strip_prefix("whsec_").unwrap())
-        .unwrap();
-    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(&key).unwrap();
-    mac.update(format!("{id}.{ts}.").as_bytes());
-    mac.update(body);
-    format!(
-        "v1,{}",
-        base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
-    )
 }
 
 #[test]
@@ -896,7 +874,7 @@ fn verify_checks_signature_and_timestamp() {
     std::fs::write(&body_file, body).expect("write body");
     let body_path = body_file.to_str().expect("utf-8 path");
     let now = now_secs();
-    let signature = sign(&secret, "msg_1", now, body);
+    let signature = standard_signature(&secret, "msg_1", now, body);
     let id = "webhook-id: msg_1".to_string();
     let ts = format!("webhook-timestamp: {now}");
     let sig = format!("webhook-signature: {signature}");
@@ -981,7 +959,10 @@ fn verify_checks_signature_and_timestamp() {
     assert_ne!(bad_secret.code(), Some(0));
     let old = now - 600;
     let old_ts = format!("webhook-timestamp: {old}");
-    let old_sig = format!("webhook-signature: {}", sign(&secret, "msg_1", old, body));
+    let old_sig = format!(
+        "webhook-signature: {}",
+        standard_signature(&secret, "msg_1", old, body)
+    );
     let stale = run(
         &[
             "verify",

@@ -7,10 +7,7 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::Path;
 use std::process::Command;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
-
-use base64::Engine as _;
-use hmac::Mac;
+use std::time::{Duration, Instant};
 
 use crate::common::process::Background;
 use crate::common::*;
@@ -43,30 +40,9 @@ fn base_url(receiver: &mut Background) -> String {
     url.trim_end_matches('/').to_string()
 }
 
-fn now_secs() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
-}
-
-/// A Standard Webhooks signature computed independently of hookd.
-fn sign(secret: &str, id: &str, ts: i64, body: &[u8]) -> String {
-    let key = base64::engine::general_purpose::STANDARD
-        .decode(secret.strip_prefix("whsec_").unwrap())
-        .unwrap();
-    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(&key).unwrap();
-    mac.update(format!("{id}.{ts}.").as_bytes());
-    mac.update(body);
-    format!(
-        "v1,{}",
-        base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
-    )
-}
-
 /// POSTs `body` with the Standard Webhooks headers for `id`, `ts`, signed with `secret`.
 fn post_signed(url: &str, secret: &str, id: &str, ts: i64, body: &[u8]) -> Resp {
-    let signature = sign(secret, id, ts, body);
+    let signature = standard_signature(secret, id, ts, body);
     let ts = ts.to_string();
     request_with(
         "POST",

@@ -519,3 +519,33 @@ pub fn assert_uuid_v7(id: &str) {
     assert_eq!(uuid.get_version_num(), 7, "{id} is not a UUID v7");
     assert_eq!(uuid.hyphenated().to_string(), id);
 }
+
+/// Now, in whole seconds since the Unix epoch (a `webhook-timestamp`).
+pub fn now_secs() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+/// A Standard Webhooks `v1` signature computed independently of hookd (HMAC-SHA256 over
+/// `<id>.<timestamp>.<body>` with the secret's bytes), to check hookd's against.
+pub fn standard_signature(
+    secret: &str,
+    id: &str,
+    ts: impl std::fmt::Display,
+    body: &[u8],
+) -> String {
+    use base64::Engine as _;
+    use hmac::Mac as _;
+    let key = base64::engine::general_purpose::STANDARD
+        .decode(secret.strip_prefix("whsec_").unwrap())
+        .unwrap();
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(&key).unwrap();
+    mac.update(format!("{id}.{ts}.").as_bytes());
+    mac.update(body);
+    format!(
+        "v1,{}",
+        base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
+    )
+}
