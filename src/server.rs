@@ -72,7 +72,7 @@ pub async fn run(mut config: Config, shutdown: impl Future<Output = ()>) -> Resu
     };
     let data_dir = config.data_dir.clone();
     let admin_configured = config.auth.admin_token.is_some();
-    let opened = tokio::task::spawn_blocking(move || Store::open(&data_dir, admin_configured))
+    let opened = tokio::task::spawn_blocking(move || Store::open_redb(&data_dir, admin_configured))
         .await
         .map_err(|e| RunError(format!("store open task failed: {e}")))?
         .map_err(|e| RunError(e.to_string()))?;
@@ -127,22 +127,22 @@ pub async fn run(mut config: Config, shutdown: impl Future<Output = ()>) -> Resu
     drop(engine);
     if let Stop::Fault(reason) = stopped {
         // The writer ends once the last store handle is gone; do not wait long for it.
-        let writer = opened.writer_thread;
+        let closer = opened.closer;
         let _ = tokio::time::timeout(
             FAULT_WRITER_WAIT,
-            tokio::task::spawn_blocking(move || writer.join()),
+            tokio::task::spawn_blocking(move || closer.wait()),
         )
         .await;
         return Err(RunError(format!(
             "stopped after a storage fault: {reason}; starting hookd again recovers every acknowledged write"
         )));
     }
-    // Every store handle is gone once the connections are: the writer drains and exits.
-    let writer = opened.writer_thread;
-    tokio::task::spawn_blocking(move || writer.join())
+    // Every store handle is gone once the connections are: the backend finishes its writes.
+    let closer = opened.closer;
+    tokio::task::spawn_blocking(move || closer.wait())
         .await
-        .map_err(|e| RunError(format!("writer join failed: {e}")))?
-        .map_err(|_| RunError("the store writer panicked".into()))?;
+        .map_err(|e| RunError(format!("store close failed: {e}")))?
+        .map_err(RunError)?;
     tracing::info!("hookd stopped");
     Ok(())
 }

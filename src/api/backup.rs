@@ -14,10 +14,7 @@ const CHUNK: usize = 64 * 1024;
 /// in place of `<data_dir>/hookd.redb` while hookd is stopped.
 pub async fn backup(app: &App, call: &Call) -> Result<Response, Error> {
     call.principal.require_admin()?;
-    let store = app.store.clone();
-    let path = tokio::task::spawn_blocking(move || store.write_snapshot())
-        .await
-        .map_err(|e| Error::Internal(format!("backup task failed: {e}")))??;
+    let path = app.store.write_snapshot().await?;
     let opened = tokio::fs::File::open(&path).await;
     // The open handle keeps the content readable; the name is not needed any more.
     let _ = tokio::fs::remove_file(&path).await;

@@ -8,11 +8,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::ops::Bound;
 use std::sync::{Arc, RwLock, RwLockReadGuard};
 
-use redb::{Database, ReadableDatabase, ReadableTable};
-
-use super::tables::{ACCOUNTS, TOKENS, WEBHOOKS, decode};
 use crate::crypto::TokenHash;
-use crate::error::Error;
 use crate::ids::{AccountId, TokenId, WebhookId};
 use crate::model::{Account, TokenRecord, Webhook};
 
@@ -27,7 +23,7 @@ pub struct AccountEntry {
 /// The in-memory view of all configuration records.
 ///
 /// Entries sit behind `Arc`s so that the writer's staged copy of a batch (see
-/// [`super::WriteCtx`]) costs a shallow clone, and changing one account copies only that
+/// the redb writer's `WriteCtx`) costs a shallow clone, and changing one account copies only that
 /// account's entry.
 #[derive(Debug, Default, Clone)]
 pub struct Catalog {
@@ -39,13 +35,15 @@ pub struct Catalog {
 }
 
 impl Catalog {
-    /// Reads every configuration record from the store.
-    pub fn load(db: &Database) -> Result<Catalog, Error> {
-        let tx = db.begin_read()?;
+    /// A catalog of these records (as a backend reads them at start): tokens and webhooks
+    /// of accounts not among `accounts` are left out.
+    pub fn from_records(
+        accounts: impl IntoIterator<Item = Account>,
+        tokens: impl IntoIterator<Item = TokenRecord>,
+        webhooks: impl IntoIterator<Item = Webhook>,
+    ) -> Catalog {
         let mut catalog = Catalog::default();
-        for row in tx.open_table(ACCOUNTS)?.iter()? {
-            let (_, value) = row?;
-            let account: Account = decode(value.value())?;
+        for account in accounts {
             catalog.accounts.insert(
                 account.id.clone(),
                 Arc::new(AccountEntry {
@@ -55,17 +53,13 @@ impl Catalog {
                 }),
             );
         }
-        for row in tx.open_table(TOKENS)?.iter()? {
-            let (_, value) = row?;
-            let token: TokenRecord = decode(value.value())?;
+        for token in tokens {
             catalog.insert_token(token);
         }
-        for row in tx.open_table(WEBHOOKS)?.iter()? {
-            let (_, value) = row?;
-            let webhook: Webhook = decode(value.value())?;
+        for webhook in webhooks {
             catalog.put_webhook(Arc::new(webhook));
         }
-        Ok(catalog)
+        catalog
     }
 
     /// Adds or replaces a webhook in both indexes.

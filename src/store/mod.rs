@@ -1,52 +1,39 @@
-//! The store: everything hookd keeps, in one redb file, behind one module.
+//! The store: everything hookd keeps, behind one type whatever keeps it.
 //!
-//! Only this module touches redb. Writes go through the [`writer`] (one thread, group commit);
-//! configuration reads are served from the in-memory [`catalog`]; bulk reads (events,
-//! deliveries) run on the blocking pool so they never stall the async runtime.
+//! [`Store`] is the storage boundary. The API, the engine and the server call its methods and
+//! never know which backend answers: the embedded one ([`redb`], the default: one file and its
+//! write-ahead log, group-committed by one writer thread) or, in a cluster, PostgreSQL. Every
+//! backend keeps the configuration records (accounts, tokens, webhooks) mirrored in memory in
+//! the shared [`catalog`], so those reads never leave the process; everything else goes to the
+//! backend. The values that cross the edge are in [`types`].
 
-mod backup;
 pub mod catalog;
-pub(crate) mod codec;
-mod config_ops;
-mod disk;
 pub mod health;
-mod lifecycle;
-mod tables;
-mod traffic;
-mod wal;
-pub mod writer;
+pub(crate) mod redb;
+mod types;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
-use redb::{Database, ReadableTable};
+use catalog::{Page, SharedCatalog, page};
+pub use redb::OpenError;
+pub(crate) use types::{Activation, Recorded};
+pub use types::{
+    AttemptReport, DEACTIVATED_EVENT, Deactivated, DeliveryFilter, DeliveryPolicy, DueBatch,
+    DueItem, FanOut, Ingested, LinkTarget, NewEvent, TokenOwner,
+};
 
-use catalog::{Catalog, SharedCatalog};
-pub use config_ops::TokenOwner;
-use health::Health;
-pub use lifecycle::{DEACTIVATED_EVENT, Deactivated, DeliveryPolicy, LinkTarget};
-use tables::*;
-pub use traffic::{AttemptReport, DeliveryFilter, DueBatch, DueItem, FanOut, Ingested, NewEvent};
-pub use writer::WriteCtx;
-use writer::Writer;
-
-use crate::crypto::{self, TokenHash};
+use crate::crypto::TokenHash;
 use crate::error::Error;
+use crate::i18n::Lang;
+use crate::ids::{AccountId, DeliveryId, EventId, NotificationId, TokenId, WebhookId};
+use crate::model::{Account, TokenRecord, Webhook, WebhookSettings};
+use crate::records::{DeliveryRecord, NotificationRecord, StoredEvent};
+use crate::time::Millis;
 
-/// redb's own page cache. Its default (1 GiB) would make a busy hookd's memory grow to that;
-/// the operating system's page cache keeps the file warm anyway.
-const CACHE_BYTES: usize = 48 * 1024 * 1024;
-
-/// The store file's name inside `data_dir`.
-pub const STORE_FILE: &str = "hookd.redb";
-
-/// The least free space hookd starts with beyond its log's reservation: room for the store
-/// file to grow. Starting on a fuller disk would only run into a storage fault at once.
-const MIN_FREE_BYTES: u64 = 8 * 1024 * 1024;
-
-/// The schema this build writes. A store with a larger number was written by a newer hookd and
-/// is refused; a smaller one is migrated on open.
-pub const SCHEMA_VERSION: u64 = 2;
+/// Told, once per commit, which webhooks have new due work (the engine listens): one call per
+/// commit instead of one wake-up per ingested event.
+pub type DueWorkListener = Box<dyn Fn(&[WebhookId]) + Send + Sync>;
 
 /// A handle to the open store; cheap to clone.
 #[derive(Clone)]
@@ -55,364 +42,469 @@ pub struct Store {
 }
 
 struct Inner {
-    db: Arc<Database>,
-    path: PathBuf,
-    writer: Writer,
+    backend: Backend,
+    /// The configuration records in memory, kept by the backend.
     catalog: SharedCatalog,
-    signing_key: [u8; 32],
-    admin_token_hash: Option<TokenHash>,
-    due_work: writer::DueWorkSlot,
-    health: Arc<Health>,
+}
+
+/// The backend that keeps the data.
+enum Backend {
+    Redb(redb::RedbStore),
+}
+
+/// Runs `$call` on whichever backend the store has, bound as `$b`.
+macro_rules! on_backend {
+    ($store:expr, $b:ident => $call:expr) => {
+        match &$store.inner.backend {
+            Backend::Redb($b) => $call,
+        }
+    };
 }
 
 /// What opening the store yields besides the handle.
 pub struct Opened {
     pub store: Store,
-    /// Join this after dropping every [`Store`] to wait until all writes are committed.
-    pub writer_thread: std::thread::JoinHandle<()>,
     /// Set on the first start without a configured admin token: shown once, stored hashed.
     pub generated_admin_token: Option<String>,
+    /// Waits, after every [`Store`] handle is dropped, until all writes are committed.
+    pub closer: Closer,
 }
 
-/// Why the store could not be opened.
-#[derive(Debug)]
-pub struct OpenError(pub String);
+/// Finishes what the backend has in hand once the server stops.
+pub enum Closer {
+    /// The redb writer thread: it drains its queue, checkpoints, and ends.
+    Redb(std::thread::JoinHandle<()>),
+}
 
-impl std::fmt::Display for OpenError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
+impl Closer {
+    /// Waits for the backend to finish (on a blocking thread); `Err` if it panicked.
+    pub fn wait(self) -> Result<(), String> {
+        match self {
+            Closer::Redb(writer) => writer
+                .join()
+                .map_err(|_| "the store writer panicked".to_string()),
+        }
     }
 }
 
-impl std::error::Error for OpenError {}
-
 impl Store {
-    /// Opens (or creates) `<data_dir>/hookd.redb`, checks its schema version, and starts the
-    /// writer. `admin_token_configured` says whether the operator set an admin token; if not
-    /// and the store has none, one is generated.
-    pub fn open(data_dir: &Path, admin_token_configured: bool) -> Result<Opened, OpenError> {
-        let failed = |what: String| OpenError(explain_disk_full(what, data_dir));
-        std::fs::create_dir_all(data_dir).map_err(|e| {
-            failed(format!(
-                "cannot create data directory {}: {e}",
-                data_dir.display()
-            ))
-        })?;
-        check_free_space(data_dir)?;
-        let path: PathBuf = data_dir.join(STORE_FILE);
-        let db = Database::builder()
-            .set_cache_size(CACHE_BYTES)
-            .create(&path)
-            .map_err(|e| failed(format!("cannot open store {}: {e}", path.display())))?;
-        let (signing_key, admin_token_hash, generated_admin_token) =
-            initialise(&db, admin_token_configured)
-                .map_err(|e| failed(format!("store {}: {e}", path.display())))?;
-        let (wal, next_seq) = writer::recover(&db, data_dir)
-            .map_err(|e| failed(format!("store {}: {e}", path.display())))?;
-        let catalog = Catalog::load(&db)
-            .map_err(|e| failed(format!("cannot read store {}: {e}", path.display())))?;
-        let catalog = SharedCatalog::new(catalog);
-        let db = Arc::new(db);
-        let due_work = writer::DueWorkSlot::default();
-        let health = Arc::new(Health::default());
-        let (writer, writer_thread) = Writer::start(
-            db.clone(),
-            catalog.clone(),
-            signing_key,
-            due_work.clone(),
-            wal,
-            next_seq,
-            health.clone(),
-        )
-        .map_err(|e| OpenError(format!("cannot start the store writer: {e}")))?;
+    /// Opens (or creates) the embedded store in `data_dir`; see [`redb::RedbStore::open`].
+    pub fn open_redb(data_dir: &Path, admin_token_configured: bool) -> Result<Opened, OpenError> {
+        let opened = redb::RedbStore::open(data_dir, admin_token_configured)?;
+        let catalog = opened.store.catalog().clone();
         Ok(Opened {
             store: Store {
                 inner: Arc::new(Inner {
-                    db,
-                    path: path.clone(),
-                    writer,
+                    backend: Backend::Redb(opened.store),
                     catalog,
-                    signing_key,
-                    admin_token_hash,
-                    due_work,
-                    health,
                 }),
             },
-            writer_thread,
-            generated_admin_token,
+            generated_admin_token: opened.generated_admin_token,
+            closer: Closer::Redb(opened.writer_thread),
         })
-    }
-
-    /// Runs `op` in the writer's next batch; `Ok` means committed and fsync'd.
-    pub async fn write<T, F>(&self, op: F) -> Result<T, Error>
-    where
-        T: Send + 'static,
-        F: FnOnce(&mut WriteCtx<'_>) -> Result<T, Error> + Send + 'static,
-    {
-        self.inner.writer.write(op).await
-    }
-
-    /// Runs `op` with the writer like [`Store::write`], for work nobody waits on to move on
-    /// (see [`writer::Writer::write_patient`]).
-    pub(crate) async fn write_patient<T, F>(&self, op: F) -> Result<T, Error>
-    where
-        T: Send + 'static,
-        F: FnOnce(&mut WriteCtx<'_>) -> Result<T, Error> + Send + 'static,
-    {
-        self.inner.writer.write_patient(op).await
-    }
-
-    /// The storage fault that stopped the store's writes, if one happened (see [`health`]).
-    pub fn fault(&self) -> Option<Arc<str>> {
-        self.inner.health.fault()
-    }
-
-    /// Completes with the reason once a storage fault has stopped the store's writes.
-    pub async fn failed(&self) -> Arc<str> {
-        self.inner.health.failed().await
-    }
-
-    /// The key this store signs cursors and links with; created with the store, never shown.
-    pub fn signing_key(&self) -> &[u8; 32] {
-        &self.inner.signing_key
-    }
-
-    /// The stored hash of a generated admin token, if one was generated.
-    pub fn admin_token_hash(&self) -> Option<TokenHash> {
-        self.inner.admin_token_hash
-    }
-
-    /// The store file's path.
-    pub fn path(&self) -> &Path {
-        &self.inner.path
-    }
-
-    /// Installs the one listener told after each commit which webhooks have new due work
-    /// (ingested events); a second call is ignored.
-    pub fn on_due_work(&self, listener: writer::DueWorkListener) {
-        let _ = self.inner.due_work.set(listener);
-    }
-
-    /// The database, for the store's own blocking reads.
-    fn db(&self) -> &Database {
-        &self.inner.db
     }
 
     /// The in-memory catalog, for lookups.
-    pub(crate) fn catalog(&self) -> &SharedCatalog {
+    fn catalog(&self) -> &SharedCatalog {
         &self.inner.catalog
     }
 
-    /// Runs a read-only closure over a consistent snapshot, on the blocking pool.
-    pub async fn read<T, F>(&self, op: F) -> Result<T, Error>
-    where
-        T: Send + 'static,
-        F: FnOnce(&redb::ReadTransaction) -> Result<T, Error> + Send + 'static,
-    {
-        let db = self.inner.db.clone();
-        tokio::task::spawn_blocking(move || {
-            use redb::ReadableDatabase;
-            let tx = db.begin_read()?;
-            op(&tx)
-        })
-        .await
-        .map_err(|e| Error::Internal(format!("read task failed: {e}")))?
+    // Health and identity ----------------------------------------------------------------------
+
+    /// The storage fault that stopped the store's writes for good (until a restart), if one
+    /// happened (see [`health`]).
+    pub fn fault(&self) -> Option<Arc<str>> {
+        on_backend!(self, b => b.fault())
     }
 
-    /// The gauges `/metrics` shows that the store knows: queue sizes, webhooks by status,
-    /// file size. `in_flight` is left 0 for the engine to fill in.
-    pub async fn gauges(&self) -> Result<crate::metrics::Gauges, Error> {
-        let (active, deactivated) = {
-            let catalog = self.catalog().read();
-            let deactivated = catalog
-                .webhooks_by_id
-                .values()
-                .filter(|w| w.is_deactivated())
-                .count() as u64;
-            (
-                catalog.webhooks_by_id.len() as u64 - deactivated,
-                deactivated,
-            )
-        };
-        let path = self.inner.path.clone();
-        self.read(move |tx| {
-            use redb::ReadableTableMetadata;
-            Ok(crate::metrics::Gauges {
-                pending: tx.open_table(DUE)?.len()?,
-                buffered: tx.open_table(BUFFER)?.len()?,
-                in_flight: 0,
-                webhooks_active: active,
-                webhooks_deactivated: deactivated,
-                store_bytes: std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0),
-            })
-        })
-        .await
+    /// Completes with the reason once a storage fault has stopped the store's writes for good.
+    pub async fn failed(&self) -> Arc<str> {
+        on_backend!(self, b => b.failed().await)
     }
 
     /// Whether the store answers a read: the readiness probe's view of the store.
     pub async fn is_healthy(&self) -> bool {
-        self.read(|tx| {
-            let meta = tx.open_table(META)?;
-            Ok(meta.get(META_SCHEMA_VERSION)?.is_some())
+        on_backend!(self, b => b.is_healthy().await)
+    }
+
+    /// The key this store signs cursors and links with; created with the store, never shown.
+    pub fn signing_key(&self) -> &[u8; 32] {
+        on_backend!(self, b => b.signing_key())
+    }
+
+    /// The stored hash of a generated admin token, if one was generated.
+    pub fn admin_token_hash(&self) -> Option<TokenHash> {
+        on_backend!(self, b => b.admin_token_hash())
+    }
+
+    /// Installs the one listener told after each commit which webhooks have new due work
+    /// (ingested events); a second call is ignored.
+    pub fn on_due_work(&self, listener: DueWorkListener) {
+        on_backend!(self, b => b.on_due_work(listener))
+    }
+
+    /// The gauges `/metrics` shows that the store knows: queue sizes, webhooks by status,
+    /// store size. `in_flight` is left 0 for the engine to fill in.
+    pub async fn gauges(&self) -> Result<crate::metrics::Gauges, Error> {
+        on_backend!(self, b => b.gauges().await)
+    }
+
+    /// Writes a consistent snapshot of the whole store to a new temporary file (a redb store
+    /// file whatever the backend) and returns its path.
+    pub async fn write_snapshot(&self) -> Result<std::path::PathBuf, Error> {
+        on_backend!(self, b => {
+            let b = b.clone();
+            tokio::task::spawn_blocking(move || b.write_snapshot())
+                .await
+                .map_err(|e| Error::Internal(format!("snapshot task failed: {e}")))?
         })
-        .await
-        .unwrap_or(false)
+    }
+
+    // Writes -----------------------------------------------------------------------------------
+
+    /// Creates an account; `id` is generated when absent.
+    pub async fn create_account(
+        &self,
+        id: Option<AccountId>,
+        name: String,
+        language: Lang,
+        now: Millis,
+    ) -> Result<Account, Error> {
+        on_backend!(self, b => b.create_account(id, name, language, now).await)
+    }
+
+    /// Replaces an account's name and language.
+    pub async fn update_account(
+        &self,
+        id: AccountId,
+        name: String,
+        language: Lang,
+        now: Millis,
+    ) -> Result<Account, Error> {
+        on_backend!(self, b => b.update_account(id, name, language, now).await)
+    }
+
+    /// Deletes an account with everything it owns.
+    pub async fn delete_account(&self, id: AccountId) -> Result<Account, Error> {
+        on_backend!(self, b => b.delete_account(id).await)
+    }
+
+    /// Issues a token for an account; only its `hash` is stored.
+    pub async fn create_token(
+        &self,
+        account_id: AccountId,
+        name: String,
+        hash: TokenHash,
+        now: Millis,
+    ) -> Result<TokenRecord, Error> {
+        on_backend!(self, b => b.create_token(account_id, name, hash, now).await)
+    }
+
+    /// Revokes a token: it stops working as soon as this returns.
+    pub async fn delete_token(
+        &self,
+        account_id: AccountId,
+        token_id: TokenId,
+    ) -> Result<(), Error> {
+        on_backend!(self, b => b.delete_token(account_id, token_id).await)
+    }
+
+    /// Records a token's use at `minute_start` (a time truncated to the minute).
+    pub async fn touch_token(&self, owner: TokenOwner, minute_start: Millis) -> Result<(), Error> {
+        on_backend!(self, b => b.touch_token(owner, minute_start).await)
+    }
+
+    /// Creates a webhook for an account.
+    pub async fn create_webhook(
+        &self,
+        account_id: AccountId,
+        settings: WebhookSettings,
+        secret: String,
+        user_identifier: String,
+        now: Millis,
+    ) -> Result<Webhook, Error> {
+        on_backend!(self, b => b.create_webhook(account_id, settings, secret, user_identifier, now).await)
+    }
+
+    /// Replaces a webhook's settings if `version` is the stored one.
+    pub async fn update_webhook(
+        &self,
+        account_id: AccountId,
+        webhook_id: WebhookId,
+        settings: WebhookSettings,
+        version: u64,
+        now: Millis,
+    ) -> Result<Webhook, Error> {
+        on_backend!(self, b => b.update_webhook(account_id, webhook_id, settings, version, now).await)
+    }
+
+    /// Deletes a webhook; its pending and buffered deliveries become `cancelled`.
+    pub async fn delete_webhook(
+        &self,
+        account_id: AccountId,
+        webhook_id: WebhookId,
+    ) -> Result<(), Error> {
+        on_backend!(self, b => b.delete_webhook(account_id, webhook_id).await)
+    }
+
+    /// Replaces a webhook's secret; the old one keeps signing for 24 hours.
+    pub async fn rotate_webhook_secret(
+        &self,
+        account_id: AccountId,
+        webhook_id: WebhookId,
+        secret: String,
+        now: Millis,
+    ) -> Result<Webhook, Error> {
+        on_backend!(self, b => b.rotate_webhook_secret(account_id, webhook_id, secret, now).await)
+    }
+
+    /// Ingests events in one durable commit; each event gets its own result (an idempotency
+    /// conflict fails that event only).
+    pub async fn ingest(
+        &self,
+        account_id: AccountId,
+        events: Vec<NewEvent>,
+        fan_out: FanOut,
+        now: Millis,
+    ) -> Result<Vec<Result<Ingested, Error>>, Error> {
+        on_backend!(self, b => b.ingest(account_id, events, fan_out, now).await)
+    }
+
+    /// Records an attempt's result (and deactivates its webhook when the thresholds are met).
+    /// `patient` when nothing waits for the record to move on.
+    pub async fn record_attempt(
+        &self,
+        report: AttemptReport,
+        policy: Arc<DeliveryPolicy>,
+        patient: bool,
+    ) -> Result<Recorded, Error> {
+        on_backend!(self, b => b.record_attempt(report, policy, patient).await)
+    }
+
+    /// Schedules a delivery again now; returns it and its webhook.
+    pub async fn retry_delivery(
+        &self,
+        account_id: AccountId,
+        delivery_id: DeliveryId,
+        now: Millis,
+    ) -> Result<(DeliveryRecord, WebhookId), Error> {
+        on_backend!(self, b => b.retry_delivery(account_id, delivery_id, now).await)
+    }
+
+    /// Reactivates a webhook, replaying or dropping its buffer.
+    pub async fn activate(
+        &self,
+        account_id: AccountId,
+        webhook_id: WebhookId,
+        replay: bool,
+        now: Millis,
+        buffer_window: Millis,
+        link: Option<Millis>,
+    ) -> Result<Activation, Error> {
+        on_backend!(self, b => b.activate(account_id, webhook_id, replay, now, buffer_window, link).await)
+    }
+
+    /// Marks buffered deliveries past the buffer window `expired`, at most `limit`.
+    pub async fn expire_buffered(
+        &self,
+        now: Millis,
+        buffer_window: Millis,
+        limit: usize,
+    ) -> Result<usize, Error> {
+        on_backend!(self, b => b.expire_buffered(now, buffer_window, limit).await)
+    }
+
+    /// Removes records created before `cutoff`, at most about `limit`.
+    pub async fn purge_before(&self, cutoff: Millis, limit: usize) -> Result<usize, Error> {
+        on_backend!(self, b => b.purge_before(cutoff, limit).await)
+    }
+
+    // Reads of traffic -------------------------------------------------------------------------
+
+    /// One event of an account.
+    pub async fn event(
+        &self,
+        account_id: &AccountId,
+        event_id: EventId,
+    ) -> Result<Option<StoredEvent>, Error> {
+        on_backend!(self, b => b.event(account_id, event_id).await)
+    }
+
+    /// A page of an account's events, newest first, optionally of one type.
+    pub async fn list_events(
+        &self,
+        account_id: &AccountId,
+        before: Option<EventId>,
+        limit: usize,
+        event_type: Option<String>,
+    ) -> Result<(Vec<StoredEvent>, Option<EventId>), Error> {
+        on_backend!(self, b => b.list_events(account_id, before, limit, event_type).await)
+    }
+
+    /// Several deliveries of an account by id (missing ones are skipped).
+    pub async fn deliveries_by_id(
+        &self,
+        account_id: &AccountId,
+        ids: Vec<DeliveryId>,
+    ) -> Result<Vec<(DeliveryId, DeliveryRecord)>, Error> {
+        on_backend!(self, b => b.deliveries_by_id(account_id, ids).await)
+    }
+
+    /// A page of an account's deliveries in creation order, filtered.
+    pub async fn list_deliveries(
+        &self,
+        account_id: &AccountId,
+        after: Option<DeliveryId>,
+        limit: usize,
+        filter: DeliveryFilter,
+    ) -> Result<(Vec<(DeliveryId, DeliveryRecord)>, Option<DeliveryId>), Error> {
+        on_backend!(self, b => b.list_deliveries(account_id, after, limit, filter).await)
+    }
+
+    /// A page of notifications in creation order, of one account or of all.
+    pub async fn list_notifications(
+        &self,
+        account_id: Option<AccountId>,
+        after: Option<NotificationId>,
+        limit: usize,
+    ) -> Result<
+        (
+            Vec<(NotificationId, NotificationRecord)>,
+            Option<NotificationId>,
+        ),
+        Error,
+    > {
+        on_backend!(self, b => b.list_notifications(account_id, after, limit).await)
+    }
+
+    /// What an activation link leads to at `now`.
+    pub async fn link_target(&self, token: &str, now: Millis) -> Result<LinkTarget, Error> {
+        on_backend!(self, b => b.link_target(token, now).await)
+    }
+
+    /// The scheduler's look at one webhook's queue: up to `take` deliveries due by `now` that
+    /// are not `busy`, and when the next one is due. Blocking: call it from the scheduler's
+    /// own thread.
+    pub fn due_batch(
+        &self,
+        webhook_id: WebhookId,
+        now: Millis,
+        take: usize,
+        busy: &dyn Fn(DeliveryId) -> bool,
+        ordered: bool,
+    ) -> Result<DueBatch, Error> {
+        on_backend!(self, b => b.due_batch(webhook_id, now, take, busy, ordered))
     }
 }
 
-/// The store-wide secrets: signing key, admin token hash, and a token generated just now.
-type Initialised = ([u8; 32], Option<TokenHash>, Option<String>);
+// Reads of the configuration: served from the catalog, whatever the backend -------------------
 
-/// Refuses to open the store on a disk too full to write to it.
-fn check_free_space(data_dir: &Path) -> Result<(), OpenError> {
-    let free = disk::free_bytes(data_dir).map_err(|e| {
-        OpenError(format!(
-            "cannot read the free space of {}: {e}",
-            data_dir.display()
-        ))
-    })?;
-    let log = data_dir.join(wal::WAL_FILE);
-    let log_size = std::fs::metadata(&log).map_or(0, |m| m.len());
-    let needed = MIN_FREE_BYTES + wal::RESERVED_BYTES.saturating_sub(log_size);
-    if free < needed {
-        return Err(OpenError(format!(
-            "the disk holding {} is full: {} KiB free, and hookd needs {} KiB to start; free some space and start hookd again",
-            data_dir.display(),
-            free / 1024,
-            needed / 1024
-        )));
-    }
-    Ok(())
+fn not_found_account(id: &AccountId) -> Error {
+    Error::NotFound(format!("account {id}"))
 }
 
-/// `what` went wrong opening the store in `data_dir`; when the cause is a full disk, says so
-/// first, since that is what the operator must act on.
-fn explain_disk_full(what: String, data_dir: &Path) -> String {
-    if what.contains("os error 28") || what.contains("No space left on device") {
-        format!(
-            "the disk holding {} is full: free some space and start hookd again ({what})",
-            data_dir.display()
+fn not_found_webhook(id: WebhookId) -> Error {
+    Error::NotFound(format!("webhook {id}"))
+}
+
+impl Store {
+    /// The account with this id.
+    pub fn account(&self, id: &AccountId) -> Option<Account> {
+        self.catalog()
+            .read()
+            .accounts
+            .get(id)
+            .map(|e| e.account.clone())
+    }
+
+    /// A webhook by its id.
+    pub fn webhook_by_id(&self, id: WebhookId) -> Option<Arc<Webhook>> {
+        self.catalog().read().webhook_by_id(id)
+    }
+
+    /// The ids of every webhook.
+    pub fn webhook_ids(&self) -> Vec<WebhookId> {
+        self.catalog()
+            .read()
+            .webhooks_by_id
+            .keys()
+            .copied()
+            .collect()
+    }
+
+    /// A page of accounts in id order.
+    pub fn list_accounts(
+        &self,
+        after: Option<&AccountId>,
+        limit: usize,
+    ) -> Page<Account, AccountId> {
+        let catalog = self.catalog().read();
+        page(
+            &catalog.accounts,
+            after,
+            limit,
+            |_| true,
+            |e| e.account.clone(),
         )
-    } else {
-        what
-    }
-}
-
-/// Checks the schema version and creates the store-wide secrets on first open.
-fn initialise(db: &Database, admin_token_configured: bool) -> Result<Initialised, Error> {
-    let mut tx = db.begin_write()?;
-    // Durable, with redb's allocator state (quick repair), like every checkpoint.
-    tx.set_quick_repair(true);
-    let result = {
-        let mut meta = tx.open_table(META)?;
-        let stored_version = match meta.get(META_SCHEMA_VERSION)? {
-            Some(v) => Some(u64_from(v.value())?),
-            None => None,
-        };
-        match stored_version {
-            Some(v) if v > SCHEMA_VERSION => {
-                return Err(Error::Storage(format!(
-                    "the store has schema version {v}, newer than this hookd understands ({SCHEMA_VERSION}); run a newer hookd"
-                )));
-            }
-            Some(v) if v < SCHEMA_VERSION => {
-                // Future migrations run here, one version step at a time. A migration must see
-                // the store with its write-ahead log applied: run `writer::recover` before
-                // this once the first real migration is written (v1 stores never had a log).
-                meta.insert(META_SCHEMA_VERSION, SCHEMA_VERSION.to_be_bytes().as_slice())?;
-            }
-            Some(_) => {}
-            None => {
-                meta.insert(META_SCHEMA_VERSION, SCHEMA_VERSION.to_be_bytes().as_slice())?;
-            }
-        }
-        let stored_key = meta.get(META_SIGNING_KEY)?.map(|v| v.value().to_vec());
-        let signing_key = match stored_key {
-            Some(v) => <[u8; 32]>::try_from(v.as_slice())
-                .map_err(|_| Error::Corrupt("corrupt signing key".into()))?,
-            None => {
-                let key = crypto::random_bytes::<32>();
-                meta.insert(META_SIGNING_KEY, key.as_slice())?;
-                key
-            }
-        };
-        let mut generated = None;
-        let stored_hash = meta.get(META_ADMIN_TOKEN_HASH)?.map(|v| v.value().to_vec());
-        let admin_hash = match stored_hash {
-            Some(v) => Some(
-                <[u8; 32]>::try_from(v.as_slice())
-                    .map_err(|_| Error::Corrupt("corrupt admin token hash".into()))?,
-            ),
-            None if !admin_token_configured => {
-                let (token, hash) = crypto::new_token();
-                meta.insert(META_ADMIN_TOKEN_HASH, hash.as_slice())?;
-                generated = Some(token);
-                Some(hash)
-            }
-            None => None,
-        };
-        for table in [ACCOUNTS, TOKENS, WEBHOOKS] {
-            tx.open_table(table)?;
-        }
-        tx.open_table(EVENTS)?;
-        tx.open_table(DELIVERIES)?;
-        tx.open_table(DUE)?;
-        tx.open_table(BUFFER)?;
-        tx.open_table(IDEMPOTENCY)?;
-        tx.open_table(NOTIFICATIONS)?;
-        (signing_key, admin_hash, generated)
-    };
-    tx.commit()?;
-    Ok(result)
-}
-
-fn u64_from(bytes: &[u8]) -> Result<u64, Error> {
-    <[u8; 8]>::try_from(bytes)
-        .map(u64::from_be_bytes)
-        .map_err(|_| Error::Corrupt("corrupt number in meta table".into()))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_newer_schema_is_refused() {
-        let dir = tempfile::tempdir().unwrap();
-        {
-            let db = Database::create(dir.path().join(STORE_FILE)).unwrap();
-            let tx = db.begin_write().unwrap();
-            tx.open_table(META)
-                .unwrap()
-                .insert(
-                    META_SCHEMA_VERSION,
-                    (SCHEMA_VERSION + 1).to_be_bytes().as_slice(),
-                )
-                .unwrap();
-            tx.commit().unwrap();
-        }
-        let err = Store::open(dir.path(), true).err().unwrap();
-        assert!(err.0.contains("newer"), "{err}");
     }
 
-    #[test]
-    fn admin_token_is_generated_once() {
-        let dir = tempfile::tempdir().unwrap();
-        let first = Store::open(dir.path(), false).unwrap();
-        let token = first.generated_admin_token.clone().unwrap();
-        assert_eq!(
-            first.store.admin_token_hash(),
-            Some(crypto::hash_token(&token))
-        );
-        let key = *first.store.signing_key();
-        drop(first.store);
-        first.writer_thread.join().unwrap();
-        let second = Store::open(dir.path(), false).unwrap();
-        assert!(second.generated_admin_token.is_none());
-        assert_eq!(
-            second.store.admin_token_hash(),
-            Some(crypto::hash_token(&token))
-        );
-        assert_eq!(second.store.signing_key(), &key);
+    /// The owner of a token, by the token's hash.
+    pub fn token_owner(&self, hash: &TokenHash) -> Option<TokenOwner> {
+        let catalog = self.catalog().read();
+        let (account_id, token_id) = catalog.token_hashes.get(hash)?;
+        let token = catalog.accounts.get(account_id)?.tokens.get(token_id)?;
+        Some(TokenOwner {
+            account_id: account_id.clone(),
+            token_id: *token_id,
+            last_used_minute: token.last_used.map(|t| t.div_euclid(60_000)),
+        })
+    }
+
+    /// A page of an account's tokens; `None` when the account does not exist.
+    pub fn list_tokens(
+        &self,
+        account_id: &AccountId,
+        after: Option<&TokenId>,
+        limit: usize,
+    ) -> Option<Page<TokenRecord, TokenId>> {
+        let catalog = self.catalog().read();
+        let entry = catalog.accounts.get(account_id)?;
+        Some(page(&entry.tokens, after, limit, |_| true, Clone::clone))
+    }
+
+    /// One webhook of an account, with the account's current name.
+    pub fn webhook(
+        &self,
+        account_id: &AccountId,
+        webhook_id: WebhookId,
+    ) -> Result<(Arc<Webhook>, String), Error> {
+        let catalog = self.catalog().read();
+        let entry = catalog
+            .accounts
+            .get(account_id)
+            .ok_or_else(|| not_found_account(account_id))?;
+        let webhook = entry
+            .webhooks
+            .get(&webhook_id)
+            .cloned()
+            .ok_or_else(|| not_found_webhook(webhook_id))?;
+        Ok((webhook, entry.account.name.clone()))
+    }
+
+    /// A page of an account's webhooks passing `keep`, with the account's name.
+    pub fn list_webhooks(
+        &self,
+        account_id: &AccountId,
+        after: Option<&WebhookId>,
+        limit: usize,
+        keep: impl Fn(&Webhook) -> bool,
+    ) -> Result<(Page<Arc<Webhook>, WebhookId>, String), Error> {
+        let catalog = self.catalog().read();
+        let entry = catalog
+            .accounts
+            .get(account_id)
+            .ok_or_else(|| not_found_account(account_id))?;
+        let page = page(&entry.webhooks, after, limit, |w| keep(w), Arc::clone);
+        Ok((page, entry.account.name.clone()))
     }
 }

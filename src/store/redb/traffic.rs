@@ -3,107 +3,26 @@
 
 use std::ops::Bound;
 use std::sync::Arc;
-use std::time::Duration;
 
 use redb::{ReadTransaction, ReadableDatabase, ReadableTable};
 
-use super::lifecycle::{DeliveryPolicy, Recorded};
 use super::tables::*;
-use super::{Store, WriteCtx};
+use super::{RedbStore, WriteCtx};
 use crate::crypto;
 use crate::error::Error;
 use crate::ids::{AccountId, DeliveryId, EventId, WebhookId};
 use crate::model::Webhook;
 use crate::patterns;
 use crate::records::{
-    AttemptRecord, DeliveryRecord, DeliveryStatus, EventMeta, MAX_KEPT_ATTEMPTS, Outcome,
-    StoredEvent, envelope,
+    AttemptRecord, DeliveryRecord, DeliveryStatus, EventMeta, MAX_KEPT_ATTEMPTS, StoredEvent,
+    envelope,
 };
 use crate::retry::random_unit;
+use crate::store::types::{
+    AttemptReport, DeliveryFilter, DeliveryPolicy, DueBatch, DueItem, FanOut, Ingested, NewEvent,
+    Recorded,
+};
 use crate::time::{Millis, format_rfc3339};
-
-/// Which webhooks an event fans out to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FanOut {
-    /// Every enabled webhook whose patterns match (ingest).
-    Subscribers,
-    /// Like `Subscribers`, but never this webhook (its own deactivation notice).
-    SubscribersExcept(WebhookId),
-    /// This webhook alone, whatever its patterns (test events); buffered if it is deactivated.
-    Only(WebhookId),
-}
-
-/// An event as validated by the API, ready to be stored.
-#[derive(Debug, Clone)]
-pub struct NewEvent {
-    pub event_type: String,
-    /// The `data` JSON exactly as the client sent it.
-    pub data: Vec<u8>,
-    pub idempotency_key: Option<String>,
-}
-
-impl NewEvent {
-    /// What "the same body" means for idempotency: the type and the data bytes.
-    fn body_hash(&self) -> [u8; 32] {
-        use sha2::{Digest, Sha256};
-        let mut h = Sha256::new();
-        h.update(self.event_type.as_bytes());
-        h.update([0u8]);
-        h.update(&self.data);
-        h.finalize().into()
-    }
-}
-
-/// The outcome of ingesting one event.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Ingested {
-    pub id: EventId,
-    pub event_type: String,
-    pub created: Millis,
-    /// Webhooks the event was fanned out to (buffered ones included).
-    pub deliveries: u32,
-    /// True when an earlier event with the same idempotency key was returned instead.
-    pub replayed: bool,
-    /// The deliveries made (empty on a replay).
-    pub delivery_ids: Vec<DeliveryId>,
-}
-
-/// The result of one delivery attempt, to be recorded.
-#[derive(Debug, Clone)]
-pub struct AttemptReport {
-    pub account_seq: u64,
-    pub delivery_id: DeliveryId,
-    pub webhook_id: WebhookId,
-    pub date: Millis,
-    pub duration_ms: u64,
-    pub outcome: Outcome,
-    pub status_code: Option<u16>,
-    pub response_body: Option<String>,
-    pub error: Option<String>,
-    pub retry_after: Option<Duration>,
-    /// The receiver answered 410 Gone: deactivate at once.
-    pub gone: bool,
-}
-
-/// A delivery the scheduler may start now, with everything the attempt needs.
-#[derive(Debug, Clone)]
-pub struct DueItem {
-    pub account_seq: u64,
-    pub delivery_id: DeliveryId,
-    pub event_id: EventId,
-    pub event_type: String,
-    /// The number this attempt will have.
-    pub attempt_number: u32,
-    pub envelope: bytes::Bytes,
-}
-
-/// What the scheduler learns from one look at a webhook's queue.
-#[derive(Debug, Default)]
-pub struct DueBatch {
-    pub items: Vec<DueItem>,
-    /// When the next entry not taken is due (now or earlier when capacity ran out).
-    pub next_due: Option<Millis>,
-}
 
 fn due_key(webhook: &Webhook, due: Millis) -> u64 {
     due_key_of(webhook.settings.ordered, due)
@@ -563,15 +482,7 @@ impl WriteCtx<'_> {
     }
 }
 
-/// Filters of a delivery listing.
-#[derive(Debug, Default, Clone)]
-pub struct DeliveryFilter {
-    pub webhook_id: Option<WebhookId>,
-    pub event_id: Option<EventId>,
-    pub status: Option<DeliveryStatus>,
-}
-
-impl Store {
+impl RedbStore {
     fn seq_of(&self, account_id: &AccountId) -> Result<u64, Error> {
         self.account(account_id)
             .map(|a| a.seq)

@@ -6,7 +6,7 @@ use serde::de::DeserializeOwned;
 
 use crate::error::Error;
 
-/// Store-wide settings: schema version, signing key, admin token hash, counters.
+/// RedbStore-wide settings: schema version, signing key, admin token hash, counters.
 pub const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
 /// Account id → [`crate::model::Account`].
 pub const ACCOUNTS: TableDefinition<&str, &[u8]> = TableDefinition::new("accounts");

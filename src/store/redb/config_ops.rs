@@ -8,27 +8,19 @@ use std::sync::Arc;
 
 use redb::ReadableTable;
 
-use super::catalog::{AccountEntry, Page, page};
 use super::tables::*;
-use super::{Store, WriteCtx};
+use super::{RedbStore, WriteCtx};
 use crate::crypto::TokenHash;
 use crate::error::Error;
 use crate::i18n::Lang;
 use crate::ids::{AccountId, TokenId, WebhookId};
 use crate::model::{Account, PreviousSecret, TokenRecord, Webhook, WebhookSettings, WebhookStatus};
+use crate::store::catalog::AccountEntry;
+use crate::store::types::TokenOwner;
 use crate::time::Millis;
 
 /// How long a rotated-out secret keeps signing beside the new one.
 pub const PREVIOUS_SECRET_GRACE_MS: Millis = 24 * 3600 * 1000;
-
-/// Who an account token belongs to, as authentication finds it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TokenOwner {
-    pub account_id: AccountId,
-    pub token_id: TokenId,
-    /// Last recorded use, in whole minutes since the epoch.
-    pub last_used_minute: Option<i64>,
-}
 
 fn not_found_account(id: &AccountId) -> Error {
     Error::NotFound(format!("account {id}"))
@@ -367,7 +359,7 @@ impl WriteCtx<'_> {
 // Reads (from the catalog) and the async write API
 // ---------------------------------------------------------------------------------------------
 
-impl Store {
+impl RedbStore {
     /// The account with this id.
     pub fn account(&self, id: &AccountId) -> Option<Account> {
         self.catalog()
@@ -380,92 +372,6 @@ impl Store {
     /// A webhook by its id.
     pub fn webhook_by_id(&self, id: WebhookId) -> Option<Arc<Webhook>> {
         self.catalog().read().webhook_by_id(id)
-    }
-
-    /// The ids of every webhook.
-    pub fn webhook_ids(&self) -> Vec<WebhookId> {
-        self.catalog()
-            .read()
-            .webhooks_by_id
-            .keys()
-            .copied()
-            .collect()
-    }
-
-    /// A page of accounts in id order.
-    pub fn list_accounts(
-        &self,
-        after: Option<&AccountId>,
-        limit: usize,
-    ) -> Page<Account, AccountId> {
-        let catalog = self.catalog().read();
-        page(
-            &catalog.accounts,
-            after,
-            limit,
-            |_| true,
-            |e| e.account.clone(),
-        )
-    }
-
-    /// The owner of a token, by the token's hash.
-    pub fn token_owner(&self, hash: &TokenHash) -> Option<TokenOwner> {
-        let catalog = self.catalog().read();
-        let (account_id, token_id) = catalog.token_hashes.get(hash)?;
-        let token = catalog.accounts.get(account_id)?.tokens.get(token_id)?;
-        Some(TokenOwner {
-            account_id: account_id.clone(),
-            token_id: *token_id,
-            last_used_minute: token.last_used.map(|t| t.div_euclid(60_000)),
-        })
-    }
-
-    /// A page of an account's tokens; `None` when the account does not exist.
-    pub fn list_tokens(
-        &self,
-        account_id: &AccountId,
-        after: Option<&TokenId>,
-        limit: usize,
-    ) -> Option<Page<TokenRecord, TokenId>> {
-        let catalog = self.catalog().read();
-        let entry = catalog.accounts.get(account_id)?;
-        Some(page(&entry.tokens, after, limit, |_| true, Clone::clone))
-    }
-
-    /// One webhook of an account, with the account's current name.
-    pub fn webhook(
-        &self,
-        account_id: &AccountId,
-        webhook_id: WebhookId,
-    ) -> Result<(Arc<Webhook>, String), Error> {
-        let catalog = self.catalog().read();
-        let entry = catalog
-            .accounts
-            .get(account_id)
-            .ok_or_else(|| not_found_account(account_id))?;
-        let webhook = entry
-            .webhooks
-            .get(&webhook_id)
-            .cloned()
-            .ok_or_else(|| not_found_webhook(webhook_id))?;
-        Ok((webhook, entry.account.name.clone()))
-    }
-
-    /// A page of an account's webhooks passing `keep`, with the account's name.
-    pub fn list_webhooks(
-        &self,
-        account_id: &AccountId,
-        after: Option<&WebhookId>,
-        limit: usize,
-        keep: impl Fn(&Webhook) -> bool,
-    ) -> Result<(Page<Arc<Webhook>, WebhookId>, String), Error> {
-        let catalog = self.catalog().read();
-        let entry = catalog
-            .accounts
-            .get(account_id)
-            .ok_or_else(|| not_found_account(account_id))?;
-        let page = page(&entry.webhooks, after, limit, |w| keep(w), Arc::clone);
-        Ok((page, entry.account.name.clone()))
     }
 
     /// See [`WriteCtx::create_account`].

@@ -2,81 +2,22 @@
 //! the buffer, activation with or without replay, expiry of old buffered deliveries, and the
 //! retention purge.
 
-use std::sync::Arc;
-
 use redb::ReadableTable;
 use serde_json::json;
 
 use super::tables::*;
-use super::traffic::{FanOut, NewEvent, due_key_of};
-use super::{Store, WriteCtx};
+use super::traffic::due_key_of;
+use super::{RedbStore, WriteCtx};
 use crate::error::Error;
 use crate::i18n::{self, Lang};
 use crate::ids::{AccountId, EventId, NotificationId, WebhookId, v7_floor};
 use crate::links::{self, LinkClaims};
 use crate::model::{Webhook, WebhookStatus};
 use crate::records::{DeliveryRecord, DeliveryStatus, NotificationRecord, StoredEvent};
-use crate::retry::RetryPolicy;
+use crate::store::types::{
+    Activation, DEACTIVATED_EVENT, Deactivated, DeliveryPolicy, FanOut, LinkTarget, NewEvent,
+};
 use crate::time::{Millis, format_rfc3339};
-
-/// The system event emitted on deactivation.
-pub const DEACTIVATED_EVENT: &str = "hookd.webhook.deactivated";
-
-/// Everything that decides what happens after an attempt.
-#[derive(Debug, Clone)]
-pub struct DeliveryPolicy {
-    pub retry: RetryPolicy,
-    /// `deactivation.after_failures`.
-    pub after_failures: u32,
-    /// `deactivation.after`, in milliseconds.
-    pub deactivate_after: Millis,
-    /// `retention.buffer`, in milliseconds.
-    pub buffer: Millis,
-    /// Base of activation links.
-    pub public_url: String,
-}
-
-/// What the engine must do after a deactivation was committed.
-#[derive(Debug, Clone)]
-pub struct Deactivated {
-    pub webhook_id: WebhookId,
-    /// Why, in words (no URL, no payload: safe to log).
-    pub reason: String,
-    pub account_id: AccountId,
-    /// The system event: its id and the envelope POSTed to `notifications.url`.
-    pub event_id: EventId,
-    pub envelope: Vec<u8>,
-}
-
-/// The result of recording an attempt.
-#[derive(Debug, Clone, Default)]
-pub struct Recorded {
-    pub still_pending: bool,
-    pub deactivated: Option<Deactivated>,
-}
-
-/// The result of an activation.
-#[derive(Debug, Clone)]
-pub struct Activation {
-    pub webhook: Webhook,
-    pub replayed: u32,
-    pub dropped: u32,
-}
-
-/// What an activation link leads to, for its page.
-#[derive(Debug, Clone)]
-pub enum LinkTarget {
-    /// Valid: the webhook, how many buffered deliveries wait, and the link's deactivation.
-    Valid {
-        webhook: Arc<Webhook>,
-        buffered: u64,
-        deactivated: Millis,
-    },
-    /// Not a link hookd issued, or its webhook is gone.
-    Unknown,
-    /// Used, superseded, or past its buffer window.
-    Gone,
-}
 
 /// The notification's `message`, in the account's language: the sentence translated, the
 /// webhook's name and URL and the last error quoted as they are.
@@ -417,7 +358,7 @@ impl WriteCtx<'_> {
     }
 }
 
-impl Store {
+impl RedbStore {
     /// See [`WriteCtx::activate`].
     pub async fn activate(
         &self,

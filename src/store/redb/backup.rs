@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use redb::{Database, ReadableDatabase, ReadableTable};
 
-use super::Store;
+use super::RedbStore;
 use super::tables::*;
 use crate::error::Error;
 
@@ -21,7 +21,7 @@ macro_rules! copy_table {
     }};
 }
 
-impl Store {
+impl RedbStore {
     /// Writes a snapshot of the store to a new file in the data directory and returns its
     /// path. Blocking: run it on the blocking pool. The caller removes the file when done.
     pub fn write_snapshot(&self) -> Result<PathBuf, Error> {

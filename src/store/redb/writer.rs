@@ -27,12 +27,12 @@ use std::time::{Duration, Instant};
 use redb::{Database, Durability, WriteTransaction};
 use tokio::sync::{mpsc, oneshot};
 
-use super::catalog::{Catalog, SharedCatalog};
-use super::health::Health;
 use super::tables::{META, META_LOG_ID, META_WAL_CHECKPOINT, OpenTables};
 use super::wal::{CHECKPOINT_BYTES, DIRECT_BYTES, LogBuffer, Wal};
 use crate::error::{Error, Unstored};
 use crate::ids::{IdGen, WebhookId};
+use crate::store::catalog::{Catalog, SharedCatalog};
+use crate::store::health::Health;
 
 /// The most jobs committed in one transaction; bounds latency of the first job in a batch.
 pub const MAX_BATCH: usize = 4096;
@@ -617,8 +617,8 @@ mod tests {
     use redb::{ReadableDatabase, ReadableTable, ReadableTableMetadata};
 
     use super::*;
-    use crate::store::STORE_FILE;
-    use crate::store::tables::{DUE, EVENTS};
+    use crate::store::redb::STORE_FILE;
+    use crate::store::redb::tables::{DUE, EVENTS};
 
     /// Runs `op` in a write transaction as a batch does, logs the batch, and then throws the
     /// transaction away, as a crash throws away redb's commits since its last checkpoint.
@@ -644,7 +644,7 @@ mod tests {
     fn recovery_applies_what_only_the_log_holds() {
         let dir = tempfile::tempdir().unwrap();
         let db = Database::create(dir.path().join(STORE_FILE)).unwrap();
-        crate::store::initialise(&db, true).unwrap();
+        crate::store::redb::initialise(&db, true).unwrap();
         {
             let tx = db.begin_write().unwrap();
             let mut due = tx.open_table(DUE).unwrap();
@@ -708,11 +708,11 @@ mod tests {
 mod direct_tests {
     use redb::ReadableDatabase;
 
-    use crate::store::Store;
-    use crate::store::tables::{META, META_WAL_CHECKPOINT};
-    use crate::store::wal::WAL_FILE;
+    use crate::store::redb::RedbStore;
+    use crate::store::redb::tables::{META, META_WAL_CHECKPOINT};
+    use crate::store::redb::wal::WAL_FILE;
 
-    fn checkpoint_of(store: &Store) -> Option<Vec<u8>> {
+    fn checkpoint_of(store: &RedbStore) -> Option<Vec<u8>> {
         let tx = store.db().begin_read().unwrap();
         let meta = tx.open_table(META).unwrap();
         meta.get(META_WAL_CHECKPOINT)
@@ -723,7 +723,7 @@ mod direct_tests {
     #[tokio::test]
     async fn a_large_batch_is_committed_by_redb_itself_not_logged() {
         let dir = tempfile::tempdir().unwrap();
-        let opened = Store::open(dir.path(), true).unwrap();
+        let opened = RedbStore::open(dir.path(), true).unwrap();
         let store = opened.store.clone();
         store
             .write(|ctx| {
