@@ -10,6 +10,7 @@
 pub mod catalog;
 pub mod health;
 pub(crate) mod redb;
+pub(crate) mod rules;
 mod types;
 
 use std::path::Path;
@@ -17,10 +18,11 @@ use std::sync::Arc;
 
 use catalog::{Page, SharedCatalog, page};
 pub use redb::OpenError;
+pub use rules::DEACTIVATED_EVENT;
 pub(crate) use types::{Activation, Recorded};
 pub use types::{
-    AttemptReport, DEACTIVATED_EVENT, Deactivated, DeliveryFilter, DeliveryPolicy, DueBatch,
-    DueItem, FanOut, Ingested, LinkTarget, NewEvent, TokenOwner,
+    AttemptReport, Deactivated, DeliveryFilter, DeliveryPolicy, DueBatch, DueItem, FanOut,
+    Ingested, LinkTarget, NewEvent, TokenOwner,
 };
 
 use crate::crypto::TokenHash;

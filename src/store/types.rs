@@ -111,9 +111,6 @@ pub struct DeliveryFilter {
     pub status: Option<DeliveryStatus>,
 }
 
-/// The system event emitted on deactivation.
-pub const DEACTIVATED_EVENT: &str = "hookd.webhook.deactivated";
-
 /// Everything that decides what happens after an attempt.
 #[derive(Debug, Clone)]
 pub struct DeliveryPolicy {

@@ -3,36 +3,17 @@
 //! retention purge.
 
 use redb::ReadableTable;
-use serde_json::json;
 
 use super::tables::*;
-use super::traffic::due_key_of;
 use super::{RedbStore, WriteCtx};
 use crate::error::Error;
-use crate::i18n::{self, Lang};
 use crate::ids::{AccountId, EventId, NotificationId, WebhookId, v7_floor};
-use crate::links::{self, LinkClaims};
-use crate::model::{Webhook, WebhookStatus};
+use crate::links::{self};
+use crate::model::Webhook;
 use crate::records::{DeliveryRecord, DeliveryStatus, NotificationRecord, StoredEvent};
-use crate::store::types::{
-    Activation, DEACTIVATED_EVENT, Deactivated, DeliveryPolicy, FanOut, LinkTarget, NewEvent,
-};
-use crate::time::{Millis, format_rfc3339};
-
-/// The notification's `message`, in the account's language: the sentence translated, the
-/// webhook's name and URL and the last error quoted as they are.
-fn deactivation_message(language: Lang, webhook: &Webhook, reason: &str, until: Millis) -> String {
-    i18n::text(
-        language,
-        "notification-deactivated",
-        &[
-            ("name", webhook.settings.name.as_str().into()),
-            ("url", webhook.settings.event_url.as_str().into()),
-            ("reason", i18n::deactivation_reason(language, reason).into()),
-            ("until", i18n::long_date(language, until).into()),
-        ],
-    )
-}
+use crate::store::rules::{self, DEACTIVATED_EVENT};
+use crate::store::types::{Activation, Deactivated, DeliveryPolicy, FanOut, LinkTarget, NewEvent};
+use crate::time::Millis;
 
 impl WriteCtx<'_> {
     /// Switches a webhook off: its pending deliveries are buffered, a notification is stored,
@@ -51,50 +32,29 @@ impl WriteCtx<'_> {
             .get(&webhook.account_id)
             .map(|e| (e.account.seq, e.account.language))
             .ok_or_else(|| Error::NotFound(format!("account {}", webhook.account_id)))?;
-        let updated = Webhook {
-            status: WebhookStatus::Deactivated,
-            deactivated: Some(now),
-            deactivation_reason: Some(reason.clone()),
-            ..webhook.clone()
-        };
-        self.replace_webhook(updated)?;
+        let deactivation =
+            rules::deactivation(webhook, &reason, now, policy, language, self.signing_key);
+        self.replace_webhook(deactivation.webhook)?;
         self.buffer_pending(webhook_id)?;
-        let activation_url = links::url(
-            &policy.public_url,
-            self.signing_key,
-            LinkClaims {
-                webhook_id,
-                deactivated: now,
-                expires: now + policy.buffer,
-            },
-        );
         let notification = NotificationRecord {
             kind: "webhook.deactivated".into(),
             account_id: webhook.account_id.clone(),
             account_seq: seq,
             webhook_id: webhook.id,
             created: now,
-            message: deactivation_message(language, webhook, &reason, now + policy.buffer),
-            activation_url: activation_url.clone(),
+            message: deactivation.message,
+            activation_url: deactivation.activation_url,
         };
         let notification_id = self.ids.notification(now);
         self.notifications()?.insert(
             notification_id.as_u128(),
             super::tables::encode(&notification)?.as_slice(),
         )?;
-        let data = json!({
-            "webhookId": webhook.id,
-            "name": webhook.settings.name,
-            "eventUrl": webhook.settings.event_url,
-            "reason": &reason,
-            "deactivatedDate": format_rfc3339(now),
-            "activationUrl": activation_url,
-        });
         let event = self.ingest(
             &webhook.account_id,
             NewEvent {
                 event_type: DEACTIVATED_EVENT.to_string(),
-                data: data.to_string().into_bytes(),
+                data: deactivation.event_data,
                 idempotency_key: None,
             },
             FanOut::SubscribersExcept(webhook_id),
@@ -171,7 +131,7 @@ impl WriteCtx<'_> {
                 .ok_or_else(|| Error::NotFound(format!("webhook {webhook_id}")))?
         };
         if let Some(deactivated) = link
-            && (!current.is_deactivated() || current.deactivated != Some(deactivated))
+            && !rules::link_still_applies(&current, deactivated)
         {
             return Err(Error::Conflict(
                 "this activation link was already used".into(),
@@ -185,14 +145,7 @@ impl WriteCtx<'_> {
             });
         }
         let id = current.id.as_u128();
-        let webhook = Webhook {
-            status: WebhookStatus::Active,
-            failure_count: 0,
-            failing_since: None,
-            deactivated: None,
-            deactivation_reason: None,
-            ..(*current).clone()
-        };
+        let webhook = rules::activated(&current);
         self.replace_webhook(webhook.clone())?;
         let mut buffered: Vec<(u64, u128)> = Vec::new();
         {
@@ -203,7 +156,6 @@ impl WriteCtx<'_> {
             }
         }
         let (mut replayed, mut dropped) = (0, 0);
-        let oldest_kept = now - buffer_window;
         // Delivery ids increase with their events, so this is oldest event first.
         for (seq, delivery_id) in buffered {
             let Some(mut record) = self
@@ -214,19 +166,13 @@ impl WriteCtx<'_> {
             else {
                 continue;
             };
-            if record.created < oldest_kept {
-                record.status = DeliveryStatus::Expired;
-            } else if replay {
-                record.status = DeliveryStatus::Pending;
-                record.series_start = record.attempt_count;
-                record.next_attempt = Some(now);
-                record.due_key = due_key_of(webhook.settings.ordered, now);
-                self.due()?
-                    .insert((id, record.due_key, delivery_id), (seq, now))?;
-                replayed += 1;
-            } else {
-                record.status = DeliveryStatus::Cancelled;
-                dropped += 1;
+            match rules::unbuffer(&mut record, &webhook, replay, now, buffer_window) {
+                rules::Unbuffered::Expired => {}
+                rules::Unbuffered::Replayed { due_key } => {
+                    self.due()?.insert((id, due_key, delivery_id), (seq, now))?;
+                    replayed += 1;
+                }
+                rules::Unbuffered::Dropped => dropped += 1,
             }
             self.deliveries()?
                 .insert((seq, delivery_id), record.encode()?.as_slice())?;
@@ -445,10 +391,7 @@ impl RedbStore {
         let Some(webhook) = self.webhook_by_id(claims.webhook_id) else {
             return Ok(LinkTarget::Unknown);
         };
-        if now >= claims.expires
-            || !webhook.is_deactivated()
-            || webhook.deactivated != Some(claims.deactivated)
-        {
+        if now >= claims.expires || !rules::link_still_applies(&webhook, claims.deactivated) {
             return Ok(LinkTarget::Gone);
         }
         let id = claims.webhook_id.as_u128();

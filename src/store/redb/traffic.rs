@@ -12,26 +12,13 @@ use crate::crypto;
 use crate::error::Error;
 use crate::ids::{AccountId, DeliveryId, EventId, WebhookId};
 use crate::model::Webhook;
-use crate::patterns;
-use crate::records::{
-    AttemptRecord, DeliveryRecord, DeliveryStatus, EventMeta, MAX_KEPT_ATTEMPTS, StoredEvent,
-    envelope,
-};
-use crate::retry::random_unit;
+use crate::records::{DeliveryRecord, DeliveryStatus, EventMeta, StoredEvent, envelope};
+use crate::store::rules;
 use crate::store::types::{
     AttemptReport, DeliveryFilter, DeliveryPolicy, DueBatch, DueItem, FanOut, Ingested, NewEvent,
     Recorded,
 };
-use crate::time::{Millis, format_rfc3339};
-
-fn due_key(webhook: &Webhook, due: Millis) -> u64 {
-    due_key_of(webhook.settings.ordered, due)
-}
-
-/// The due-queue key time: the due time, or 0 for ordered webhooks (queue in event order).
-pub(super) fn due_key_of(ordered: bool, due: Millis) -> u64 {
-    if ordered { 0 } else { due.max(0) as u64 }
-}
+use crate::time::Millis;
 
 impl WriteCtx<'_> {
     fn account_seq(&self, account_id: &AccountId) -> Result<u64, Error> {
@@ -69,20 +56,7 @@ impl WriteCtx<'_> {
                 .accounts
                 .get(account_id)
                 .ok_or_else(|| Error::NotFound(format!("account {account_id}")))?;
-            entry
-                .webhooks
-                .values()
-                .filter(|w| {
-                    let subscribed = w.settings.enabled
-                        && patterns::any_matches(&w.settings.event_list, &event.event_type);
-                    match fan_out {
-                        FanOut::Only(only) => w.id == only,
-                        FanOut::SubscribersExcept(except) => subscribed && w.id != except,
-                        FanOut::Subscribers => subscribed,
-                    }
-                })
-                .cloned()
-                .collect()
+            rules::fan_out(entry.webhooks.values(), &event.event_type, fan_out)
         };
         let event_id = self.ids.event(now);
         let (envelope, data_start, data_end) = envelope(
@@ -98,22 +72,7 @@ impl WriteCtx<'_> {
                 let webhook_id = webhook.id;
                 let delivery_id = self.ids.delivery(now);
                 let buffered = webhook.is_deactivated();
-                let record = DeliveryRecord {
-                    event_id,
-                    webhook_id,
-                    event_type: event.event_type.clone(),
-                    created: now,
-                    status: if buffered {
-                        DeliveryStatus::Buffered
-                    } else {
-                        DeliveryStatus::Pending
-                    },
-                    next_attempt: (!buffered).then_some(now),
-                    due_key: due_key(webhook, now),
-                    attempt_count: 0,
-                    series_start: 0,
-                    attempts: Vec::new(),
-                };
+                let record = rules::new_delivery(event_id, &event, webhook, now);
                 self.deliveries()?
                     .insert((seq, delivery_id.as_u128()), record.encode()?.as_slice())?;
                 if buffered {
@@ -230,63 +189,27 @@ impl WriteCtx<'_> {
             // Purged or its account deleted meanwhile: nothing to record.
             return Ok(Recorded::default());
         };
-        record.attempt_count += 1;
-        record.attempts.push(AttemptRecord {
-            number: record.attempt_count,
-            date: report.date,
-            duration_ms: report.duration_ms,
-            outcome: report.outcome,
-            status_code: report.status_code,
-            response_body: report.response_body.clone(),
-            error: report.error.clone(),
-        });
-        if record.attempts.len() > MAX_KEPT_ATTEMPTS {
-            let excess = record.attempts.len() - MAX_KEPT_ATTEMPTS;
-            record.attempts.drain(..excess);
-        }
         let webhook = self.catalog().webhook_by_id(report.webhook_id);
         let success = report.outcome.is_success();
         let (webhook_key, delivery_key) =
             (report.webhook_id.as_u128(), report.delivery_id.as_u128());
-        match record.status {
-            DeliveryStatus::Pending => {
+        let due_entry = (webhook_key, record.due_key, delivery_key);
+        match rules::apply_attempt(&mut record, report, webhook.as_deref(), policy) {
+            rules::QueueChange::None => {}
+            rules::QueueChange::Remove => {
+                self.due()?.remove(due_entry)?;
+            }
+            rules::QueueChange::Reschedule { at, due_key } => {
                 let mut due = self.due()?;
-                due.remove((webhook_key, record.due_key, delivery_key))?;
-                let next = if success {
-                    None
-                } else {
-                    policy.retry.next_due(
-                        record.attempt_count - record.series_start,
-                        report.date,
-                        random_unit(),
-                        report.retry_after,
-                    )
-                };
-                match (success, next, &webhook) {
-                    (true, _, _) => {
-                        record.status = DeliveryStatus::Succeeded;
-                        record.next_attempt = None;
-                    }
-                    (false, Some(at), Some(webhook)) => {
-                        record.next_attempt = Some(at);
-                        record.due_key = due_key(webhook, at);
-                        due.insert(
-                            (webhook_key, record.due_key, delivery_key),
-                            (report.account_seq, at),
-                        )?;
-                    }
-                    (false, _, _) => {
-                        record.status = DeliveryStatus::Failed;
-                        record.next_attempt = None;
-                    }
-                }
+                due.remove(due_entry)?;
+                due.insert(
+                    (webhook_key, due_key, delivery_key),
+                    (report.account_seq, at),
+                )?;
             }
-            // Buffered by a deactivation while its attempt was running, and it got through.
-            DeliveryStatus::Buffered if success => {
+            rules::QueueChange::Unbuffer => {
                 self.buffer()?.remove((webhook_key, delivery_key))?;
-                record.status = DeliveryStatus::Succeeded;
             }
-            _ => {}
         }
         self.save_delivery(report.account_seq, report.delivery_id, &record)?;
         let mut recorded = Recorded {
@@ -296,59 +219,19 @@ impl WriteCtx<'_> {
         let Some(webhook) = webhook.filter(|w| !w.is_deactivated()) else {
             return Ok(recorded);
         };
-        let webhook = self.count_failure(&webhook, success, report.date)?;
-        let failing_long_enough = webhook
-            .failing_since
-            .is_some_and(|since| report.date - since >= policy.deactivate_after);
-        let reason = if report.gone {
-            Some("the endpoint answered 410 Gone".to_string())
-        } else if !success && webhook.failure_count >= policy.after_failures && failing_long_enough
-        {
-            Some(format!(
-                "{} failed attempts in a row since {}; the last: {}",
-                webhook.failure_count,
-                webhook
-                    .failing_since
-                    .map(format_rfc3339)
-                    .unwrap_or_default(),
-                report.error.as_deref().unwrap_or(report.outcome.as_str())
-            ))
-        } else {
-            None
+        let webhook = match rules::count_failure(&webhook, success, report.date) {
+            Some(updated) => {
+                self.replace_webhook(updated.clone())?;
+                updated
+            }
+            None => (*webhook).clone(),
         };
+        let reason = rules::deactivation_reason(&webhook, report, policy);
         if let Some(reason) = reason {
             recorded.deactivated = Some(self.deactivate(&webhook, reason, report.date, policy)?);
             recorded.still_pending = false;
         }
         Ok(recorded)
-    }
-
-    /// Keeps the webhook's `failureCount` and `failingSince` in step with attempt outcomes;
-    /// returns the webhook as it now stands.
-    fn count_failure(
-        &mut self,
-        webhook: &Webhook,
-        success: bool,
-        now: Millis,
-    ) -> Result<Webhook, Error> {
-        let updated = if success {
-            if webhook.failure_count == 0 && webhook.failing_since.is_none() {
-                return Ok(webhook.clone());
-            }
-            Webhook {
-                failure_count: 0,
-                failing_since: None,
-                ..webhook.clone()
-            }
-        } else {
-            Webhook {
-                failure_count: webhook.failure_count.saturating_add(1),
-                failing_since: webhook.failing_since.or(Some(now)),
-                ..webhook.clone()
-            }
-        };
-        self.replace_webhook(updated.clone())?;
-        Ok(updated)
     }
 
     /// Schedules a delivery again now: a finished one starts a fresh series of attempts, a
@@ -395,7 +278,7 @@ impl WriteCtx<'_> {
         }
         record.status = DeliveryStatus::Pending;
         record.next_attempt = Some(now);
-        record.due_key = due_key(&webhook, now);
+        record.due_key = rules::due_key(webhook.settings.ordered, now);
         self.due()?.insert(
             (
                 record.webhook_id.as_u128(),

@@ -1,0 +1,534 @@
+//! What happens to deliveries and webhooks, decided once for every backend: which webhooks an
+//! event fans out to, what an attempt's result does to its delivery and its webhook, when a
+//! webhook is deactivated and what its deactivation says, what an activation does to each
+//! buffered delivery. These are plain functions of records and policy, with no storage in
+//! them: a backend reads the records, asks these functions, and writes what they say.
+
+use std::sync::Arc;
+
+use serde_json::json;
+
+use super::types::{AttemptReport, DeliveryPolicy, FanOut, NewEvent};
+use crate::i18n::{self, Lang};
+use crate::ids::EventId;
+use crate::links::{self, LinkClaims};
+use crate::model::{Webhook, WebhookStatus};
+use crate::patterns;
+use crate::records::{AttemptRecord, DeliveryRecord, DeliveryStatus, MAX_KEPT_ATTEMPTS};
+use crate::retry::random_unit;
+use crate::time::{Millis, format_rfc3339};
+
+/// The system event emitted on deactivation.
+pub const DEACTIVATED_EVENT: &str = "hookd.webhook.deactivated";
+
+/// The webhooks of an account an event goes to: every enabled webhook whose patterns match
+/// (`Subscribers`), the same but one (`SubscribersExcept`, a webhook's own deactivation
+/// notice), or one webhook whatever its patterns (`Only`, test events).
+pub fn fan_out<'a>(
+    webhooks: impl IntoIterator<Item = &'a Arc<Webhook>>,
+    event_type: &str,
+    fan_out: FanOut,
+) -> Vec<Arc<Webhook>> {
+    webhooks
+        .into_iter()
+        .filter(|w| {
+            let subscribed =
+                w.settings.enabled && patterns::any_matches(&w.settings.event_list, event_type);
+            match fan_out {
+                FanOut::Only(only) => w.id == only,
+                FanOut::SubscribersExcept(except) => subscribed && w.id != except,
+                FanOut::Subscribers => subscribed,
+            }
+        })
+        .cloned()
+        .collect()
+}
+
+/// The due-queue key time of a delivery due at `due`: the due time, or 0 for `ordered`
+/// webhooks, whose queue reads in event order.
+pub fn due_key(ordered: bool, due: Millis) -> u64 {
+    if ordered { 0 } else { due.max(0) as u64 }
+}
+
+/// A new delivery of an event to `webhook`: pending and due now, or buffered if the webhook
+/// is deactivated.
+pub fn new_delivery(
+    event_id: EventId,
+    event: &NewEvent,
+    webhook: &Webhook,
+    now: Millis,
+) -> DeliveryRecord {
+    let buffered = webhook.is_deactivated();
+    DeliveryRecord {
+        event_id,
+        webhook_id: webhook.id,
+        event_type: event.event_type.clone(),
+        created: now,
+        status: if buffered {
+            DeliveryStatus::Buffered
+        } else {
+            DeliveryStatus::Pending
+        },
+        next_attempt: (!buffered).then_some(now),
+        due_key: due_key(webhook.settings.ordered, now),
+        attempt_count: 0,
+        series_start: 0,
+        attempts: Vec::new(),
+    }
+}
+
+/// What recording an attempt does to its delivery's place in the queue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QueueChange {
+    /// The delivery was not pending: its queue entry (if any) is not touched.
+    None,
+    /// Its queue entry is removed (it succeeded or failed for good).
+    Remove,
+    /// Its queue entry moves to this due time (and key).
+    Reschedule { at: Millis, due_key: u64 },
+    /// It was buffered and got through meanwhile: its buffer entry is removed.
+    Unbuffer,
+}
+
+/// Adds an attempt's result to its delivery (keeping at most [`MAX_KEPT_ATTEMPTS`]) and
+/// decides its next state: succeeded, due again by the retry policy (and the receiver's
+/// `Retry-After`), or failed for good. `webhook` is the delivery's webhook as it is now (`None`
+/// once deleted: a failure is then final).
+pub fn apply_attempt(
+    record: &mut DeliveryRecord,
+    report: &AttemptReport,
+    webhook: Option<&Webhook>,
+    policy: &DeliveryPolicy,
+) -> QueueChange {
+    record.attempt_count += 1;
+    record.attempts.push(AttemptRecord {
+        number: record.attempt_count,
+        date: report.date,
+        duration_ms: report.duration_ms,
+        outcome: report.outcome,
+        status_code: report.status_code,
+        response_body: report.response_body.clone(),
+        error: report.error.clone(),
+    });
+    if record.attempts.len() > MAX_KEPT_ATTEMPTS {
+        let excess = record.attempts.len() - MAX_KEPT_ATTEMPTS;
+        record.attempts.drain(..excess);
+    }
+    let success = report.outcome.is_success();
+    match record.status {
+        DeliveryStatus::Pending => {
+            let next = if success {
+                None
+            } else {
+                policy.retry.next_due(
+                    record.attempt_count - record.series_start,
+                    report.date,
+                    random_unit(),
+                    report.retry_after,
+                )
+            };
+            match (success, next, webhook) {
+                (true, _, _) => {
+                    record.status = DeliveryStatus::Succeeded;
+                    record.next_attempt = None;
+                    QueueChange::Remove
+                }
+                (false, Some(at), Some(webhook)) => {
+                    record.next_attempt = Some(at);
+                    record.due_key = due_key(webhook.settings.ordered, at);
+                    QueueChange::Reschedule {
+                        at,
+                        due_key: record.due_key,
+                    }
+                }
+                (false, _, _) => {
+                    record.status = DeliveryStatus::Failed;
+                    record.next_attempt = None;
+                    QueueChange::Remove
+                }
+            }
+        }
+        // Buffered by a deactivation while its attempt was running, and it got through.
+        DeliveryStatus::Buffered if success => {
+            record.status = DeliveryStatus::Succeeded;
+            QueueChange::Unbuffer
+        }
+        _ => QueueChange::None,
+    }
+}
+
+/// The webhook with its `failureCount` and `failingSince` kept in step with an attempt's
+/// outcome; `None` when nothing changes (a success of a webhook that was not failing).
+pub fn count_failure(webhook: &Webhook, success: bool, now: Millis) -> Option<Webhook> {
+    if success {
+        if webhook.failure_count == 0 && webhook.failing_since.is_none() {
+            return None;
+        }
+        Some(Webhook {
+            failure_count: 0,
+            failing_since: None,
+            ..webhook.clone()
+        })
+    } else {
+        Some(Webhook {
+            failure_count: webhook.failure_count.saturating_add(1),
+            failing_since: webhook.failing_since.or(Some(now)),
+            ..webhook.clone()
+        })
+    }
+}
+
+/// Why `webhook` (its failure count already updated by the attempt in `report`) must be
+/// deactivated now, in words (no URL, no payload: safe to log); `None` if it stays active.
+/// A `410 Gone` deactivates at once; otherwise both thresholds must be met.
+pub fn deactivation_reason(
+    webhook: &Webhook,
+    report: &AttemptReport,
+    policy: &DeliveryPolicy,
+) -> Option<String> {
+    if report.gone {
+        return Some("the endpoint answered 410 Gone".to_string());
+    }
+    let failing_long_enough = webhook
+        .failing_since
+        .is_some_and(|since| report.date - since >= policy.deactivate_after);
+    (!report.outcome.is_success()
+        && webhook.failure_count >= policy.after_failures
+        && failing_long_enough)
+        .then(|| {
+            format!(
+                "{} failed attempts in a row since {}; the last: {}",
+                webhook.failure_count,
+                webhook
+                    .failing_since
+                    .map(format_rfc3339)
+                    .unwrap_or_default(),
+                report.error.as_deref().unwrap_or(report.outcome.as_str())
+            )
+        })
+}
+
+/// Everything a deactivation writes besides moving the webhook's queue to its buffer.
+pub struct Deactivation {
+    /// The webhook as deactivated.
+    pub webhook: Webhook,
+    /// The one-click reactivation link.
+    pub activation_url: String,
+    /// The notification's `message`, in the account's language.
+    pub message: String,
+    /// The system event's `data`.
+    pub event_data: Vec<u8>,
+}
+
+/// What deactivating `webhook` at `now` for `reason` writes, for an account speaking
+/// `language`. The link expires with the buffer window and is signed with `signing_key`.
+pub fn deactivation(
+    webhook: &Webhook,
+    reason: &str,
+    now: Millis,
+    policy: &DeliveryPolicy,
+    language: Lang,
+    signing_key: &[u8; 32],
+) -> Deactivation {
+    let activation_url = links::url(
+        &policy.public_url,
+        signing_key,
+        LinkClaims {
+            webhook_id: webhook.id,
+            deactivated: now,
+            expires: now + policy.buffer,
+        },
+    );
+    let message = i18n::text(
+        language,
+        "notification-deactivated",
+        &[
+            ("name", webhook.settings.name.as_str().into()),
+            ("url", webhook.settings.event_url.as_str().into()),
+            ("reason", i18n::deactivation_reason(language, reason).into()),
+            (
+                "until",
+                i18n::long_date(language, now + policy.buffer).into(),
+            ),
+        ],
+    );
+    let event_data = json!({
+        "webhookId": webhook.id,
+        "name": webhook.settings.name,
+        "eventUrl": webhook.settings.event_url,
+        "reason": reason,
+        "deactivatedDate": format_rfc3339(now),
+        "activationUrl": activation_url,
+    })
+    .to_string()
+    .into_bytes();
+    Deactivation {
+        webhook: Webhook {
+            status: WebhookStatus::Deactivated,
+            deactivated: Some(now),
+            deactivation_reason: Some(reason.to_string()),
+            ..webhook.clone()
+        },
+        activation_url,
+        message,
+        event_data,
+    }
+}
+
+/// The webhook as an activation leaves it: active, its failures and deactivation forgotten.
+pub fn activated(webhook: &Webhook) -> Webhook {
+    Webhook {
+        status: WebhookStatus::Active,
+        failure_count: 0,
+        failing_since: None,
+        deactivated: None,
+        deactivation_reason: None,
+        ..webhook.clone()
+    }
+}
+
+/// What an activation does to one buffered delivery.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unbuffered {
+    /// Older than the buffer window: `expired`.
+    Expired,
+    /// Scheduled now as a fresh series, under this due key.
+    Replayed { due_key: u64 },
+    /// Dropped: `cancelled`.
+    Dropped,
+}
+
+/// Applies an activation (with or without `replay`) at `now` to a buffered delivery of
+/// `webhook` (as activated).
+pub fn unbuffer(
+    record: &mut DeliveryRecord,
+    webhook: &Webhook,
+    replay: bool,
+    now: Millis,
+    buffer_window: Millis,
+) -> Unbuffered {
+    if record.created < now - buffer_window {
+        record.status = DeliveryStatus::Expired;
+        Unbuffered::Expired
+    } else if replay {
+        record.status = DeliveryStatus::Pending;
+        record.series_start = record.attempt_count;
+        record.next_attempt = Some(now);
+        record.due_key = due_key(webhook.settings.ordered, now);
+        Unbuffered::Replayed {
+            due_key: record.due_key,
+        }
+    } else {
+        record.status = DeliveryStatus::Cancelled;
+        Unbuffered::Dropped
+    }
+}
+
+/// Whether an activation link issued for the deactivation at `deactivated` still applies to
+/// `webhook`: it works once, and only while that very deactivation lasts.
+pub fn link_still_applies(webhook: &Webhook, deactivated: Millis) -> bool {
+    webhook.is_deactivated() && webhook.deactivated == Some(deactivated)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+    use std::time::Duration;
+
+    use super::*;
+    use crate::ids::{AccountId, DeliveryId, WebhookId};
+    use crate::model::WebhookSettings;
+    use crate::records::Outcome;
+    use crate::retry::RetryPolicy;
+
+    fn policy() -> DeliveryPolicy {
+        DeliveryPolicy {
+            retry: RetryPolicy::new(vec![Duration::from_secs(5)]),
+            after_failures: 3,
+            deactivate_after: 60_000,
+            buffer: 3_600_000,
+            public_url: "https://hooks.example.com".into(),
+        }
+    }
+
+    fn webhook(ordered: bool) -> Webhook {
+        Webhook {
+            id: WebhookId::from_u128(7),
+            account_id: AccountId::parse("acc").unwrap(),
+            created: 0,
+            updated: 0,
+            version: 1,
+            user_identifier: "admin".into(),
+            settings: WebhookSettings {
+                name: "hook".into(),
+                enabled: true,
+                event_url: "https://receiver.example.com/".into(),
+                event_list: vec!["*".into()],
+                description: None,
+                headers: BTreeMap::new(),
+                rate_limit: None,
+                ordered,
+            },
+            secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw".into(),
+            previous_secret: None,
+            status: WebhookStatus::Active,
+            deactivated: None,
+            deactivation_reason: None,
+            failure_count: 0,
+            failing_since: None,
+        }
+    }
+
+    fn report(outcome: Outcome, date: Millis) -> AttemptReport {
+        AttemptReport {
+            account_seq: 1,
+            delivery_id: DeliveryId::from_u128(9),
+            webhook_id: WebhookId::from_u128(7),
+            date,
+            duration_ms: 1,
+            outcome,
+            status_code: None,
+            response_body: None,
+            error: Some("refused".into()),
+            retry_after: None,
+            gone: false,
+        }
+    }
+
+    fn pending() -> DeliveryRecord {
+        let event = NewEvent {
+            event_type: "a.b".into(),
+            data: b"{}".to_vec(),
+            idempotency_key: None,
+        };
+        new_delivery(EventId::from_u128(1), &event, &webhook(false), 1_000)
+    }
+
+    #[test]
+    fn an_attempt_moves_its_delivery_by_the_schedule() {
+        let hook = webhook(false);
+        let mut record = pending();
+        let change = apply_attempt(
+            &mut record,
+            &report(Outcome::Timeout, 2_000),
+            Some(&hook),
+            &policy(),
+        );
+        assert!(matches!(change, QueueChange::Reschedule { at, .. } if at > 2_000));
+        assert_eq!(record.status, DeliveryStatus::Pending);
+        // The schedule has two attempts: the second failure is final.
+        let change = apply_attempt(
+            &mut record,
+            &report(Outcome::Timeout, 9_000),
+            Some(&hook),
+            &policy(),
+        );
+        assert_eq!(change, QueueChange::Remove);
+        assert_eq!(record.status, DeliveryStatus::Failed);
+        assert_eq!(record.attempts.len(), 2);
+        assert_eq!(record.attempts[1].number, 2);
+
+        let mut record = pending();
+        let change = apply_attempt(
+            &mut record,
+            &report(Outcome::Success, 2_000),
+            Some(&hook),
+            &policy(),
+        );
+        assert_eq!(change, QueueChange::Remove);
+        assert_eq!(record.status, DeliveryStatus::Succeeded);
+        // A deleted webhook's failure is final.
+        let mut record = pending();
+        let change = apply_attempt(
+            &mut record,
+            &report(Outcome::HttpError, 2_000),
+            None,
+            &policy(),
+        );
+        assert_eq!(change, QueueChange::Remove);
+        assert_eq!(record.status, DeliveryStatus::Failed);
+        // A delivery buffered while its attempt ran and got through leaves the buffer.
+        let mut record = pending();
+        record.status = DeliveryStatus::Buffered;
+        let change = apply_attempt(
+            &mut record,
+            &report(Outcome::Success, 2_000),
+            Some(&hook),
+            &policy(),
+        );
+        assert_eq!(change, QueueChange::Unbuffer);
+        assert_eq!(record.status, DeliveryStatus::Succeeded);
+        // An ordered webhook's rescheduled delivery keeps its place in event order.
+        let mut record = pending();
+        let change = apply_attempt(
+            &mut record,
+            &report(Outcome::Timeout, 2_000),
+            Some(&webhook(true)),
+            &policy(),
+        );
+        assert!(matches!(change, QueueChange::Reschedule { due_key: 0, .. }));
+    }
+
+    #[test]
+    fn deactivation_needs_both_thresholds_or_a_410() {
+        let policy = policy();
+        let mut hook = webhook(false);
+        for (n, at) in [(1, 0), (2, 10_000), (3, 20_000)] {
+            hook = count_failure(&hook, false, at).unwrap();
+            assert_eq!(hook.failure_count, n);
+            assert_eq!(hook.failing_since, Some(0));
+        }
+        // Three failures, but not yet failing for a minute.
+        assert_eq!(
+            deactivation_reason(&hook, &report(Outcome::Timeout, 20_000), &policy),
+            None
+        );
+        let reason =
+            deactivation_reason(&hook, &report(Outcome::Timeout, 60_000), &policy).unwrap();
+        assert!(
+            reason.starts_with("3 failed attempts in a row since"),
+            "{reason}"
+        );
+        assert!(reason.ends_with("the last: refused"), "{reason}");
+        let mut gone = report(Outcome::HttpError, 1);
+        gone.gone = true;
+        assert!(deactivation_reason(&webhook(false), &gone, &policy).is_some());
+        // A success ends the streak; a success of a healthy webhook changes nothing.
+        let healthy = count_failure(&hook, true, 70_000).unwrap();
+        assert_eq!((healthy.failure_count, healthy.failing_since), (0, None));
+        assert!(count_failure(&healthy, true, 80_000).is_none());
+    }
+
+    #[test]
+    fn activation_replays_drops_or_expires_each_buffered_delivery() {
+        let hook = webhook(true);
+        let deactivation = deactivation(&hook, "gone", 5_000, &policy(), Lang::En, &[1; 32]);
+        assert!(deactivation.webhook.is_deactivated());
+        assert!(link_still_applies(&deactivation.webhook, 5_000));
+        assert!(!link_still_applies(&deactivation.webhook, 5_001));
+        let active = activated(&deactivation.webhook);
+        assert!(!active.is_deactivated() && active.deactivated.is_none());
+        let mut record = pending();
+        record.status = DeliveryStatus::Buffered;
+        record.attempt_count = 4;
+        assert_eq!(
+            unbuffer(&mut record.clone(), &active, true, 2_000, 60_000),
+            Unbuffered::Replayed { due_key: 0 }
+        );
+        let mut replayed = record.clone();
+        unbuffer(&mut replayed, &active, true, 2_000, 60_000);
+        assert_eq!(
+            (replayed.status, replayed.series_start),
+            (DeliveryStatus::Pending, 4)
+        );
+        assert_eq!(
+            unbuffer(&mut record.clone(), &active, false, 2_000, 60_000),
+            Unbuffered::Dropped
+        );
+        assert_eq!(
+            unbuffer(&mut record, &active, true, 100_000, 60_000),
+            Unbuffered::Expired
+        );
+        assert_eq!(record.status, DeliveryStatus::Expired);
+    }
+}
