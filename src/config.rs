@@ -42,6 +42,109 @@ pub struct Config {
     pub metrics: MetricsConfig,
     /// Logging.
     pub log: LogConfig,
+    /// Which backend keeps the data.
+    pub storage: StorageConfig,
+    /// The postgres backend's connection and cluster settings.
+    pub postgres: PostgresConfig,
+}
+
+/// `[storage]`: which backend keeps hookd's data.
+#[derive(Debug, Clone, Default)]
+pub struct StorageConfig {
+    pub backend: StorageBackend,
+}
+
+/// The backends hookd can keep its data in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum StorageBackend {
+    /// The embedded store in `data_dir` (one machine).
+    #[default]
+    Redb,
+    /// A PostgreSQL database shared by one or more hookd nodes.
+    Postgres,
+}
+
+impl StorageBackend {
+    fn parse(text: &str) -> Option<StorageBackend> {
+        match text {
+            "redb" => Some(StorageBackend::Redb),
+            "postgres" => Some(StorageBackend::Postgres),
+            _ => None,
+        }
+    }
+}
+
+/// `[postgres]`: where the shared database is and how a node uses it.
+#[derive(Clone)]
+pub struct PostgresConfig {
+    /// `postgres://user:password@host:5432/db?sslmode=…`; holds a password, so `Debug` hides it.
+    pub url: Option<String>,
+    /// Connections per node.
+    pub pool_size: usize,
+    /// How long a node's claim on a delivery lasts without renewal.
+    pub lease: Duration,
+}
+
+impl Default for PostgresConfig {
+    fn default() -> Self {
+        PostgresConfig {
+            url: None,
+            pool_size: 16,
+            lease: Duration::from_secs(30),
+        }
+    }
+}
+
+impl std::fmt::Debug for PostgresConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PostgresConfig")
+            .field("url", &self.url.as_deref().map(redact_url_password))
+            .field("pool_size", &self.pool_size)
+            .field("lease", &self.lease)
+            .finish()
+    }
+}
+
+/// A database URL with its password (if any) replaced by `***`, for logs and `Debug`.
+pub fn redact_url_password(url: &str) -> String {
+    // postgres://user:password@host/… — the password sits between the first ':' after the
+    // scheme's "//" and the last '@' before the path.
+    let Some(scheme_end) = url.find("://").map(|i| i + 3) else {
+        return "<set>".to_string();
+    };
+    let rest = &url[scheme_end..];
+    let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
+    let authority = &rest[..authority_end];
+    let mut out = url[..scheme_end].to_string();
+    match authority.rfind('@') {
+        Some(at) => {
+            let userinfo = &authority[..at];
+            match userinfo.find(':') {
+                Some(colon) => {
+                    out.push_str(&userinfo[..colon]);
+                    out.push_str(":***");
+                }
+                None => out.push_str(userinfo),
+            }
+            out.push_str(&authority[at..]);
+        }
+        None => out.push_str(authority),
+    }
+    // A password may also come as a query parameter.
+    let tail = &rest[authority_end..];
+    match tail.find("password=") {
+        Some(i) => {
+            let value_start = i + "password=".len();
+            let value_end = tail[value_start..]
+                .find('&')
+                .map_or(tail.len(), |j| value_start + j);
+            out.push_str(&tail[..value_start]);
+            out.push_str("***");
+            out.push_str(&tail[value_end..]);
+        }
+        None => out.push_str(tail),
+    }
+    out
 }
 
 /// `[tls]`: certificate and key for serving HTTPS directly.
@@ -233,6 +336,8 @@ impl Default for Config {
                 level: LogLevel::Info,
                 format: LogFormat::Text,
             },
+            storage: StorageConfig::default(),
+            postgres: PostgresConfig::default(),
         }
     }
 }
@@ -444,6 +549,29 @@ impl Config {
             }
             s.finish()?;
         }
+        if let Some(mut s) = top.section("storage")? {
+            if let Some(v) = s.take("backend") {
+                let text = s.string("backend", v)?;
+                self.storage.backend = StorageBackend::parse(&text).ok_or_else(|| {
+                    err(format!(
+                        "storage.backend: unknown backend {text:?} (use redb or postgres)"
+                    ))
+                })?;
+            }
+            s.finish()?;
+        }
+        if let Some(mut s) = top.section("postgres")? {
+            if let Some(v) = s.take("url") {
+                self.postgres.url = non_empty(s.string("url", v)?);
+            }
+            if let Some(v) = s.take("pool_size") {
+                self.postgres.pool_size = s.integer("pool_size", v, 1, 10_000)? as usize;
+            }
+            if let Some(v) = s.take("lease") {
+                self.postgres.lease = s.duration("lease", v)?;
+            }
+            s.finish()?;
+        }
         top.finish()?;
         Ok(public_url_set)
     }
@@ -479,6 +607,11 @@ impl Config {
                 "notifications.secret",
                 "HOOKD_NOTIFICATIONS_SECRET_FILE",
             ),
+            (
+                self.postgres.url.is_some(),
+                "postgres.url",
+                "HOOKD_POSTGRES_URL_FILE",
+            ),
         ] {
             if set_in_file && env(file_var).is_some() {
                 return Err(err(format!(
@@ -491,6 +624,16 @@ impl Config {
         }
         if let Some(secret) = secret_from_env(env, "HOOKD_NOTIFICATIONS_SECRET")? {
             self.notifications.secret = Some(secret);
+        }
+        if let Some(url) = secret_from_env(env, "HOOKD_POSTGRES_URL")? {
+            self.postgres.url = Some(url);
+        }
+        if let Some(v) = env("HOOKD_STORAGE_BACKEND") {
+            self.storage.backend = StorageBackend::parse(&v).ok_or_else(|| {
+                err(format!(
+                    "HOOKD_STORAGE_BACKEND: unknown backend {v:?} (use redb or postgres)"
+                ))
+            })?;
         }
         if let Some(v) = env("HOOKD_LOG") {
             self.log.level = parse_log_level(&v).ok_or_else(|| {
@@ -540,6 +683,14 @@ impl Config {
             if d.is_zero() {
                 return Err(err(format!("{key}: must be longer than 0s")));
             }
+        }
+        if self.storage.backend == StorageBackend::Postgres && self.postgres.url.is_none() {
+            return Err(err(
+                "postgres.url: must be set when storage.backend is \"postgres\" (or set HOOKD_POSTGRES_URL or HOOKD_POSTGRES_URL_FILE)",
+            ));
+        }
+        if self.postgres.lease < Duration::from_secs(3) {
+            return Err(err("postgres.lease: must be at least 3s"));
         }
         if let Some(url) = &self.notifications.url
             && !(url.starts_with("http://") || url.starts_with("https://"))
@@ -844,6 +995,8 @@ const KNOWN_SECTIONS: &[&str] = &[
     "notifications",
     "metrics",
     "log",
+    "storage",
+    "postgres",
 ];
 
 #[cfg(test)]
@@ -1037,6 +1190,94 @@ mod tests {
     fn debug_output_hides_secrets() {
         let c = load("", &[("HOOKD_ADMIN_TOKEN", "very-secret-value")]).unwrap();
         assert!(!format!("{c:?}").contains("very-secret-value"));
+    }
+
+    #[test]
+    fn the_backend_is_chosen_by_file_or_environment() {
+        let c = load("", &[]).unwrap();
+        assert_eq!(c.storage.backend, StorageBackend::Redb);
+        assert_eq!(c.postgres.pool_size, 16);
+        assert_eq!(c.postgres.lease, Duration::from_secs(30));
+        let c = load(
+            "[storage]\nbackend = \"postgres\"\n[postgres]\nurl = \"postgres://h/db\"\npool_size = 4\nlease = \"10s\"\n",
+            &[],
+        )
+        .unwrap();
+        assert_eq!(c.storage.backend, StorageBackend::Postgres);
+        assert_eq!(c.postgres.url.as_deref(), Some("postgres://h/db"));
+        assert_eq!(c.postgres.pool_size, 4);
+        assert_eq!(c.postgres.lease, Duration::from_secs(10));
+        let c = load(
+            "",
+            &[
+                ("HOOKD_STORAGE_BACKEND", "postgres"),
+                ("HOOKD_POSTGRES_URL", "postgres://env/db"),
+            ],
+        )
+        .unwrap();
+        assert_eq!(c.storage.backend, StorageBackend::Postgres);
+        assert_eq!(c.postgres.url.as_deref(), Some("postgres://env/db"));
+        let e = load("[storage]\nbackend = \"mysql\"\n", &[]).unwrap_err();
+        assert!(e.0.contains("storage.backend"), "{e}");
+        let e = load("", &[("HOOKD_STORAGE_BACKEND", "mysql")]).unwrap_err();
+        assert!(e.0.contains("HOOKD_STORAGE_BACKEND"), "{e}");
+        let e = load("[postgres]\npool_size = 0\n", &[]).unwrap_err();
+        assert!(e.0.contains("postgres.pool_size"), "{e}");
+        let e = load("[postgres]\nlease = \"soon\"\n", &[]).unwrap_err();
+        assert!(e.0.contains("postgres.lease"), "{e}");
+    }
+
+    #[test]
+    fn postgres_without_a_url_is_refused_naming_the_key() {
+        let e = load("[storage]\nbackend = \"postgres\"\n", &[]).unwrap_err();
+        assert!(e.0.contains("postgres.url"), "{e}");
+        let e = load("", &[("HOOKD_STORAGE_BACKEND", "postgres")]).unwrap_err();
+        assert!(e.0.contains("postgres.url"), "{e}");
+    }
+
+    #[test]
+    fn the_postgres_url_is_a_secret() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("url");
+        std::fs::write(&path, "postgres://hookd:from-file@db/hookd\n").unwrap();
+        let p = path.to_str().unwrap();
+        let c = load("", &[("HOOKD_POSTGRES_URL_FILE", p)]).unwrap();
+        assert_eq!(
+            c.postgres.url.as_deref(),
+            Some("postgres://hookd:from-file@db/hookd")
+        );
+        let e = load(
+            "",
+            &[
+                ("HOOKD_POSTGRES_URL_FILE", p),
+                ("HOOKD_POSTGRES_URL", "postgres://x/y"),
+            ],
+        )
+        .unwrap_err();
+        assert!(e.0.contains("HOOKD_POSTGRES_URL_FILE"), "{e}");
+        let e = load(
+            "[postgres]\nurl = \"postgres://a:b@c/d\"\n",
+            &[("HOOKD_POSTGRES_URL_FILE", p)],
+        )
+        .unwrap_err();
+        assert!(
+            e.0.contains("postgres.url") && e.0.contains("HOOKD_POSTGRES_URL_FILE"),
+            "{e}"
+        );
+        let c = load(
+            "[postgres]\nurl = \"postgres://hookd:s3cr3t-pw@db:5432/hookd?sslmode=require&password=other-pw\"\n",
+            &[],
+        )
+        .unwrap();
+        let debug = format!("{c:?}");
+        assert!(!debug.contains("s3cr3t-pw"), "{debug}");
+        assert!(!debug.contains("other-pw"), "{debug}");
+        assert!(debug.contains("postgres://hookd:***@db:5432/hookd"), "{debug}");
+        assert_eq!(
+            redact_url_password("postgres://u@h/d"),
+            "postgres://u@h/d",
+            "nothing to hide"
+        );
     }
 
     #[test]
