@@ -39,6 +39,8 @@ pub struct Gauges {
     pub webhooks_active: u64,
     pub webhooks_deactivated: u64,
     pub store_bytes: u64,
+    /// hookd nodes sharing the store, seen within a lease (1 on the embedded store).
+    pub nodes: u64,
 }
 
 impl Metrics {
@@ -161,6 +163,12 @@ impl Metrics {
             "Size of the store file.",
             gauges.store_bytes,
         );
+        gauge(
+            &mut out,
+            "hookd_nodes",
+            "hookd nodes sharing the store, seen within the lease (1 on the embedded store).",
+            gauges.nodes,
+        );
         let _ = writeln!(
             out,
             "# HELP hookd_http_requests_total HTTP requests by route, method and status.\n# TYPE hookd_http_requests_total counter"
@@ -195,7 +203,9 @@ mod tests {
             webhooks_active: 7,
             webhooks_deactivated: 8,
             store_bytes: 9,
+            nodes: 2,
         });
+        assert!(text.contains("hookd_nodes 2\n"));
         assert!(text.contains("hookd_events_ingested_total 3\n"));
         assert!(text.contains("hookd_delivery_attempts_total{outcome=\"success\"} 1\n"));
         assert!(text.contains("hookd_delivery_attempts_total{outcome=\"timeout\"} 1\n"));

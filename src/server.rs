@@ -15,7 +15,7 @@ use tokio::sync::Semaphore;
 use tokio_rustls::TlsAcceptor;
 
 use crate::api::{self, App, auth::Auth};
-use crate::config::Config;
+use crate::config::{Config, StorageBackend};
 use crate::engine::Engine;
 use crate::metrics::Metrics;
 use crate::store::Store;
@@ -70,12 +70,18 @@ pub async fn run(mut config: Config, shutdown: impl Future<Output = ()>) -> Resu
         )),
         _ => None,
     };
-    let data_dir = config.data_dir.clone();
     let admin_configured = config.auth.admin_token.is_some();
-    let opened = tokio::task::spawn_blocking(move || Store::open_redb(&data_dir, admin_configured))
-        .await
-        .map_err(|e| RunError(format!("store open task failed: {e}")))?
-        .map_err(|e| RunError(e.to_string()))?;
+    let opened = match config.storage.backend {
+        StorageBackend::Redb => {
+            let data_dir = config.data_dir.clone();
+            tokio::task::spawn_blocking(move || Store::open_redb(&data_dir, admin_configured))
+                .await
+                .map_err(|e| RunError(format!("store open task failed: {e}")))?
+        }
+        // `data_dir` is not used: everything lives in the database.
+        StorageBackend::Postgres => Store::open_postgres(&config.postgres, admin_configured).await,
+    }
+    .map_err(|e| RunError(e.to_string()))?;
     if let Some(token) = &opened.generated_admin_token {
         // Printed once, outside the structured log (which never carries tokens).
         eprintln!("hookd: generated admin token (shown only this once, stored hashed): {token}");

@@ -243,7 +243,7 @@ async fn metrics(app: &App) -> Result<Response, Error> {
 }
 
 async fn readiness(app: &App) -> Response {
-    if let Some(fault) = app.store.fault() {
+    if let Some(fault) = app.store.fault().or_else(|| app.store.unavailable()) {
         return respond::json(
             StatusCode::SERVICE_UNAVAILABLE,
             &serde_json::json!({"status": "unavailable", "reason": &*fault}),

@@ -15,6 +15,7 @@ mod http;
 mod output;
 mod receive;
 mod signal;
+mod store;
 mod table;
 mod verify;
 mod views;
@@ -70,6 +71,11 @@ pub enum Command {
     /// Save a consistent snapshot of the live store to FILE (admin token). Restore: stop
     /// hookd, put the file at <data_dir>/hookd.redb, start.
     Backup(BackupArgs),
+    /// Offline work on a whole store, with hookd stopped on both sides.
+    Store {
+        #[command(subcommand)]
+        command: StoreCommand,
+    },
     /// Exit 0 when the server answers GET /healthz with 200 within 2 s, else 1 (no token).
     Healthcheck(HealthcheckArgs),
     /// Check a received request's Standard Webhooks signature; print `verified` or why not.
@@ -301,6 +307,24 @@ pub enum DeliveryCommand {
     },
 }
 
+/// `hookd store …`.
+#[derive(Debug, Subcommand)]
+pub enum StoreCommand {
+    /// Copy a whole store into an empty one: accounts, tokens, webhooks with their secrets,
+    /// events, deliveries with their attempts, the buffer, the due-queue, notifications,
+    /// idempotency keys, the admin token hash and the signing key (so cursors, activation
+    /// links and signatures keep working). Prints `<kind> <count>` per record kind. Refuses,
+    /// changing nothing, when TO holds any record.
+    Copy {
+        /// Where the store is: `redb:/path/to/data_dir` or a `postgres://…` URL.
+        #[arg(value_name = "FROM")]
+        from: String,
+        /// Where it goes (empty): `redb:/path/to/data_dir` or a `postgres://…` URL.
+        #[arg(value_name = "TO")]
+        to: String,
+    },
+}
+
 /// `hookd backup FILE`.
 #[derive(Debug, Args)]
 pub struct BackupArgs {
@@ -411,6 +435,7 @@ pub fn run(command: Command, config_file: Option<&Path>) -> ExitCode {
         Command::Event { api, command } => commands::event(&api, command),
         Command::Delivery { api, command } => commands::delivery(&api, command),
         Command::Backup(args) => backup::run(&args),
+        Command::Store { command } => store::run(command),
         Command::Healthcheck(args) => return health::run(&args, config_file),
         Command::Verify(args) => verify::run(&args),
         Command::Receive(args) => receive::run(&args),

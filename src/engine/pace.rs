@@ -27,6 +27,17 @@ fn burst(rate: u32) -> f64 {
 const TICK_MS: f64 = 0.999;
 
 impl Pace {
+    /// The pace of a webhook whose theoretical time is `tat`, as a store that paces for a
+    /// cluster keeps it (see [`Pace::tat`]).
+    pub fn resume(tat: f64) -> Pace {
+        Pace { tat }
+    }
+
+    /// The theoretical time (ms) all starts so far would have been spaced out to.
+    pub fn tat(&self) -> f64 {
+        self.tat
+    }
+
     /// How many attempts may start at `now` under `rate` (unlimited when `None`), and if none
     /// may, when the next one may.
     pub fn allowance(&self, now: Millis, rate: Option<u32>) -> (usize, Option<Millis>) {

@@ -168,8 +168,15 @@ impl Scheduler {
             return;
         }
         let ordered = webhook.settings.ordered;
-        let rate = webhook.settings.rate_limit;
-        let reads_ahead = webhook.reads_ahead();
+        // A shared queue paces and caps for the cluster when it is read, and keeps nothing
+        // claimed beyond what starts.
+        let shared_queue = self.store.queue_is_shared();
+        let rate = if shared_queue {
+            None
+        } else {
+            webhook.settings.rate_limit
+        };
+        let reads_ahead = webhook.reads_ahead() && !shared_queue;
         let cap = webhook.slot_cap(self.max_per_webhook);
         if !reads_ahead {
             self.drop_read_ahead(webhook_id);
@@ -201,6 +208,7 @@ impl Scheduler {
             webhook_id,
             now,
             from_queue + room,
+            cap,
             &|d| slots.is_busy(webhook_id, d),
             ordered,
         ) {

@@ -8,7 +8,9 @@
 //! backend. The values that cross the edge are in [`types`].
 
 pub mod catalog;
+pub mod copy;
 pub mod health;
+pub(crate) mod pg;
 pub(crate) mod redb;
 pub(crate) mod rules;
 mod types;
@@ -52,6 +54,7 @@ struct Inner {
 /// The backend that keeps the data.
 enum Backend {
     Redb(redb::RedbStore),
+    Postgres(pg::PgStore),
 }
 
 /// Runs `$call` on whichever backend the store has, bound as `$b`.
@@ -59,6 +62,7 @@ macro_rules! on_backend {
     ($store:expr, $b:ident => $call:expr) => {
         match &$store.inner.backend {
             Backend::Redb($b) => $call,
+            Backend::Postgres($b) => $call,
         }
     };
 }
@@ -76,7 +80,15 @@ pub struct Opened {
 pub enum Closer {
     /// The redb writer thread: it drains its queue, checkpoints, and ends.
     Redb(std::thread::JoinHandle<()>),
+    /// The postgres backend's tasks: they commit what is queued, then this node's leases are
+    /// released (other nodes may attempt those deliveries at once) and it leaves the cluster.
+    Postgres(tokio::sync::oneshot::Receiver<()>),
 }
+
+/// The most a stop waits for the postgres backend to finish: with the database unreachable,
+/// what is left is given up (attempts whose results were not recorded are made again, and
+/// leases expire by themselves).
+const POSTGRES_CLOSE_WAIT: std::time::Duration = std::time::Duration::from_secs(15);
 
 impl Closer {
     /// Waits for the backend to finish (on a blocking thread); `Err` if it panicked.
@@ -85,6 +97,25 @@ impl Closer {
             Closer::Redb(writer) => writer
                 .join()
                 .map_err(|_| "the store writer panicked".to_string()),
+            Closer::Postgres(mut closed) => {
+                let deadline = std::time::Instant::now() + POSTGRES_CLOSE_WAIT;
+                loop {
+                    match closed.try_recv() {
+                        Ok(()) => return Ok(()),
+                        Err(tokio::sync::oneshot::error::TryRecvError::Closed) => {
+                            return Err("the store's tasks ended abnormally".to_string());
+                        }
+                        Err(tokio::sync::oneshot::error::TryRecvError::Empty) => {}
+                    }
+                    if std::time::Instant::now() > deadline {
+                        tracing::warn!(
+                            "the database did not take the last writes in time; stopping anyway"
+                        );
+                        return Ok(());
+                    }
+                    std::thread::sleep(std::time::Duration::from_millis(10));
+                }
+            }
         }
     }
 }
@@ -106,22 +137,70 @@ impl Store {
         })
     }
 
+    /// Connects to the PostgreSQL database of `config`, migrating its schema; see
+    /// [`pg::PgStore::open`].
+    pub async fn open_postgres(
+        config: &crate::config::PostgresConfig,
+        admin_token_configured: bool,
+    ) -> Result<Opened, OpenError> {
+        let opened = pg::PgStore::open(config, admin_token_configured)
+            .await
+            .map_err(OpenError)?;
+        let catalog = opened.store.catalog().clone();
+        Ok(Opened {
+            store: Store {
+                inner: Arc::new(Inner {
+                    backend: Backend::Postgres(opened.store),
+                    catalog,
+                }),
+            },
+            generated_admin_token: opened.generated_admin_token,
+            closer: Closer::Postgres(opened.closed),
+        })
+    }
+
     /// The in-memory catalog, for lookups.
     fn catalog(&self) -> &SharedCatalog {
         &self.inner.catalog
     }
 
+    /// Whether other nodes share the due-queue: the store then enforces
+    /// `max_in_flight_per_webhook`, `ordered` and `rateLimit` for the cluster when the scheduler
+    /// claims (so the scheduler neither paces on its own nor reads ahead of its free slots).
+    pub fn queue_is_shared(&self) -> bool {
+        matches!(self.inner.backend, Backend::Postgres(_))
+    }
+
     // Health and identity ----------------------------------------------------------------------
 
     /// The storage fault that stopped the store's writes for good (until a restart), if one
-    /// happened (see [`health`]).
+    /// happened (see [`health`]). The postgres backend has none: it outlives an unreachable
+    /// database (see [`Store::unavailable`]).
     pub fn fault(&self) -> Option<Arc<str>> {
-        on_backend!(self, b => b.fault())
+        match &self.inner.backend {
+            Backend::Redb(b) => b.fault(),
+            Backend::Postgres(_) => None,
+        }
     }
 
-    /// Completes with the reason once a storage fault has stopped the store's writes for good.
+    /// Completes with the reason once a storage fault has stopped the store's writes for good
+    /// (then hookd stops, so that its supervisor starts it again); never on the postgres
+    /// backend.
     pub async fn failed(&self) -> Arc<str> {
-        on_backend!(self, b => b.failed().await)
+        match &self.inner.backend {
+            Backend::Redb(b) => b.failed().await,
+            Backend::Postgres(_) => std::future::pending().await,
+        }
+    }
+
+    /// Why the store cannot be written now, if it cannot, while hookd keeps running and
+    /// recovers by itself (the database unreachable); clears once it can again. Not a fault:
+    /// see [`Store::fault`].
+    pub fn unavailable(&self) -> Option<Arc<str>> {
+        match &self.inner.backend {
+            Backend::Redb(_) => None,
+            Backend::Postgres(b) => b.unavailable(),
+        }
     }
 
     /// Whether the store answers a read: the readiness probe's view of the store.
@@ -154,12 +233,15 @@ impl Store {
     /// Writes a consistent snapshot of the whole store to a new temporary file (a redb store
     /// file whatever the backend) and returns its path.
     pub async fn write_snapshot(&self) -> Result<std::path::PathBuf, Error> {
-        on_backend!(self, b => {
-            let b = b.clone();
-            tokio::task::spawn_blocking(move || b.write_snapshot())
-                .await
-                .map_err(|e| Error::Internal(format!("snapshot task failed: {e}")))?
-        })
+        match &self.inner.backend {
+            Backend::Redb(b) => {
+                let b = b.clone();
+                tokio::task::spawn_blocking(move || b.write_snapshot())
+                    .await
+                    .map_err(|e| Error::Internal(format!("snapshot task failed: {e}")))?
+            }
+            Backend::Postgres(b) => b.write_snapshot().await,
+        }
     }
 
     // Writes -----------------------------------------------------------------------------------
@@ -280,7 +362,10 @@ impl Store {
         policy: Arc<DeliveryPolicy>,
         patient: bool,
     ) -> Result<Recorded, Error> {
-        on_backend!(self, b => b.record_attempt(report, policy, patient).await)
+        match &self.inner.backend {
+            Backend::Redb(b) => b.record_attempt(report, policy, patient).await,
+            Backend::Postgres(b) => b.record_attempt(report, policy).await,
+        }
     }
 
     /// Schedules a delivery again now; returns it and its webhook.
@@ -385,17 +470,22 @@ impl Store {
     }
 
     /// The scheduler's look at one webhook's queue: up to `take` deliveries due by `now` that
-    /// are not `busy`, and when the next one is due. Blocking: call it from the scheduler's
-    /// own thread.
+    /// are not `busy`, and when the next one is due. On a shared queue the deliveries are
+    /// claimed for this node, at most `cap` of the webhook's running in the cluster (see
+    /// [`Store::queue_is_shared`]). Blocking: call it from the scheduler's own thread.
     pub fn due_batch(
         &self,
         webhook_id: WebhookId,
         now: Millis,
         take: usize,
+        cap: usize,
         busy: &dyn Fn(DeliveryId) -> bool,
         ordered: bool,
     ) -> Result<DueBatch, Error> {
-        on_backend!(self, b => b.due_batch(webhook_id, now, take, busy, ordered))
+        match &self.inner.backend {
+            Backend::Redb(b) => b.due_batch(webhook_id, now, take, busy, ordered),
+            Backend::Postgres(b) => b.due_batch(webhook_id, now, take, cap, busy),
+        }
     }
 }
 

@@ -8,6 +8,7 @@ mod backup;
 pub(crate) mod codec;
 mod config_ops;
 mod disk;
+pub(crate) mod image;
 mod lifecycle;
 mod tables;
 mod traffic;
@@ -22,6 +23,7 @@ use redb::{Database, ReadableDatabase, ReadableTable};
 use crate::store::catalog::{Catalog, SharedCatalog};
 use crate::store::health::Health;
 use tables::*;
+pub(crate) use config_ops::PREVIOUS_SECRET_GRACE_MS;
 pub use writer::WriteCtx;
 use writer::Writer;
 
@@ -239,6 +241,7 @@ impl RedbStore {
                 webhooks_active: active,
                 webhooks_deactivated: deactivated,
                 store_bytes: std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0),
+                nodes: 1,
             })
         })
         .await

@@ -1,0 +1,499 @@
+//! Attempt results, group-committed like ingest, and the deactivation they may cause.
+//!
+//! A batch locks the webhooks of its results (in id order) and their deliveries, applies each
+//! result as `store::rules` decides — the delivery's next state, its queue entry (removed, or
+//! moved to its next due time with the lease cleared), the webhook's failure count and, when
+//! the thresholds are met, its deactivation — and writes the records back. Because the
+//! webhook's row lock is held from reading its failure count to the commit, a webhook is
+//! deactivated exactly once however many nodes record its failures.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+use tokio::sync::{Mutex, mpsc, oneshot};
+use tokio_postgres::GenericClient;
+use uuid::Uuid;
+
+use super::ingest::{IngestRequest, ingest_in};
+use super::{BATCH_TRIES, Batch, Db, Fail, PgStore, Shared, apply_catalog, error_copy, sync, uid};
+use crate::error::Error;
+use crate::i18n::Lang;
+use crate::model::Webhook;
+use crate::records::{DeliveryRecord, DeliveryStatus, NotificationRecord};
+use crate::store::rules::{self, DEACTIVATED_EVENT};
+use crate::store::types::{AttemptReport, Deactivated, DeliveryPolicy, FanOut, NewEvent, Recorded};
+use crate::ids::WebhookId;
+
+/// The most results in one transaction.
+const MAX_BATCH: usize = 512;
+/// The first and the longest wait before a result that could not be recorded is tried again.
+const RETRY_FIRST: std::time::Duration = std::time::Duration::from_millis(200);
+const RETRY_MAX: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// An attempt result waiting for its batch.
+pub(super) struct RecordJob {
+    report: AttemptReport,
+    policy: Arc<DeliveryPolicy>,
+    reply: oneshot::Sender<Result<Recorded, Error>>,
+}
+
+/// What a committed batch leaves for after the commit.
+struct Outcome {
+    results: Vec<Result<Recorded, Error>>,
+    /// Webhooks changed (failure counts, deactivations), for the catalog.
+    changed: Vec<Webhook>,
+    catalog_version: Option<i64>,
+    /// Webhooks given due work by system events.
+    woken: Vec<WebhookId>,
+}
+
+/// Takes attempt results off the channel and commits them in batches until it closes.
+pub(super) async fn worker(shared: Arc<Shared>, jobs: Arc<Mutex<mpsc::Receiver<RecordJob>>>) {
+    loop {
+        let batch = {
+            let mut jobs = jobs.lock().await;
+            let Some(first) = jobs.recv().await else {
+                return;
+            };
+            let mut batch = vec![first];
+            while batch.len() < MAX_BATCH {
+                match jobs.try_recv() {
+                    Ok(job) => batch.push(job),
+                    Err(_) => break,
+                }
+            }
+            batch
+        };
+        match run_batch(&shared, &batch).await {
+            Ok(outcome) => {
+                if let Some(version) = outcome.catalog_version {
+                    let changed = outcome.changed;
+                    apply_catalog(&shared, version, |c| {
+                        for webhook in changed {
+                            c.put_webhook(Arc::new(webhook));
+                        }
+                    });
+                }
+                shared.wake(&outcome.woken);
+                for (job, result) in batch.into_iter().zip(outcome.results) {
+                    let _ = job.reply.send(result);
+                }
+            }
+            Err(e) => {
+                for job in batch {
+                    let _ = job.reply.send(Err(error_copy(&e)));
+                }
+            }
+        }
+    }
+}
+
+async fn run_batch(shared: &Shared, jobs: &[RecordJob]) -> Result<Outcome, Error> {
+    let mut tries = 0;
+    loop {
+        tries += 1;
+        let mut client = shared.client().await?;
+        let tx = client.transaction().await.db(shared)?;
+        match record_in(&*tx, shared, jobs).await {
+            Ok(mut outcome) => {
+                if !outcome.changed.is_empty() {
+                    outcome.catalog_version = Some(sync::bump(&*tx, shared).await?);
+                }
+                shared.commit(tx).await?;
+                return Ok(outcome);
+            }
+            Err(Fail::Retry) if tries < BATCH_TRIES => continue,
+            Err(Fail::Retry) => {
+                return Err(Error::Storage(
+                    "a batch of attempt results kept meeting deadlocks".into(),
+                ));
+            }
+            Err(Fail::Error(e)) => return Err(e),
+        }
+    }
+}
+
+/// Queue changes waiting to be written, applied before anything else reads the queue.
+#[derive(Default)]
+struct QueueOps {
+    /// (seq, webhook, due key, delivery)
+    remove: Vec<(i64, Uuid, i64, Uuid)>,
+    /// (seq, webhook, old key, delivery, new key, due time)
+    reschedule: Vec<(i64, Uuid, i64, Uuid, i64, i64)>,
+    /// (seq, webhook, delivery)
+    unbuffer: Vec<(i64, Uuid, Uuid)>,
+}
+
+impl QueueOps {
+    async fn flush(&mut self, tx: &impl GenericClient, shared: &Shared) -> Result<(), Fail> {
+        if !self.remove.is_empty() {
+            let r = std::mem::take(&mut self.remove);
+            let (seqs, webhooks, keys, ids) = unzip4(&r);
+            tx.execute(
+                "DELETE FROM hookd_due d
+                 USING unnest($1::bigint[], $2::uuid[], $3::bigint[], $4::uuid[])
+                     AS r(account_seq, webhook_id, due_key, delivery_id)
+                 WHERE d.account_seq = r.account_seq AND d.webhook_id = r.webhook_id
+                   AND d.due_key = r.due_key AND d.delivery_id = r.delivery_id",
+                &[&seqs, &webhooks, &keys, &ids],
+            )
+            .await
+            .batch(shared)?;
+        }
+        if !self.reschedule.is_empty() {
+            let r = std::mem::take(&mut self.reschedule);
+            let seqs: Vec<i64> = r.iter().map(|x| x.0).collect();
+            let webhooks: Vec<Uuid> = r.iter().map(|x| x.1).collect();
+            let old: Vec<i64> = r.iter().map(|x| x.2).collect();
+            let ids: Vec<Uuid> = r.iter().map(|x| x.3).collect();
+            let new: Vec<i64> = r.iter().map(|x| x.4).collect();
+            let at: Vec<i64> = r.iter().map(|x| x.5).collect();
+            tx.execute(
+                "UPDATE hookd_due d
+                 SET due_key = r.new_key, due_ms = r.due_ms, lease_owner = NULL, lease_until = NULL
+                 FROM unnest($1::bigint[], $2::uuid[], $3::bigint[], $4::uuid[], $5::bigint[],
+                     $6::bigint[]) AS r(account_seq, webhook_id, old_key, delivery_id, new_key, due_ms)
+                 WHERE d.account_seq = r.account_seq AND d.webhook_id = r.webhook_id
+                   AND d.due_key = r.old_key AND d.delivery_id = r.delivery_id",
+                &[&seqs, &webhooks, &old, &ids, &new, &at],
+            )
+            .await
+            .batch(shared)?;
+        }
+        if !self.unbuffer.is_empty() {
+            let r = std::mem::take(&mut self.unbuffer);
+            let seqs: Vec<i64> = r.iter().map(|x| x.0).collect();
+            let webhooks: Vec<Uuid> = r.iter().map(|x| x.1).collect();
+            let ids: Vec<Uuid> = r.iter().map(|x| x.2).collect();
+            tx.execute(
+                "DELETE FROM hookd_buffer b
+                 USING unnest($1::bigint[], $2::uuid[], $3::uuid[])
+                     AS r(account_seq, webhook_id, delivery_id)
+                 WHERE b.account_seq = r.account_seq AND b.webhook_id = r.webhook_id
+                   AND b.delivery_id = r.delivery_id",
+                &[&seqs, &webhooks, &ids],
+            )
+            .await
+            .batch(shared)?;
+        }
+        Ok(())
+    }
+}
+
+fn unzip4(rows: &[(i64, Uuid, i64, Uuid)]) -> (Vec<i64>, Vec<Uuid>, Vec<i64>, Vec<Uuid>) {
+    (
+        rows.iter().map(|r| r.0).collect(),
+        rows.iter().map(|r| r.1).collect(),
+        rows.iter().map(|r| r.2).collect(),
+        rows.iter().map(|r| r.3).collect(),
+    )
+}
+
+/// Whether `record`'s last attempt is this report's: a result told "outcome unknown" and
+/// sent again must not count twice.
+fn already_recorded(record: &DeliveryRecord, report: &AttemptReport) -> bool {
+    record.attempts.last().is_some_and(|a| {
+        a.date == report.date && a.duration_ms == report.duration_ms && a.outcome == report.outcome
+    })
+}
+
+async fn record_in(
+    tx: &impl GenericClient,
+    shared: &Shared,
+    jobs: &[RecordJob],
+) -> Result<Outcome, Fail> {
+    let mut webhook_ids: Vec<Uuid> = jobs.iter().map(|j| uid(j.report.webhook_id)).collect();
+    webhook_ids.sort_unstable();
+    webhook_ids.dedup();
+    let mut webhooks: HashMap<Uuid, Webhook> = HashMap::new();
+    for row in tx
+        .query(
+            "SELECT id, record FROM hookd_webhooks WHERE id = ANY($1) ORDER BY id
+             FOR NO KEY UPDATE",
+            &[&webhook_ids],
+        )
+        .await
+        .batch(shared)?
+    {
+        webhooks.insert(row.get(0), super::from_json(row.get(1))?);
+    }
+    let seqs: Vec<i64> = jobs.iter().map(|j| j.report.account_seq as i64).collect();
+    let ids: Vec<Uuid> = jobs.iter().map(|j| uid(j.report.delivery_id)).collect();
+    let mut deliveries: HashMap<(i64, Uuid), DeliveryRecord> = HashMap::new();
+    for row in tx
+        .query(
+            "SELECT account_seq, id, record FROM hookd_deliveries
+             WHERE (account_seq, id) IN (SELECT * FROM unnest($1::bigint[], $2::uuid[]))
+             ORDER BY account_seq, id FOR UPDATE",
+            &[&seqs, &ids],
+        )
+        .await
+        .batch(shared)?
+    {
+        deliveries.insert((row.get(0), row.get(1)), super::from_json(row.get(2))?);
+    }
+    let mut dirty: HashSet<(i64, Uuid)> = HashSet::new();
+    let mut changed: HashSet<Uuid> = HashSet::new();
+    let mut queue = QueueOps::default();
+    let mut results = Vec::with_capacity(jobs.len());
+    let mut woken = Vec::new();
+    for job in jobs {
+        let report = &job.report;
+        let key = (report.account_seq as i64, uid(report.delivery_id));
+        let webhook_key = uid(report.webhook_id);
+        let Some(record) = deliveries.get_mut(&key) else {
+            // Purged or its account deleted meanwhile: nothing to record.
+            results.push(Ok(Recorded::default()));
+            continue;
+        };
+        if already_recorded(record, report) {
+            results.push(Ok(Recorded {
+                still_pending: record.status == DeliveryStatus::Pending,
+                deactivated: None,
+            }));
+            continue;
+        }
+        let webhook = webhooks.get(&webhook_key).cloned();
+        let old_key = record.due_key;
+        let change = rules::apply_attempt(record, report, webhook.as_ref(), &job.policy);
+        match change {
+            rules::QueueChange::None => {}
+            rules::QueueChange::Remove => {
+                queue
+                    .remove
+                    .push((key.0, webhook_key, old_key as i64, key.1));
+            }
+            rules::QueueChange::Reschedule { at, due_key } => {
+                // An ordered webhook's queue is in commit order: a delivery keeps its place.
+                let new_key = if webhook.as_ref().is_some_and(|w| w.settings.ordered) {
+                    old_key
+                } else {
+                    due_key
+                };
+                record.due_key = new_key;
+                queue.reschedule.push((
+                    key.0,
+                    webhook_key,
+                    old_key as i64,
+                    key.1,
+                    new_key as i64,
+                    at,
+                ));
+            }
+            rules::QueueChange::Unbuffer => {
+                queue.unbuffer.push((key.0, webhook_key, key.1));
+            }
+        }
+        dirty.insert(key);
+        let mut recorded = Recorded {
+            still_pending: record.status == DeliveryStatus::Pending,
+            deactivated: None,
+        };
+        if let Some(webhook) = webhook.filter(|w| !w.is_deactivated()) {
+            let webhook = match rules::count_failure(&webhook, report.outcome.is_success(), report.date)
+            {
+                Some(updated) => {
+                    webhooks.insert(webhook_key, updated.clone());
+                    changed.insert(webhook_key);
+                    updated
+                }
+                None => webhook,
+            };
+            if let Some(reason) = rules::deactivation_reason(&webhook, report, &job.policy) {
+                queue.flush(tx, shared).await?;
+                let (deactivated_webhook, deactivated, system_woken) = deactivate(
+                    tx,
+                    shared,
+                    key.0,
+                    &webhook,
+                    reason,
+                    report.date,
+                    &job.policy,
+                )
+                .await?;
+                // This batch's own copies of the webhook's deliveries follow the buffering.
+                for (k, other) in deliveries.iter_mut() {
+                    if other.webhook_id == webhook.id && other.status == DeliveryStatus::Pending {
+                        other.status = DeliveryStatus::Buffered;
+                        other.next_attempt = None;
+                        dirty.insert(*k);
+                    }
+                }
+                webhooks.insert(webhook_key, deactivated_webhook);
+                changed.insert(webhook_key);
+                woken.extend(system_woken);
+                recorded.deactivated = Some(deactivated);
+                recorded.still_pending = false;
+            }
+        }
+        results.push(Ok(recorded));
+    }
+    queue.flush(tx, shared).await?;
+    if !dirty.is_empty() {
+        let mut seqs = Vec::new();
+        let mut ids = Vec::new();
+        let mut statuses = Vec::new();
+        let mut records = Vec::new();
+        for key in &dirty {
+            if let Some(record) = deliveries.get(key) {
+                seqs.push(key.0);
+                ids.push(key.1);
+                statuses.push(record.status.as_str());
+                records.push(super::to_json(record)?);
+            }
+        }
+        tx.execute(
+            "UPDATE hookd_deliveries d SET status = r.status, record = r.record
+             FROM unnest($1::bigint[], $2::uuid[], $3::text[], $4::jsonb[])
+                 AS r(account_seq, id, status, record)
+             WHERE d.account_seq = r.account_seq AND d.id = r.id",
+            &[&seqs, &ids, &statuses, &records],
+        )
+        .await
+        .batch(shared)?;
+    }
+    let mut changed_webhooks = Vec::new();
+    for id in changed {
+        if let Some(webhook) = webhooks.remove(&id) {
+            super::config_ops::put_webhook(tx, shared, &webhook).await?;
+            changed_webhooks.push(webhook);
+        }
+    }
+    Ok(Outcome {
+        results,
+        changed: changed_webhooks,
+        catalog_version: None,
+        woken,
+    })
+}
+
+/// Switches a webhook off inside `tx`: its pending deliveries move to the buffer, a
+/// notification is stored, and the system event goes to the account's other webhooks that
+/// listen for it. Returns the webhook as deactivated, what the engine announces, and the
+/// webhooks the system event gave due work.
+async fn deactivate(
+    tx: &impl GenericClient,
+    shared: &Shared,
+    seq: i64,
+    webhook: &Webhook,
+    reason: String,
+    now: crate::time::Millis,
+    policy: &DeliveryPolicy,
+) -> Result<(Webhook, Deactivated, Vec<WebhookId>), Fail> {
+    let language = shared
+        .catalog
+        .read()
+        .accounts
+        .get(&webhook.account_id)
+        .map_or(Lang::default(), |e| e.account.language);
+    let deactivation =
+        rules::deactivation(webhook, &reason, now, policy, language, &shared.signing_key);
+    super::config_ops::put_webhook(tx, shared, &deactivation.webhook).await?;
+    tx.execute(
+        "WITH moved AS (
+             DELETE FROM hookd_due WHERE account_seq = $1 AND webhook_id = $2
+             RETURNING account_seq, webhook_id, delivery_id
+         ), buffered AS (
+             INSERT INTO hookd_buffer (account_seq, webhook_id, delivery_id)
+             SELECT account_seq, webhook_id, delivery_id FROM moved
+             ON CONFLICT DO NOTHING
+         )
+         UPDATE hookd_deliveries
+         SET status = 'buffered',
+             record = record || '{\"status\": \"buffered\", \"next_attempt\": null}'::jsonb
+         WHERE account_seq = $1 AND id IN (SELECT delivery_id FROM moved)",
+        &[&seq, &uid(webhook.id)],
+    )
+    .await
+    .batch(shared)?;
+    let notification_id = shared
+        .ids
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .notification(now);
+    let notification = NotificationRecord {
+        kind: "webhook.deactivated".into(),
+        account_id: webhook.account_id.clone(),
+        account_seq: seq as u64,
+        webhook_id: webhook.id,
+        created: now,
+        message: deactivation.message,
+        activation_url: deactivation.activation_url,
+    };
+    tx.execute(
+        "INSERT INTO hookd_notifications (account_seq, id, record) VALUES ($1, $2, $3)",
+        &[&seq, &uid(notification_id), &super::to_json(&notification)?],
+    )
+    .await
+    .batch(shared)?;
+    let outcome = ingest_in(
+        tx,
+        shared,
+        &[IngestRequest {
+            account_id: webhook.account_id.clone(),
+            events: vec![NewEvent {
+                event_type: DEACTIVATED_EVENT.to_string(),
+                data: deactivation.event_data,
+                idempotency_key: None,
+            }],
+            fan_out: FanOut::SubscribersExcept(webhook.id),
+            now,
+        }],
+    )
+    .await?;
+    let stored = outcome
+        .results
+        .into_iter()
+        .next()
+        .and_then(|r| r.ok())
+        .and_then(|events| events.into_iter().next())
+        .and_then(|e| e.ok())
+        .ok_or_else(|| Fail::Error(Error::Internal("the deactivation event was not stored".into())))?;
+    Ok((
+        deactivation.webhook,
+        Deactivated {
+            webhook_id: webhook.id,
+            reason,
+            account_id: webhook.account_id.clone(),
+            event_id: stored.ingested.id,
+            envelope: stored.envelope,
+        },
+        outcome.woken,
+    ))
+}
+
+impl PgStore {
+    /// Records an attempt's result in the next batch. While the database is unreachable the
+    /// result waits and is tried again until it is recorded (or the store closes): nothing an
+    /// attempt learnt is lost to an outage.
+    pub async fn record_attempt(
+        &self,
+        report: AttemptReport,
+        policy: Arc<DeliveryPolicy>,
+    ) -> Result<Recorded, Error> {
+        let mut wait = RETRY_FIRST;
+        loop {
+            let (reply, answer) = oneshot::channel();
+            let job = RecordJob {
+                report: report.clone(),
+                policy: policy.clone(),
+                reply,
+            };
+            self.inner
+                .record
+                .send(job)
+                .await
+                .map_err(|_| Error::Internal("the record workers have stopped".into()))?;
+            let result = answer
+                .await
+                .map_err(|_| Error::Internal("a record worker dropped a job".into()))?;
+            match result {
+                Err(Error::StoreUnavailable(_)) if !self.shared().is_closing() => {
+                    tokio::time::sleep(wait).await;
+                    wait = (wait * 2).min(RETRY_MAX);
+                }
+                other => return other,
+            }
+        }
+    }
+}
