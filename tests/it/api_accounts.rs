@@ -25,7 +25,6 @@ fn all_account_ids(server: &Server) -> Vec<String> {
     ids(&r)
 }
 
-#[test]
 fn create_returns_the_account_with_a_generated_uuid_v7_id_and_times() {
     let server = Server::start();
     let r = server.post("/v1/accounts", ADMIN, &json!({"name": "Cool Account"}));
@@ -61,7 +60,6 @@ fn create_returns_the_account_with_a_generated_uuid_v7_id_and_times() {
     assert_eq!(r.status, 201, "{}", r.text);
 }
 
-#[test]
 fn own_ids_are_kept_and_an_id_in_use_is_a_conflict() {
     let server = Server::start();
     let r = server.post(
@@ -91,7 +89,6 @@ fn own_ids_are_kept_and_an_id_in_use_is_a_conflict() {
     assert_eq!(all_account_ids(&server).len(), 2);
 }
 
-#[test]
 fn invalid_accounts_are_refused_listing_every_bad_field_and_change_nothing() {
     let server = Server::start();
     let cases: Vec<(Value, Vec<&str>)> = vec![
@@ -139,7 +136,6 @@ fn invalid_accounts_are_refused_listing_every_bad_field_and_change_nothing() {
     assert!(all_account_ids(&server).is_empty());
 }
 
-#[test]
 fn list_pages_through_every_account_without_skipping_or_repeating() {
     let server = Server::start();
     let r = server.get("/v1/accounts", ADMIN);
@@ -183,7 +179,6 @@ fn list_pages_through_every_account_without_skipping_or_repeating() {
     assert_eq!(seen, all, "pages cover the list in order, once each");
 }
 
-#[test]
 fn paging_stays_consistent_while_accounts_are_added() {
     let server = Server::start();
     let mut before = Vec::new();
@@ -221,7 +216,6 @@ fn paging_stays_consistent_while_accounts_are_added() {
     }
 }
 
-#[test]
 fn default_page_size_is_50_and_the_limit_is_bounded() {
     let server = Server::start();
     for i in 0..51 {
@@ -277,7 +271,6 @@ fn default_page_size_is_50_and_the_limit_is_bounded() {
     }
 }
 
-#[test]
 fn get_update_and_delete_an_account() {
     let server = Server::start();
     let r = server.post("/v1/accounts", ADMIN, &json!({"name": "Before"}));
@@ -341,7 +334,6 @@ fn get_update_and_delete_an_account() {
     assert!(all_account_ids(&server).is_empty());
 }
 
-#[test]
 fn accounts_have_a_language_set_on_create_and_put() {
     let mut server = Server::start();
     // English unless said otherwise, in every view of the account.
@@ -450,7 +442,6 @@ fn accounts_have_a_language_set_on_create_and_put() {
     assert_eq!(languages, HashSet::from(["en", "de", "da", "nb", "pt"]));
 }
 
-#[test]
 fn deleting_an_account_removes_its_tokens_and_webhooks_and_frees_its_id() {
     let server = Server::start();
     let r = server.post(
@@ -523,7 +514,6 @@ fn deleting_an_account_removes_its_tokens_and_webhooks_and_frees_its_id() {
     assert_eq!(r.json["items"].as_array().unwrap().len(), 1);
 }
 
-#[test]
 fn account_tokens_may_read_their_own_account_and_nothing_else() {
     let server = Server::start();
     let own = server.create_account("Own");
@@ -583,3 +573,16 @@ fn account_tokens_may_read_their_own_account_and_nothing_else() {
     assert_eq!(server.get(&other_path, ADMIN).json, other_before);
     assert_eq!(all_account_ids(&server).len(), 2);
 }
+
+crate::on_both_backends!(
+    create_returns_the_account_with_a_generated_uuid_v7_id_and_times,
+    own_ids_are_kept_and_an_id_in_use_is_a_conflict,
+    invalid_accounts_are_refused_listing_every_bad_field_and_change_nothing,
+    list_pages_through_every_account_without_skipping_or_repeating,
+    paging_stays_consistent_while_accounts_are_added,
+    default_page_size_is_50_and_the_limit_is_bounded,
+    get_update_and_delete_an_account,
+    accounts_have_a_language_set_on_create_and_put,
+    deleting_an_account_removes_its_tokens_and_webhooks_and_frees_its_id,
+    account_tokens_may_read_their_own_account_and_nothing_else,
+);

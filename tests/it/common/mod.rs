@@ -10,8 +10,68 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+pub mod pg;
 pub mod process;
 pub mod receiver;
+
+/// The store a test server keeps its data in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Redb,
+    Postgres,
+}
+
+thread_local! {
+    /// The backend `Server::start*` uses on this thread (see [`with_backend`]).
+    static BACKEND: std::cell::Cell<Backend> = const { std::cell::Cell::new(Backend::Redb) };
+}
+
+/// The backend servers started on this thread use.
+pub fn backend() -> Backend {
+    BACKEND.with(|b| b.get())
+}
+
+/// Runs `test` with servers on `backend`. A postgres run on a machine without PostgreSQL is
+/// skipped, loudly.
+pub fn with_backend(backend: Backend, test: fn()) {
+    if backend == Backend::Postgres && pg::cluster().is_none() {
+        eprintln!("SKIPPED: PostgreSQL is not installed");
+        return;
+    }
+    BACKEND.with(|b| b.set(backend));
+    struct Reset;
+    impl Drop for Reset {
+        fn drop(&mut self) {
+            BACKEND.with(|b| b.set(Backend::Redb));
+        }
+    }
+    let _reset = Reset;
+    test();
+}
+
+/// Turns the named tests of a module (plain `fn()`s, no `#[test]`) into two tests each,
+/// `on_redb::NAME` and `on_postgres::NAME`: the API must answer the same on both backends.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod on_redb {
+            $(
+                #[test]
+                fn $name() {
+                    $crate::common::with_backend($crate::common::Backend::Redb, super::$name)
+                }
+            )*
+        }
+        mod on_postgres {
+            $(
+                #[test]
+                fn $name() {
+                    $crate::common::with_backend($crate::common::Backend::Postgres, super::$name)
+                }
+            )*
+        }
+    };
+}
 
 /// The admin token every test server is started with.
 pub const ADMIN: &str = "test-admin-token-0123456789abcdef";
@@ -36,6 +96,8 @@ pub struct Server {
     log: Arc<Mutex<Vec<String>>>,
     extra_config: String,
     env: Vec<(String, String)>,
+    /// The database of a server on the postgres backend.
+    pub database: Option<String>,
 }
 
 /// A response: status, headers and body (parsed as JSON when it is JSON).
@@ -120,6 +182,14 @@ impl Server {
                 .iter()
                 .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect(),
+            database: match backend() {
+                Backend::Redb => None,
+                Backend::Postgres => Some(
+                    pg::cluster()
+                        .expect("PostgreSQL for a postgres test")
+                        .new_database(),
+                ),
+            },
         };
         std::fs::create_dir_all(server.data_dir()).expect("data dir");
         prepare(&server.data_dir());
@@ -133,11 +203,19 @@ impl Server {
     }
 
     fn spawn(&mut self) {
+        let storage = match &self.database {
+            None => String::new(),
+            Some(url) => format!(
+                "[storage]\nbackend = \"postgres\"\n[postgres]\nurl = {url:?}\npool_size = 4\n"
+            ),
+        };
         let config = format!(
-            "data_dir = {:?}\n{}\n{}",
+            "data_dir = {:?}\n{}\n",
             self.dir.join("data").to_str().unwrap(),
-            merge_sections(BASE_CONFIG, &self.extra_config),
-            ""
+            merge_sections(
+                &merge_sections(BASE_CONFIG, &storage),
+                &self.extra_config
+            ),
         );
         std::fs::write(self.config_path(), config).unwrap();
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_hookd"));
@@ -146,6 +224,8 @@ impl Server {
             .env_remove("HOOKD_CONFIG")
             .env_remove("HOOKD_LISTEN")
             .env_remove("HOOKD_DATA_DIR")
+            .env_remove("HOOKD_STORAGE_BACKEND")
+            .env_remove("HOOKD_POSTGRES_URL")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped());
