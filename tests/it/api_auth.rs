@@ -55,7 +55,6 @@ fn allow(r: &Resp) -> HashSet<String> {
         .collect()
 }
 
-#[test]
 fn missing_malformed_and_unknown_credentials_are_401_with_a_bearer_challenge() {
     let server = Server::start();
     let account = server.create_account("Clinic");
@@ -107,7 +106,6 @@ fn missing_malformed_and_unknown_credentials_are_401_with_a_bearer_challenge() {
     assert_eq!(server.get(&paths[1], &token).status, 200);
 }
 
-#[test]
 fn account_tokens_on_admin_routes_are_403() {
     let server = Server::start();
     let account = server.create_account("Clinic");
@@ -144,7 +142,6 @@ fn account_tokens_on_admin_routes_are_403() {
     assert_eq!(r.json["items"], json!([]));
 }
 
-#[test]
 fn tokens_are_shown_once_listed_without_the_secret_and_revoked_at_once() {
     let server = Server::start();
     let account = server.create_account("Clinic");
@@ -253,7 +250,6 @@ fn tokens_are_shown_once_listed_without_the_secret_and_revoked_at_once() {
         .assert_problem(404, "not-found");
 }
 
-#[test]
 fn the_token_list_is_paginated() {
     let server = Server::start();
     let account = server.create_account("Clinic");
@@ -290,7 +286,6 @@ fn the_token_list_is_paginated() {
     }
 }
 
-#[test]
 fn repeated_failures_from_one_address_are_throttled_with_retry_after() {
     let server = Server::start_with("[limits]\nauth_failures_per_minute = 3\n", &[]);
     let account = server.create_account("Clinic");
@@ -334,7 +329,6 @@ fn repeated_failures_from_one_address_are_throttled_with_retry_after() {
     }
 }
 
-#[test]
 fn problem_pages_unknown_routes_wrong_methods_and_health() {
     let server = Server::start();
     for name in PROBLEM_TYPES {
@@ -440,3 +434,12 @@ fn problem_pages_unknown_routes_wrong_methods_and_health() {
     let r = request("GET", &server.url("/readyz"), None, None);
     assert_eq!(r.status, 200, "{}", r.text);
 }
+
+crate::on_both_backends!(
+    missing_malformed_and_unknown_credentials_are_401_with_a_bearer_challenge,
+    account_tokens_on_admin_routes_are_403,
+    tokens_are_shown_once_listed_without_the_secret_and_revoked_at_once,
+    the_token_list_is_paginated,
+    repeated_failures_from_one_address_are_throttled_with_retry_after,
+    problem_pages_unknown_routes_wrong_methods_and_health,
+);

@@ -120,7 +120,6 @@ fn let_time_pass() {
     });
 }
 
-#[test]
 fn create_returns_every_field_with_its_default_and_the_secret() {
     let server = Server::start();
     let account = server.create_account("Cool Clinic");
@@ -227,7 +226,6 @@ fn create_returns_every_field_with_its_default_and_the_secret() {
     assert_eq!(r.status, 201, "{}", r.text);
 }
 
-#[test]
 fn a_provided_secret_is_kept_and_a_bad_one_refused() {
     let server = Server::start();
     let account = server.create_account("Clinic");
@@ -272,7 +270,6 @@ fn a_provided_secret_is_kept_and_a_bad_one_refused() {
     }
 }
 
-#[test]
 fn invalid_webhooks_are_refused_naming_each_field_and_change_nothing() {
     let server = Server::start();
     let account = server.create_account("Clinic");
@@ -489,7 +486,6 @@ fn invalid_webhooks_are_refused_naming_each_field_and_change_nothing() {
     assert_eq!(list_ids(&server, &account, "").len(), 2);
 }
 
-#[test]
 fn the_entity_object_must_name_the_path_account() {
     let server = Server::start();
     let account = server.create_account("Clinic");
@@ -518,7 +514,6 @@ fn the_entity_object_must_name_the_path_account() {
     assert_eq!(list_ids(&server, &account, "").len(), 1);
 }
 
-#[test]
 fn target_url_rules_without_http_and_private_targets() {
     let server = Server::start_with(
         "[delivery]\nallow_http = false\nallow_private_targets = false\n",
@@ -614,7 +609,6 @@ fn target_url_rules_without_http_and_private_targets() {
     assert_eq!(r.status, 200, "{}", r.text);
 }
 
-#[test]
 fn list_filters_combine_with_and() {
     let server = Server::start();
     let account = server.create_account("Clinic");
@@ -691,7 +685,6 @@ fn list_filters_combine_with_and() {
     }
 }
 
-#[test]
 fn pages_of_a_filtered_list_cover_every_match_once() {
     let server = Server::start();
     let account = server.create_account("Clinic");
@@ -760,7 +753,6 @@ fn pages_of_a_filtered_list_cover_every_match_once() {
     assert_eq!(all.iter().collect::<HashSet<_>>().len(), 14);
 }
 
-#[test]
 fn put_replaces_the_whole_webhook_guarded_by_version() {
     let server = Server::start();
     let account = server.create_account("Clinic");
@@ -896,7 +888,6 @@ fn put_replaces_the_whole_webhook_guarded_by_version() {
     r.assert_problem(404, "not-found");
 }
 
-#[test]
 fn delete_then_gone() {
     let server = Server::start();
     let account = server.create_account("Clinic");
@@ -928,7 +919,6 @@ fn delete_then_gone() {
     );
 }
 
-#[test]
 fn secrets_are_read_and_rotated() {
     let server = Server::start();
     let account = server.create_account("Clinic");
@@ -995,7 +985,6 @@ fn secrets_are_read_and_rotated() {
     assert!(r.json.get("secret").is_none(), "{}", r.text);
 }
 
-#[test]
 fn other_accounts_tokens_are_forbidden_and_unknown_webhooks_not_found() {
     let server = Server::start();
     let a = server.create_account("A");
@@ -1092,7 +1081,6 @@ fn other_accounts_tokens_are_forbidden_and_unknown_webhooks_not_found() {
         .assert_problem(403, "forbidden");
 }
 
-#[test]
 fn bodies_that_are_not_json_objects_are_refused_and_change_nothing() {
     let server = Server::start();
     let account = server.create_account("Clinic");
@@ -1193,7 +1181,6 @@ fn bodies_that_are_not_json_objects_are_refused_and_change_nothing() {
     );
 }
 
-#[test]
 fn bodies_over_the_limit_are_413_and_change_nothing() {
     let server = Server::start_with(
         "[limits]\nmax_body_bytes = 2048\nmax_event_bytes = 1024\n",
@@ -1233,3 +1220,19 @@ fn bodies_over_the_limit_are_413_and_change_nothing() {
         w["secret"]
     );
 }
+
+crate::on_both_backends!(
+    create_returns_every_field_with_its_default_and_the_secret,
+    a_provided_secret_is_kept_and_a_bad_one_refused,
+    invalid_webhooks_are_refused_naming_each_field_and_change_nothing,
+    the_entity_object_must_name_the_path_account,
+    target_url_rules_without_http_and_private_targets,
+    list_filters_combine_with_and,
+    pages_of_a_filtered_list_cover_every_match_once,
+    put_replaces_the_whole_webhook_guarded_by_version,
+    delete_then_gone,
+    secrets_are_read_and_rotated,
+    other_accounts_tokens_are_forbidden_and_unknown_webhooks_not_found,
+    bodies_that_are_not_json_objects_are_refused_and_change_nothing,
+    bodies_over_the_limit_are_413_and_change_nothing,
+);

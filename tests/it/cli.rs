@@ -122,7 +122,6 @@ fn webhook_path(account: &str, id: &str) -> String {
     format!("/v1/accounts/{account}/webhooks/{id}")
 }
 
-#[test]
 fn account_create_and_list_as_table_and_json() {
     let server = Server::start();
     let created = cli(
@@ -196,7 +195,6 @@ fn account_create_and_list_as_table_and_json() {
     assert_ne!(second["items"][0]["id"].as_str(), Some(first_id.as_str()));
 }
 
-#[test]
 fn api_errors_exit_non_zero_with_title_and_detail() {
     let server = Server::start();
     cli(&server, &["account", "create", "A", "--id", "dup"]).ok();
@@ -277,7 +275,6 @@ fn api_errors_exit_non_zero_with_title_and_detail() {
     assert!(down.stderr.contains(&url), "{}", down.stderr);
 }
 
-#[test]
 fn token_create_and_list() {
     let server = Server::start();
     let account = server.create_account("Tokens");
@@ -309,7 +306,6 @@ fn token_create_and_list() {
     assert!(page["nextCursor"].is_null());
 }
 
-#[test]
 fn webhook_create_and_list_with_filters_and_options_anywhere() {
     let server = Server::start();
     let receiver = Receiver::ok();
@@ -401,7 +397,6 @@ fn webhook_create_and_list_with_filters_and_options_anywhere() {
     assert!(found[0].contains(&receiver.url));
 }
 
-#[test]
 fn webhook_update_keeps_what_is_not_given() {
     let server = Server::start();
     let account = server.create_account("Update");
@@ -478,7 +473,6 @@ fn webhook_update_keeps_what_is_not_given() {
     );
 }
 
-#[test]
 fn webhook_rotate_test_activate_and_delete() {
     let gone = Arc::new(AtomicBool::new(false));
     let flag = gone.clone();
@@ -603,7 +597,6 @@ fn deactivate_and_buffer(server: &Server, receiver: &Receiver, account: &str, id
     event_id
 }
 
-#[test]
 fn event_send_inline_and_from_file_and_show() {
     let server = Server::start();
     let receiver = Receiver::ok();
@@ -709,7 +702,6 @@ fn event_send_inline_and_from_file_and_show() {
     assert_eq!(events_before["items"], events_after["items"]);
 }
 
-#[test]
 fn delivery_list_with_filters_and_retry() {
     let healthy = Receiver::ok();
     let failing_now = Arc::new(AtomicBool::new(true));
@@ -1283,3 +1275,14 @@ fn closed_port() -> u16 {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     listener.local_addr().expect("addr").port()
 }
+
+crate::on_both_backends!(
+    account_create_and_list_as_table_and_json,
+    api_errors_exit_non_zero_with_title_and_detail,
+    token_create_and_list,
+    webhook_create_and_list_with_filters_and_options_anywhere,
+    webhook_update_keeps_what_is_not_given,
+    webhook_rotate_test_activate_and_delete,
+    event_send_inline_and_from_file_and_show,
+    delivery_list_with_filters_and_retry,
+);

@@ -70,7 +70,6 @@ fn wait_quiet(server: &Server, receiver: &Receiver) {
     });
 }
 
-#[test]
 fn receiver_gets_the_exact_body_and_signed_standard_webhooks_headers() {
     let server = Server::start();
     let receiver = Receiver::ok();
@@ -134,7 +133,6 @@ fn receiver_gets_the_exact_body_and_signed_standard_webhooks_headers() {
     assert_eq!(d["attempts"][0]["statusCode"], 200);
 }
 
-#[test]
 fn after_rotation_both_secrets_sign() {
     let server = Server::start();
     let receiver = Receiver::ok();
@@ -165,7 +163,6 @@ fn after_rotation_both_secrets_sign() {
     );
 }
 
-#[test]
 fn a_500_then_200_makes_two_attempts_and_succeeds() {
     let server = Server::start_with(FAST_RETRIES, &[]);
     let receiver = Receiver::start(|n, _| {
@@ -192,7 +189,6 @@ fn a_500_then_200_makes_two_attempts_and_succeeds() {
     assert_eq!(reqs[0].header("webhook-id"), reqs[1].header("webhook-id"));
 }
 
-#[test]
 fn always_500_fails_after_every_scheduled_attempt_and_can_be_retried_by_hand() {
     let server = Server::start_with(FAST_RETRIES, &[]);
     let receiver = Receiver::start(|_, _| Reply::status(500));
@@ -228,7 +224,6 @@ fn always_500_fails_after_every_scheduled_attempt_and_can_be_retried_by_hand() {
     assert_eq!(numbers, vec![1, 2, 3, 4, 5, 6, 7, 8]);
 }
 
-#[test]
 fn retry_after_on_429_delays_the_next_attempt() {
     let server = Server::start_with(FAST_RETRIES, &[]);
     let receiver = Receiver::start(|n, _| {
@@ -253,7 +248,6 @@ fn retry_after_on_429_delays_the_next_attempt() {
     assert!(gap >= 2000, "second attempt {gap} ms after the first: {d}");
 }
 
-#[test]
 fn idempotency_keys_replay_conflict_and_must_agree() {
     let server = Server::start();
     let receiver = Receiver::ok();
@@ -305,7 +299,6 @@ fn idempotency_keys_replay_conflict_and_must_agree() {
     assert_eq!(receiver.count(), 1);
 }
 
-#[test]
 fn events_over_the_limit_get_413_and_invalid_events_400() {
     let server = Server::start_with("[limits]\nmax_event_bytes = 1024\n", &[]);
     let account = server.create_account("a");
@@ -345,7 +338,6 @@ fn events_over_the_limit_get_413_and_invalid_events_400() {
     assert_eq!(list.json["items"].as_array().unwrap().len(), 1);
 }
 
-#[test]
 fn batch_commits_valid_events_and_reports_each() {
     let server = Server::start_with("[limits]\nmax_event_bytes = 1024\n", &[]);
     let receiver = Receiver::ok();
@@ -376,7 +368,6 @@ fn batch_commits_valid_events_and_reports_each() {
     r.assert_problem(400, "validation-error");
 }
 
-#[test]
 fn ordered_webhook_receives_strictly_in_order_while_failing_at_first() {
     let server = Server::start_with(FAST_RETRIES, &[]);
     // The first three requests fail, whatever they carry.
@@ -415,7 +406,6 @@ fn ordered_webhook_receives_strictly_in_order_while_failing_at_first() {
     assert_eq!(successes, (0..20).collect::<Vec<_>>());
 }
 
-#[test]
 fn rate_limit_spaces_the_starts() {
     let server = Server::start();
     let receiver = Receiver::ok();
@@ -451,7 +441,6 @@ fn rate_limit_spaces_the_starts() {
     }
 }
 
-#[test]
 fn a_hung_endpoint_does_not_slow_a_healthy_one() {
     let server = Server::start_with("[delivery]\ntimeout = \"30s\"\n", &[]);
     let hung = Receiver::start(|_, _| Reply::ok().after(Duration::from_secs(60)));
@@ -475,7 +464,6 @@ fn a_hung_endpoint_does_not_slow_a_healthy_one() {
     );
 }
 
-#[test]
 fn private_targets_are_refused_at_creation_and_blocked_at_connect() {
     let server = Server::start_with(
         "[delivery]\nallow_private_targets = false\nallow_http = true\n",
@@ -502,7 +490,6 @@ fn private_targets_are_refused_at_creation_and_blocked_at_connect() {
     assert_eq!(receiver.count(), 0, "nothing reached the loopback receiver");
 }
 
-#[test]
 fn test_event_lists_and_shows() {
     let server = Server::start();
     let receiver = Receiver::ok();
@@ -576,7 +563,6 @@ fn test_event_lists_and_shows() {
     missing.assert_problem(404, "not-found");
 }
 
-#[test]
 fn the_global_in_flight_cap_holds_across_webhooks() {
     let server = Server::start_with("[delivery]\nmax_in_flight = 3\n", &[]);
     // The first three requests stay open until the test lets them go, so the cap is reached
@@ -618,7 +604,6 @@ fn the_global_in_flight_cap_holds_across_webhooks() {
     );
 }
 
-#[test]
 fn a_webhooks_attempts_stay_within_its_cap_and_stop_when_it_is_disabled() {
     let server = Server::start_with("[delivery]\nmax_in_flight_per_webhook = 3\n", &[]);
     // Requests 0-2 stay open until three are open at once, so the cap is reached however
@@ -702,7 +687,6 @@ fn a_webhooks_attempts_stay_within_its_cap_and_stop_when_it_is_disabled() {
     );
 }
 
-#[test]
 fn a_fast_drain_sends_every_delivery_exactly_once() {
     let server = Server::start();
     let receiver = Receiver::start(|_, _| Reply::ok());
@@ -733,3 +717,22 @@ fn a_fast_drain_sends_every_delivery_exactly_once() {
     ids.dedup();
     assert_eq!(ids.len(), total, "some delivery was sent twice");
 }
+
+crate::on_both_backends!(
+    receiver_gets_the_exact_body_and_signed_standard_webhooks_headers,
+    after_rotation_both_secrets_sign,
+    a_500_then_200_makes_two_attempts_and_succeeds,
+    always_500_fails_after_every_scheduled_attempt_and_can_be_retried_by_hand,
+    retry_after_on_429_delays_the_next_attempt,
+    idempotency_keys_replay_conflict_and_must_agree,
+    events_over_the_limit_get_413_and_invalid_events_400,
+    batch_commits_valid_events_and_reports_each,
+    ordered_webhook_receives_strictly_in_order_while_failing_at_first,
+    rate_limit_spaces_the_starts,
+    a_hung_endpoint_does_not_slow_a_healthy_one,
+    private_targets_are_refused_at_creation_and_blocked_at_connect,
+    test_event_lists_and_shows,
+    the_global_in_flight_cap_holds_across_webhooks,
+    a_webhooks_attempts_stay_within_its_cap_and_stop_when_it_is_disabled,
+    a_fast_drain_sends_every_delivery_exactly_once,
+);

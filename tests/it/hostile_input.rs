@@ -388,7 +388,6 @@ fn run_cases(server: &Server, f: &Fixture, cases: Vec<Case>) {
 // Malformed bodies, absurd numbers, wrong content types
 // ---------------------------------------------------------------------------------------------
 
-#[test]
 fn malformed_json_wrong_shapes_duplicates_and_deep_nesting_are_400_and_change_nothing() {
     let server = Server::start();
     let f = fixture(&server);
@@ -636,7 +635,6 @@ fn malformed_json_wrong_shapes_duplicates_and_deep_nesting_are_400_and_change_no
     run_cases(&server, &f, cases);
 }
 
-#[test]
 fn absurd_numbers_where_numbers_matter_are_400_and_change_nothing() {
     let server = Server::start();
     let f = fixture(&server);
@@ -784,7 +782,6 @@ fn absurd_numbers_where_numbers_matter_are_400_and_change_nothing() {
     );
 }
 
-#[test]
 fn an_absurdly_long_query_value_gets_a_refusal_and_changes_nothing() {
     let server = Server::start();
     let f = fixture(&server);
@@ -809,7 +806,6 @@ fn an_absurdly_long_query_value_gets_a_refusal_and_changes_nothing() {
     assert_eq!(snapshot(&server, &f), before);
 }
 
-#[test]
 fn bodies_that_are_not_declared_json_are_415_and_change_nothing() {
     let server = Server::start();
     let f = fixture(&server);
@@ -1209,3 +1205,10 @@ fn connections_over_max_connections_wait_until_a_slot_frees() {
     assert_eq!(r.status, 200);
     eprintln!("5th served {:?} after a slot freed", closed.elapsed());
 }
+
+crate::on_both_backends!(
+    malformed_json_wrong_shapes_duplicates_and_deep_nesting_are_400_and_change_nothing,
+    absurd_numbers_where_numbers_matter_are_400_and_change_nothing,
+    an_absurdly_long_query_value_gets_a_refusal_and_changes_nothing,
+    bodies_that_are_not_declared_json_are_415_and_change_nothing,
+);

@@ -71,7 +71,6 @@ fn link_path(url: &str) -> String {
     url[at..].to_string()
 }
 
-#[test]
 fn failing_endpoint_is_deactivated_buffered_announced_and_replayed() {
     let notices = Receiver::ok();
     let server = Server::start_with(
@@ -213,7 +212,6 @@ fn failing_endpoint_is_deactivated_buffered_announced_and_replayed() {
     assert_eq!(r.status, 410);
 }
 
-#[test]
 fn thresholds_need_both_count_and_time() {
     let server = Server::start_with(
         &config("[deactivation]\nafter_failures = 2\nafter = \"1h\"\n"),
@@ -233,7 +231,6 @@ fn thresholds_need_both_count_and_time() {
     assert_eq!(w["failureCount"], 7);
 }
 
-#[test]
 fn gone_deactivates_at_once_and_activation_without_replay_cancels() {
     let server = Server::start_with(&config(""), &[]);
     let receiver = Receiver::start(|_, _| Reply::status(410));
@@ -293,7 +290,6 @@ fn gone_deactivates_at_once_and_activation_without_replay_cancels() {
     assert_eq!(receiver.count(), 1, "nothing was sent to the gone endpoint");
 }
 
-#[test]
 fn one_click_link_shows_without_changing_and_reactivates_once() {
     let server = Server::start_with(&config(""), &[]);
     let first_gone = Arc::new(AtomicBool::new(true));
@@ -380,7 +376,6 @@ fn one_click_link_shows_without_changing_and_reactivates_once() {
     assert_eq!(after.status, 410);
 }
 
-#[test]
 fn buffered_deliveries_expire_with_the_buffer_window() {
     let server = Server::start_with(&config("[retention]\nbuffer = \"2s\"\n"), &[]);
     let receiver = Receiver::start(|_, _| Reply::status(410));
@@ -407,7 +402,6 @@ fn buffered_deliveries_expire_with_the_buffer_window() {
     assert_eq!(r.json["replayed"], 0, "{}", r.text);
 }
 
-#[test]
 fn retention_purges_old_records_while_ingest_goes_on() {
     let server = Server::start_with("[retention]\nevents = \"2s\"\n", &[]);
     let receiver = Receiver::ok();
@@ -437,7 +431,6 @@ fn retention_purges_old_records_while_ingest_goes_on() {
     assert_eq!(r.status, 200, "new events stay");
 }
 
-#[test]
 fn deleting_an_account_removes_its_notifications() {
     let server = Server::start_with(
         &config("[deactivation]\nafter_failures = 1\nafter = \"0s\"\n"),
@@ -486,3 +479,13 @@ fn deleting_an_account_removes_its_notifications() {
         theirs.text
     );
 }
+
+crate::on_both_backends!(
+    failing_endpoint_is_deactivated_buffered_announced_and_replayed,
+    thresholds_need_both_count_and_time,
+    gone_deactivates_at_once_and_activation_without_replay_cancels,
+    one_click_link_shows_without_changing_and_reactivates_once,
+    buffered_deliveries_expire_with_the_buffer_window,
+    retention_purges_old_records_while_ingest_goes_on,
+    deleting_an_account_removes_its_notifications,
+);

@@ -133,7 +133,6 @@ fn requires_bearer(requirements: &Value, bearer: &BTreeSet<String>) -> bool {
         })
 }
 
-#[test]
 fn served_document_is_openapi_3_1_and_matches_the_route_table() {
     let server = Server::start();
     let r = request("GET", &server.url("/openapi.json"), None, None);
@@ -419,3 +418,7 @@ fn backup_is_documented_as_a_binary_download() {
         "GET /v1/backup answers application/octet-stream: {ok}"
     );
 }
+
+crate::on_both_backends!(
+    served_document_is_openapi_3_1_and_matches_the_route_table,
+);

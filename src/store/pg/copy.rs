@@ -139,7 +139,7 @@ async fn read_in(client: &Client, sender: &Sender) -> Result<(), Error> {
         for row in &rows {
             let seq: i64 = row.get(0);
             let id: Uuid = row.get(1);
-            let record: DeliveryRecord = super::from_json(row.get(2))?;
+            let record: DeliveryRecord = super::delivery_from(row.get(2))?;
             page.push((seq as u64, DeliveryId::from_u128(id.as_u128()), record));
         }
         send(Page::Deliveries(page)).await?;
@@ -425,7 +425,7 @@ async fn write_page(
                     uid(record.webhook_id),
                     uid(record.event_id),
                     record.status.as_str().to_string(),
-                    super::to_json(&record)?,
+                    super::delivery_json(&record)?,
                 ));
             }
             let seq: Vec<i64> = out.iter().map(|r| r.0).collect();

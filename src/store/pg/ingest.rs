@@ -309,8 +309,7 @@ pub(super) async fn ingest_in(
                     uid(webhook.id),
                     uid(plan.id),
                     record.status.as_str().to_string(),
-                    serde_json::to_value(&record)
-                        .map_err(|e| Fail::Error(Error::Internal(e.to_string())))?,
+                    super::delivery_json(&record)?,
                 ));
                 deliveries.push((delivery_id, webhook.id));
             }
@@ -477,9 +476,15 @@ async fn resolve_idempotency(
         .query(
             "SELECT i.account_seq, i.key, i.event_id, i.body_hash,
                     e.event_type, e.created_ms, jsonb_array_length(e.deliveries)
-             FROM hookd_idempotency i
-             LEFT JOIN hookd_events e ON e.account_seq = i.account_seq AND e.id = i.event_id
-             WHERE (i.account_seq, i.key) IN (SELECT * FROM unnest($1::bigint[], $2::text[]))",
+             FROM unnest($1::bigint[], $2::text[]) AS k(account_seq, key)
+             CROSS JOIN LATERAL (
+                 SELECT * FROM hookd_idempotency i
+                 WHERE i.account_seq = k.account_seq AND i.key = k.key
+             ) i
+             LEFT JOIN LATERAL (
+                 SELECT * FROM hookd_events e
+                 WHERE e.account_seq = i.account_seq AND e.id = i.event_id
+             ) e ON true",
             &[&seqs, &keys],
         )
         .await

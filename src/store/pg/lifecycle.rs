@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use uuid::Uuid;
 
 use super::config_ops::{account_seq, lock_webhook, put_webhook};
-use super::{Db, Fail, PgStore, apply_catalog, from_json, sync, to_json, uid};
+use super::{Db, Fail, PgStore, apply_catalog, from_json, sync, uid};
 use crate::error::Error;
 use crate::ids::{AccountId, DeliveryId, NotificationId, WebhookId, v7_floor};
 use crate::links;
@@ -44,7 +44,7 @@ impl PgStore {
             .await
             .db(shared)?
             .ok_or_else(|| Error::NotFound(format!("delivery {delivery_id}")))?;
-        let mut record: DeliveryRecord = from_json(row.get(0))?;
+        let mut record: DeliveryRecord = super::delivery_from(row.get(0))?;
         let webhook = tx
             .query_opt(
                 "SELECT record FROM hookd_webhooks WHERE id = $1 FOR NO KEY UPDATE",
@@ -97,7 +97,7 @@ impl PgStore {
         .db(shared)?;
         tx.execute(
             "UPDATE hookd_deliveries SET status = $3, record = $4 WHERE account_seq = $1 AND id = $2",
-            &[&seq, &uid(delivery_id), &record.status.as_str(), &to_json(&record)?],
+            &[&seq, &uid(delivery_id), &record.status.as_str(), &super::delivery_json(&record)?],
         )
         .await
         .db(shared)?;
@@ -164,7 +164,7 @@ impl PgStore {
             .await
             .db(shared)?
         {
-            records.insert(row.get(0), from_json(row.get(1))?);
+            records.insert(row.get(0), super::delivery_from(row.get(1))?);
         }
         let (mut replayed, mut dropped) = (0, 0);
         let mut due = Vec::new();
@@ -190,20 +190,28 @@ impl PgStore {
             }
             ids.push(id);
             statuses.push(record.status.as_str());
-            values.push(to_json(&record)?);
+            values.push(super::delivery_json(&record)?);
         }
         super::ingest::insert_due(&*tx, shared, &due)
             .await
             .map_err(plain)?;
         if !ids.is_empty() {
-            tx.execute(
-                "UPDATE hookd_deliveries d SET status = r.status, record = r.record
-                 FROM unnest($2::uuid[], $3::text[], $4::jsonb[]) AS r(id, status, record)
-                 WHERE d.account_seq = $1 AND d.id = r.id",
-                &[&seq, &ids, &statuses, &values],
-            )
-            .await
-            .db(shared)?;
+            let statement = tx
+                .prepare(
+                    "UPDATE hookd_deliveries SET status = $3, record = $4
+                     WHERE account_seq = $1 AND id = $2",
+                )
+                .await
+                .db(shared)?;
+            let params: Vec<[&(dyn tokio_postgres::types::ToSql + Sync); 4]> = ids
+                .iter()
+                .zip(&statuses)
+                .zip(&values)
+                .map(|((id, status), value)| [&seq as _, id as _, status as _, value as _])
+                .collect();
+            for done in super::join_all(params.iter().map(|p| tx.execute(&statement, p)).collect()).await {
+                done.db(shared)?;
+            }
         }
         if replayed > 0 {
             sync::notify_due(&*tx, &[webhook_id]).await.db(shared)?;

@@ -87,6 +87,10 @@ pub(crate) struct Shared {
     closing: watch::Receiver<bool>,
     /// The session whose advisory lock makes this node the one that runs housekeeping.
     housekeeper: queue::Housekeeper,
+    /// The deliveries this node holds a lease on, by id: claimed, in flight or being recorded.
+    /// Claims add to it before they commit and results leave it once recorded, under this
+    /// lock; a lease of this node that is not here is an orphan, released by the poll.
+    held: tokio::sync::Mutex<std::collections::HashMap<Uuid, queue::Held>>,
 }
 
 /// What opening the store yields besides the handle.
@@ -138,6 +142,7 @@ impl PgStore {
             ids: Mutex::new(IdGen::default()),
             closing: closing.clone(),
             housekeeper: queue::Housekeeper::default(),
+            held: tokio::sync::Mutex::new(std::collections::HashMap::new()),
         });
         queue::heartbeat(&shared)
             .await
@@ -396,6 +401,32 @@ impl Availability {
     }
 }
 
+/// Runs futures side by side. Statements on one connection are then pipelined — sent
+/// together and answered in order — so a batch of single-row statements, each served by its
+/// primary key whatever the planner thinks of the table, costs one round trip.
+async fn join_all<F: std::future::Future>(futures: Vec<F>) -> Vec<F::Output> {
+    let mut futures: Vec<std::pin::Pin<Box<F>>> = futures.into_iter().map(Box::pin).collect();
+    let mut outputs: Vec<Option<F::Output>> = futures.iter().map(|_| None).collect();
+    std::future::poll_fn(|cx| {
+        let mut pending = false;
+        for (future, output) in futures.iter_mut().zip(outputs.iter_mut()) {
+            if output.is_none() {
+                match future.as_mut().poll(cx) {
+                    std::task::Poll::Ready(value) => *output = Some(value),
+                    std::task::Poll::Pending => pending = true,
+                }
+            }
+        }
+        if pending {
+            std::task::Poll::Pending
+        } else {
+            std::task::Poll::Ready(())
+        }
+    })
+    .await;
+    outputs.into_iter().flatten().collect()
+}
+
 /// Completes once the store is closing.
 async fn closed(closing: &mut watch::Receiver<bool>) {
     let _ = closing.wait_for(|c| *c).await;
@@ -414,6 +445,56 @@ fn from_json<T: serde::de::DeserializeOwned>(value: serde_json::Value) -> Result
 /// A record as stored JSON.
 fn to_json<T: serde::Serialize>(value: &T) -> Result<serde_json::Value, Error> {
     serde_json::to_value(value).map_err(|e| Error::Internal(format!("cannot encode record: {e}")))
+}
+
+/// A delivery record as the database keeps it: the embedded store's fields, with its ids as
+/// UUID text (the embedded store keeps them as numbers, which `jsonb` would hold but no JSON
+/// reader of the database expects).
+#[derive(serde::Serialize, serde::Deserialize)]
+struct StoredDelivery {
+    event_id: crate::ids::EventId,
+    webhook_id: WebhookId,
+    event_type: String,
+    created: crate::time::Millis,
+    status: crate::records::DeliveryStatus,
+    next_attempt: Option<crate::time::Millis>,
+    due_key: u64,
+    attempt_count: u32,
+    series_start: u32,
+    attempts: Vec<crate::records::AttemptRecord>,
+}
+
+/// A delivery record as stored JSON.
+fn delivery_json(record: &crate::records::DeliveryRecord) -> Result<serde_json::Value, Error> {
+    to_json(&StoredDelivery {
+        event_id: record.event_id,
+        webhook_id: record.webhook_id,
+        event_type: record.event_type.clone(),
+        created: record.created,
+        status: record.status,
+        next_attempt: record.next_attempt,
+        due_key: record.due_key,
+        attempt_count: record.attempt_count,
+        series_start: record.series_start,
+        attempts: record.attempts.clone(),
+    })
+}
+
+/// A delivery record from its stored JSON.
+fn delivery_from(value: serde_json::Value) -> Result<crate::records::DeliveryRecord, Error> {
+    let stored: StoredDelivery = from_json(value)?;
+    Ok(crate::records::DeliveryRecord {
+        event_id: stored.event_id,
+        webhook_id: stored.webhook_id,
+        event_type: stored.event_type,
+        created: stored.created,
+        status: stored.status,
+        next_attempt: stored.next_attempt,
+        due_key: stored.due_key,
+        attempt_count: stored.attempt_count,
+        series_start: stored.series_start,
+        attempts: stored.attempts,
+    })
 }
 
 /// Publishes a catalog change this node committed at catalog version `version`.

@@ -57,7 +57,28 @@ impl PgStore {
     }
 }
 
-/// What a claim found besides the items.
+/// A delivery this node holds a lease on.
+pub(super) struct Held {
+    webhook: Uuid,
+    /// Its attempt is over and its result is being recorded: it holds the lease but no
+    /// longer counts against the webhook's cap on this node.
+    recording: bool,
+}
+
+/// Notes that a held delivery's attempt is over: its result is being recorded.
+pub(super) async fn recording(shared: &Shared, delivery: DeliveryId) {
+    if let Some(held) = shared.held.lock().await.get_mut(&uid(delivery)) {
+        held.recording = true;
+    }
+}
+
+/// Forgets a held delivery: its result is recorded (its lease cleared with it), or given up
+/// (the poll releases the lease).
+pub(super) async fn recorded(shared: &Shared, delivery: DeliveryId) {
+    shared.held.lock().await.remove(&uid(delivery));
+}
+
+/// Claims due deliveries of one webhook (see [`PgStore::due_batch`]).
 async fn claim(
     shared: &Shared,
     webhook_id: WebhookId,
@@ -65,6 +86,7 @@ async fn claim(
     take: usize,
     cap: usize,
 ) -> Result<DueBatch, Error> {
+    let mut held = shared.held.lock().await;
     let mut client = shared.client().await?;
     let tx = client.transaction().await.db(shared)?;
     let row = tx
@@ -91,14 +113,21 @@ async fn claim(
     let leased: i64 = tx
         .query_one(
             "SELECT count(*) FROM hookd_due
-             WHERE account_seq = $1 AND webhook_id = $2 AND lease_until > now()",
+             WHERE account_seq = $1 AND webhook_id = $2 AND lease_owner IS NOT NULL
+               AND lease_until > now()",
             &[&seq, &uid(webhook_id)],
         )
         .await
         .db(shared)?
         .get(0);
     let cap = if ordered { 1 } else { cap };
-    let room = cap.saturating_sub(leased.max(0) as usize);
+    // This node's attempts that are over but not yet recorded hold leases without running.
+    let recording = held
+        .values()
+        .filter(|h| h.webhook == uid(webhook_id) && h.recording)
+        .count();
+    let running = (leased.max(0) as usize).saturating_sub(if ordered { 0 } else { recording });
+    let room = cap.saturating_sub(running);
     let (allowed, _) = pace.allowance(db_now as Millis, rate);
     let mut want = take.min(room).min(allowed);
     let mut next_due = None;
@@ -128,18 +157,16 @@ async fn claim(
         let rows = tx
             .query(
                 "WITH picked AS (
-                     SELECT due_key, delivery_id FROM hookd_due
+                     SELECT ctid FROM hookd_due
                      WHERE account_seq = $1 AND webhook_id = $2 AND due_ms <= $3
                        AND (lease_until IS NULL OR lease_until <= now())
                      ORDER BY due_key, delivery_id LIMIT $4
                      FOR UPDATE SKIP LOCKED
                  ), claimed AS (
-                     UPDATE hookd_due d
+                     UPDATE hookd_due
                      SET lease_owner = $5, lease_until = now() + make_interval(secs => $6)
-                     FROM picked p
-                     WHERE d.account_seq = $1 AND d.webhook_id = $2
-                       AND d.due_key = p.due_key AND d.delivery_id = p.delivery_id
-                     RETURNING d.due_key, d.delivery_id
+                     WHERE ctid = ANY(ARRAY(SELECT ctid FROM picked))
+                     RETURNING due_key, delivery_id
                  )
                  SELECT c.delivery_id, dl.event_id, e.event_type,
                         COALESCE((dl.record->>'attempt_count')::bigint, 0), e.envelope
@@ -186,16 +213,18 @@ async fn claim(
         // When to look again: the next entry nobody holds.
         let claimed: Vec<Uuid> = items.iter().map(|i| uid(i.delivery_id)).collect();
         let next: Option<i64> = tx
-            .query_one(
-                "SELECT min(due_ms) FROM hookd_due
+            .query_opt(
+                // An unordered webhook's due key is its due time: key order is due order.
+                "SELECT due_ms FROM hookd_due
                  WHERE account_seq = $1 AND webhook_id = $2
                    AND (lease_until IS NULL OR lease_until <= now())
-                   AND NOT (delivery_id = ANY($3))",
+                   AND NOT (delivery_id = ANY($3))
+                 ORDER BY due_key, delivery_id LIMIT 1",
                 &[&seq, &uid(webhook_id), &claimed],
             )
             .await
             .db(shared)?
-            .get(0);
+            .map(|row| row.get(0));
         next_due = match next {
             None => None,
             Some(at) if at > now => Some(at),
@@ -210,8 +239,40 @@ async fn claim(
             Some(_) => None,
         };
     }
-    shared.commit(tx).await?;
+    for item in &items {
+        held.insert(
+            uid(item.delivery_id),
+            Held {
+                webhook: uid(webhook_id),
+                recording: false,
+            },
+        );
+    }
+    if let Err(e) = shared.commit(tx).await {
+        for item in &items {
+            held.remove(&uid(item.delivery_id));
+        }
+        return Err(e);
+    }
     Ok(DueBatch { items, next_due })
+}
+
+/// Gives back the leases of this node that no attempt holds (a claim whose result could not
+/// be recorded), so another look can claim them again.
+async fn release_orphans(shared: &Shared) -> Result<(), Error> {
+    let held = shared.held.lock().await;
+    let ids: Vec<Uuid> = held.keys().copied().collect();
+    let client = shared.client().await?;
+    client
+        .execute(
+            "UPDATE hookd_due SET lease_owner = NULL, lease_until = NULL
+             WHERE lease_owner = $1 AND NOT (delivery_id = ANY($2))",
+            &[&shared.node_id, &ids],
+        )
+        .await
+        .db(shared)?;
+    drop(held);
+    Ok(())
 }
 
 /// Registers this node (or says it is still alive) in `hookd_nodes`.
@@ -251,11 +312,12 @@ async fn poll(shared: &Shared) -> Result<(), Error> {
     let rows = client
         .query(
             "SELECT w.id FROM hookd_webhooks w
-             WHERE EXISTS (
+             CROSS JOIN LATERAL (
                  SELECT 1 FROM hookd_due d
                  WHERE d.account_seq = w.account_seq AND d.webhook_id = w.id AND d.due_ms <= $1
                    AND (d.lease_until IS NULL OR d.lease_until <= now())
-             )",
+                 LIMIT 1
+             ) due",
             &[&now_millis()],
         )
         .await
@@ -286,6 +348,9 @@ pub(super) async fn maintain(shared: Arc<Shared>, mut closing: watch::Receiver<b
             _ = polling.tick() => {
                 if let Err(e) = poll(&shared).await {
                     tracing::debug!(error = %e, "cannot poll the due-queue");
+                }
+                if let Err(e) = release_orphans(&shared).await {
+                    tracing::debug!(error = %e, "cannot release orphaned leases");
                 }
             }
         }

@@ -6,7 +6,7 @@ use tokio_postgres::Row;
 use tokio_postgres::types::Json;
 use uuid::Uuid;
 
-use super::{Db, PgStore, from_json, uid};
+use super::{Db, PgStore, uid};
 use crate::error::Error;
 use crate::ids::{AccountId, DeliveryId, EventId, WebhookId};
 use crate::records::{DeliveryRecord, EventMeta, StoredEvent};
@@ -125,7 +125,7 @@ impl PgStore {
         let mut out = Vec::with_capacity(found.len());
         for id in ids {
             if let Some(value) = found.remove(&uid(id)) {
-                out.push((id, from_json(value)?));
+                out.push((id, super::delivery_from(value)?));
             }
         }
         Ok(out)
@@ -165,7 +165,7 @@ impl PgStore {
         let mut items = Vec::with_capacity(limit.min(rows.len()));
         for row in rows.into_iter().take(limit) {
             let id: Uuid = row.get(0);
-            items.push((DeliveryId::from_u128(id.as_u128()), from_json(row.get(1))?));
+            items.push((DeliveryId::from_u128(id.as_u128()), super::delivery_from(row.get(1))?));
         }
         let next = if more {
             items.last().map(|(id, _)| *id)

@@ -12,10 +12,13 @@ use std::sync::Arc;
 
 use tokio::sync::{Mutex, mpsc, oneshot};
 use tokio_postgres::GenericClient;
+use tokio_postgres::types::ToSql;
 use uuid::Uuid;
 
 use super::ingest::{IngestRequest, ingest_in};
-use super::{BATCH_TRIES, Batch, Db, Fail, PgStore, Shared, apply_catalog, error_copy, sync, uid};
+use super::{
+    BATCH_TRIES, Batch, Db, Fail, PgStore, Shared, apply_catalog, error_copy, join_all, sync, uid,
+};
 use crate::error::Error;
 use crate::i18n::Lang;
 use crate::model::Webhook;
@@ -94,7 +97,7 @@ async fn run_batch(shared: &Shared, jobs: &[RecordJob]) -> Result<Outcome, Error
         tries += 1;
         let mut client = shared.client().await?;
         let tx = client.transaction().await.db(shared)?;
-        match record_in(&*tx, shared, jobs).await {
+        match record_in(&tx, shared, jobs).await {
             Ok(mut outcome) => {
                 if !outcome.changed.is_empty() {
                     outcome.catalog_version = Some(sync::bump(&*tx, shared).await?);
@@ -125,68 +128,68 @@ struct QueueOps {
 }
 
 impl QueueOps {
-    async fn flush(&mut self, tx: &impl GenericClient, shared: &Shared) -> Result<(), Fail> {
+    /// Writes the waiting changes: one pipelined single-row statement each, by primary key.
+    async fn flush(&mut self, tx: &deadpool_postgres::Transaction<'_>, shared: &Shared) -> Result<(), Fail> {
         if !self.remove.is_empty() {
-            let r = std::mem::take(&mut self.remove);
-            let (seqs, webhooks, keys, ids) = unzip4(&r);
-            tx.execute(
-                "DELETE FROM hookd_due d
-                 USING unnest($1::bigint[], $2::uuid[], $3::bigint[], $4::uuid[])
-                     AS r(account_seq, webhook_id, due_key, delivery_id)
-                 WHERE d.account_seq = r.account_seq AND d.webhook_id = r.webhook_id
-                   AND d.due_key = r.due_key AND d.delivery_id = r.delivery_id",
-                &[&seqs, &webhooks, &keys, &ids],
-            )
-            .await
-            .batch(shared)?;
+            let statement = tx
+                .prepare_cached(
+                    "DELETE FROM hookd_due WHERE account_seq = $1 AND webhook_id = $2
+                     AND due_key = $3 AND delivery_id = $4",
+                )
+                .await
+                .batch(shared)?;
+            let rows = std::mem::take(&mut self.remove);
+            let params: Vec<[&(dyn ToSql + Sync); 4]> = rows
+                .iter()
+                .map(|(seq, webhook, key, id)| [seq as _, webhook as _, key as _, id as _])
+                .collect();
+            let done = join_all(params.iter().map(|p| tx.execute(&statement, p)).collect()).await;
+            for result in done {
+                result.batch(shared)?;
+            }
         }
         if !self.reschedule.is_empty() {
-            let r = std::mem::take(&mut self.reschedule);
-            let seqs: Vec<i64> = r.iter().map(|x| x.0).collect();
-            let webhooks: Vec<Uuid> = r.iter().map(|x| x.1).collect();
-            let old: Vec<i64> = r.iter().map(|x| x.2).collect();
-            let ids: Vec<Uuid> = r.iter().map(|x| x.3).collect();
-            let new: Vec<i64> = r.iter().map(|x| x.4).collect();
-            let at: Vec<i64> = r.iter().map(|x| x.5).collect();
-            tx.execute(
-                "UPDATE hookd_due d
-                 SET due_key = r.new_key, due_ms = r.due_ms, lease_owner = NULL, lease_until = NULL
-                 FROM unnest($1::bigint[], $2::uuid[], $3::bigint[], $4::uuid[], $5::bigint[],
-                     $6::bigint[]) AS r(account_seq, webhook_id, old_key, delivery_id, new_key, due_ms)
-                 WHERE d.account_seq = r.account_seq AND d.webhook_id = r.webhook_id
-                   AND d.due_key = r.old_key AND d.delivery_id = r.delivery_id",
-                &[&seqs, &webhooks, &old, &ids, &new, &at],
-            )
-            .await
-            .batch(shared)?;
+            let statement = tx
+                .prepare_cached(
+                    "UPDATE hookd_due
+                     SET due_key = $5, due_ms = $6, lease_owner = NULL, lease_until = NULL
+                     WHERE account_seq = $1 AND webhook_id = $2 AND due_key = $3
+                       AND delivery_id = $4",
+                )
+                .await
+                .batch(shared)?;
+            let rows = std::mem::take(&mut self.reschedule);
+            let params: Vec<[&(dyn ToSql + Sync); 6]> = rows
+                .iter()
+                .map(|(seq, webhook, old, id, new, at)| {
+                    [seq as _, webhook as _, old as _, id as _, new as _, at as _]
+                })
+                .collect();
+            let done = join_all(params.iter().map(|p| tx.execute(&statement, p)).collect()).await;
+            for result in done {
+                result.batch(shared)?;
+            }
         }
         if !self.unbuffer.is_empty() {
-            let r = std::mem::take(&mut self.unbuffer);
-            let seqs: Vec<i64> = r.iter().map(|x| x.0).collect();
-            let webhooks: Vec<Uuid> = r.iter().map(|x| x.1).collect();
-            let ids: Vec<Uuid> = r.iter().map(|x| x.2).collect();
-            tx.execute(
-                "DELETE FROM hookd_buffer b
-                 USING unnest($1::bigint[], $2::uuid[], $3::uuid[])
-                     AS r(account_seq, webhook_id, delivery_id)
-                 WHERE b.account_seq = r.account_seq AND b.webhook_id = r.webhook_id
-                   AND b.delivery_id = r.delivery_id",
-                &[&seqs, &webhooks, &ids],
-            )
-            .await
-            .batch(shared)?;
+            let statement = tx
+                .prepare_cached(
+                    "DELETE FROM hookd_buffer
+                     WHERE account_seq = $1 AND webhook_id = $2 AND delivery_id = $3",
+                )
+                .await
+                .batch(shared)?;
+            let rows = std::mem::take(&mut self.unbuffer);
+            let params: Vec<[&(dyn ToSql + Sync); 3]> = rows
+                .iter()
+                .map(|(seq, webhook, id)| [seq as _, webhook as _, id as _])
+                .collect();
+            let done = join_all(params.iter().map(|p| tx.execute(&statement, p)).collect()).await;
+            for result in done {
+                result.batch(shared)?;
+            }
         }
         Ok(())
     }
-}
-
-fn unzip4(rows: &[(i64, Uuid, i64, Uuid)]) -> (Vec<i64>, Vec<Uuid>, Vec<i64>, Vec<Uuid>) {
-    (
-        rows.iter().map(|r| r.0).collect(),
-        rows.iter().map(|r| r.1).collect(),
-        rows.iter().map(|r| r.2).collect(),
-        rows.iter().map(|r| r.3).collect(),
-    )
 }
 
 /// Whether `record`'s last attempt is this report's: a result told "outcome unknown" and
@@ -198,18 +201,19 @@ fn already_recorded(record: &DeliveryRecord, report: &AttemptReport) -> bool {
 }
 
 async fn record_in(
-    tx: &impl GenericClient,
+    tx: &deadpool_postgres::Transaction<'_>,
     shared: &Shared,
     jobs: &[RecordJob],
 ) -> Result<Outcome, Fail> {
     let mut webhook_ids: Vec<Uuid> = jobs.iter().map(|j| uid(j.report.webhook_id)).collect();
     webhook_ids.sort_unstable();
     webhook_ids.dedup();
+    // The webhooks as they are; those whose failure count this batch may change are read again
+    // under their row lock (a healthy webhook's successes change nothing and take no lock).
     let mut webhooks: HashMap<Uuid, Webhook> = HashMap::new();
     for row in tx
         .query(
-            "SELECT id, record FROM hookd_webhooks WHERE id = ANY($1) ORDER BY id
-             FOR NO KEY UPDATE",
+            "SELECT id, record FROM hookd_webhooks WHERE id = ANY($1)",
             &[&webhook_ids],
         )
         .await
@@ -217,20 +221,56 @@ async fn record_in(
     {
         webhooks.insert(row.get(0), super::from_json(row.get(1))?);
     }
-    let seqs: Vec<i64> = jobs.iter().map(|j| j.report.account_seq as i64).collect();
-    let ids: Vec<Uuid> = jobs.iter().map(|j| uid(j.report.delivery_id)).collect();
+    let mut counted: Vec<Uuid> = webhooks
+        .iter()
+        .filter(|(id, webhook)| {
+            !webhook.is_deactivated()
+                && (webhook.failure_count > 0
+                    || webhook.failing_since.is_some()
+                    || jobs.iter().any(|j| {
+                        uid(j.report.webhook_id) == **id
+                            && (!j.report.outcome.is_success() || j.report.gone)
+                    }))
+        })
+        .map(|(id, _)| *id)
+        .collect();
+    counted.sort_unstable();
+    if !counted.is_empty() {
+        for row in tx
+            .query(
+                "SELECT id, record FROM hookd_webhooks WHERE id = ANY($1) ORDER BY id
+                 FOR NO KEY UPDATE",
+                &[&counted],
+            )
+            .await
+            .batch(shared)?
+        {
+            webhooks.insert(row.get(0), super::from_json(row.get(1))?);
+        }
+    }
+    // The deliveries, locked: by account, each an index lookup by primary key.
+    let mut by_account: std::collections::BTreeMap<i64, Vec<Uuid>> = Default::default();
+    for job in jobs {
+        by_account
+            .entry(job.report.account_seq as i64)
+            .or_default()
+            .push(uid(job.report.delivery_id));
+    }
     let mut deliveries: HashMap<(i64, Uuid), DeliveryRecord> = HashMap::new();
-    for row in tx
-        .query(
-            "SELECT account_seq, id, record FROM hookd_deliveries
-             WHERE (account_seq, id) IN (SELECT * FROM unnest($1::bigint[], $2::uuid[]))
-             ORDER BY account_seq, id FOR UPDATE",
-            &[&seqs, &ids],
-        )
-        .await
-        .batch(shared)?
-    {
-        deliveries.insert((row.get(0), row.get(1)), super::from_json(row.get(2))?);
+    for (seq, mut ids) in by_account {
+        ids.sort_unstable();
+        ids.dedup();
+        for row in tx
+            .query(
+                "SELECT id, record FROM hookd_deliveries WHERE account_seq = $1 AND id = ANY($2)
+                 ORDER BY id FOR UPDATE",
+                &[&seq, &ids],
+            )
+            .await
+            .batch(shared)?
+        {
+            deliveries.insert((seq, row.get(0)), super::delivery_from(row.get(1))?);
+        }
     }
     let mut dirty: HashSet<(i64, Uuid)> = HashSet::new();
     let mut changed: HashSet<Uuid> = HashSet::new();
@@ -289,7 +329,9 @@ async fn record_in(
             still_pending: record.status == DeliveryStatus::Pending,
             deactivated: None,
         };
-        if let Some(webhook) = webhook.filter(|w| !w.is_deactivated()) {
+        if let Some(webhook) = webhook.filter(|w| {
+            !w.is_deactivated() && counted.binary_search(&webhook_key).is_ok()
+        }) {
             let webhook = match rules::count_failure(&webhook, report.outcome.is_success(), report.date)
             {
                 Some(updated) => {
@@ -302,7 +344,7 @@ async fn record_in(
             if let Some(reason) = rules::deactivation_reason(&webhook, report, &job.policy) {
                 queue.flush(tx, shared).await?;
                 let (deactivated_webhook, deactivated, system_woken) = deactivate(
-                    tx,
+                    &**tx,
                     shared,
                     key.0,
                     &webhook,
@@ -330,32 +372,32 @@ async fn record_in(
     }
     queue.flush(tx, shared).await?;
     if !dirty.is_empty() {
-        let mut seqs = Vec::new();
-        let mut ids = Vec::new();
-        let mut statuses = Vec::new();
-        let mut records = Vec::new();
+        let statement = tx
+            .prepare_cached(
+                "UPDATE hookd_deliveries SET status = $3, record = $4
+                 WHERE account_seq = $1 AND id = $2",
+            )
+            .await
+            .batch(shared)?;
+        let mut rows = Vec::with_capacity(dirty.len());
         for key in &dirty {
             if let Some(record) = deliveries.get(key) {
-                seqs.push(key.0);
-                ids.push(key.1);
-                statuses.push(record.status.as_str());
-                records.push(super::to_json(record)?);
+                rows.push((key.0, key.1, record.status.as_str(), super::delivery_json(record)?));
             }
         }
-        tx.execute(
-            "UPDATE hookd_deliveries d SET status = r.status, record = r.record
-             FROM unnest($1::bigint[], $2::uuid[], $3::text[], $4::jsonb[])
-                 AS r(account_seq, id, status, record)
-             WHERE d.account_seq = r.account_seq AND d.id = r.id",
-            &[&seqs, &ids, &statuses, &records],
-        )
-        .await
-        .batch(shared)?;
+        let params: Vec<[&(dyn ToSql + Sync); 4]> = rows
+            .iter()
+            .map(|(seq, id, status, record)| [seq as _, id as _, status as _, record as _])
+            .collect();
+        let done = join_all(params.iter().map(|p| tx.execute(&statement, p)).collect()).await;
+        for result in done {
+            result.batch(shared)?;
+        }
     }
     let mut changed_webhooks = Vec::new();
     for id in changed {
         if let Some(webhook) = webhooks.remove(&id) {
-            super::config_ops::put_webhook(tx, shared, &webhook).await?;
+            super::config_ops::put_webhook(&**tx, shared, &webhook).await?;
             changed_webhooks.push(webhook);
         }
     }
@@ -467,6 +509,19 @@ impl PgStore {
     /// result waits and is tried again until it is recorded (or the store closes): nothing an
     /// attempt learnt is lost to an outage.
     pub async fn record_attempt(
+        &self,
+        report: AttemptReport,
+        policy: Arc<DeliveryPolicy>,
+    ) -> Result<Recorded, Error> {
+        let shared = self.shared();
+        super::queue::recording(shared, report.delivery_id).await;
+        let result = self.record_until_stored(report.clone(), policy).await;
+        super::queue::recorded(shared, report.delivery_id).await;
+        result
+    }
+
+    /// Sends the result to the record workers until it is stored, while the store is open.
+    async fn record_until_stored(
         &self,
         report: AttemptReport,
         policy: Arc<DeliveryPolicy>,

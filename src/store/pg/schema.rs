@@ -65,8 +65,11 @@ CREATE TABLE hookd_due (
     lease_until timestamptz,
     PRIMARY KEY (account_seq, webhook_id, due_key, delivery_id)
 );
-CREATE INDEX hookd_due_by_time ON hookd_due (account_seq, webhook_id, due_ms);
-CREATE INDEX hookd_due_leases ON hookd_due (lease_owner) WHERE lease_owner IS NOT NULL;
+CREATE INDEX hookd_due_leased ON hookd_due (account_seq, webhook_id, lease_until)
+    WHERE lease_owner IS NOT NULL;
+CREATE INDEX hookd_due_owners ON hookd_due (lease_owner) WHERE lease_owner IS NOT NULL;
+ALTER TABLE hookd_due SET (autovacuum_vacuum_scale_factor = 0.0,
+    autovacuum_vacuum_threshold = 5000, autovacuum_vacuum_cost_delay = 0);
 CREATE TABLE hookd_buffer (
     account_seq bigint NOT NULL,
     webhook_id uuid NOT NULL,

@@ -206,7 +206,7 @@ impl Server {
         let storage = match &self.database {
             None => String::new(),
             Some(url) => format!(
-                "[storage]\nbackend = \"postgres\"\n[postgres]\nurl = {url:?}\npool_size = 4\n"
+                "[storage]\nbackend = \"postgres\"\n[postgres]\nurl = {url:?}\npool_size = 10\n"
             ),
         };
         let config = format!(
@@ -393,6 +393,9 @@ impl Server {
 impl Drop for Server {
     fn drop(&mut self) {
         self.kill();
+        if std::thread::panicking() && std::env::var_os("HOOKD_TEST_SHOW_LOG").is_some() {
+            eprintln!("--- hookd's log ---\n{}\n---", self.log_text());
+        }
     }
 }
 
