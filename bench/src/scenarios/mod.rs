@@ -7,6 +7,7 @@
 
 pub mod backlog;
 pub mod ceilings;
+pub mod cluster;
 pub mod drain;
 pub mod footprint;
 pub mod ingest;
@@ -23,11 +24,12 @@ use serde_json::Value;
 
 use crate::hookd::Hookd;
 use crate::load::{Shape, Spec};
+use crate::postgres::PgCluster;
 use crate::receiver::Recorder;
 use crate::report::Row;
 
-/// Every scenario's name, in the order they run.
-pub const NAMES: [&str; 7] = [
+/// Every scenario's name, in the order they run (`cluster` only with the postgres backend).
+pub const NAMES: [&str; 8] = [
     "ingest",
     "drain",
     "sustained",
@@ -35,7 +37,12 @@ pub const NAMES: [&str; 7] = [
     "isolation",
     "backlog",
     "footprint",
+    "cluster",
 ];
+
+/// The scenarios a run of the postgres backend makes unless told otherwise (the others need
+/// the embedded store's file, or take longer than they tell about a database).
+pub const POSTGRES_DEFAULT: [&str; 4] = ["ingest", "drain", "latency", "cluster"];
 
 /// Sizes and durations of one run (`--quick` scales them all down).
 #[derive(Clone, Debug)]
@@ -141,12 +148,29 @@ pub struct Ctx {
     pub recorder: Arc<Recorder>,
     pub ceilings: Ceilings,
     pub carried: Carried,
+    /// The PostgreSQL server when the run measures the postgres backend.
+    pub postgres: Option<Arc<PgCluster>>,
 }
 
 /// What a scenario returns: its table rows and its raw figures.
 pub type Outcome = Result<(Vec<Row>, Value), String>;
 
 impl Ctx {
+    /// Starts a hookd in `dir` with `settings`, on a fresh database of its own when the run
+    /// measures the postgres backend. Returns it and its time to ready.
+    pub async fn start_hookd(
+        &self,
+        dir: &std::path::Path,
+        mut settings: crate::hookd::Settings,
+    ) -> Result<(Hookd, Duration), String> {
+        if let Some(db) = &self.postgres {
+            settings.postgres_url = Some(db.new_database("bench")?);
+        }
+        let (mut hookd, ready) = Hookd::start(&self.hookd, dir, &settings).await?;
+        hookd.database = self.postgres.clone();
+        Ok((hookd, ready))
+    }
+
     /// A fresh, self-deleting work dir for one hookd.
     pub fn workdir(&self, name: &str) -> Result<tempfile::TempDir, String> {
         tempfile::Builder::new()
