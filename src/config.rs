@@ -123,6 +123,11 @@ impl DeliveryConfig {
 pub struct DeactivationConfig {
     pub after_failures: u32,
     pub after: Duration,
+    /// The early warning (`webhook.failing`): after this many failed attempts in a row
+    /// (0 turns it off)…
+    pub warn_after_failures: u32,
+    /// …once the webhook has been failing this long.
+    pub warn_after: Duration,
 }
 
 /// `[retention]`: how long data is kept.
@@ -215,6 +220,8 @@ impl Default for Config {
             deactivation: DeactivationConfig {
                 after_failures: 10,
                 after: Duration::from_secs(3600),
+                warn_after_failures: 3,
+                warn_after: Duration::from_secs(600),
             },
             retention: RetentionConfig {
                 events: Duration::from_secs(5 * 86_400),
@@ -378,6 +385,13 @@ impl Config {
             }
             if let Some(v) = s.take("after") {
                 self.deactivation.after = s.duration("after", v)?;
+            }
+            if let Some(v) = s.take("warn_after_failures") {
+                self.deactivation.warn_after_failures =
+                    s.integer("warn_after_failures", v, 0, 1_000_000)? as u32;
+            }
+            if let Some(v) = s.take("warn_after") {
+                self.deactivation.warn_after = s.duration("warn_after", v)?;
             }
             s.finish()?;
         }
@@ -880,7 +894,7 @@ mod tests {
     }
 
     #[test]
-    fn defaults_match_the_contract() {
+    fn defaults_are_the_documented_ones() {
         let c = load("", &[]).unwrap();
         assert_eq!(c.listen.to_string(), "127.0.0.1:8080");
         assert_eq!(c.public_url, "http://127.0.0.1:8080");
@@ -888,6 +902,8 @@ mod tests {
         assert_eq!(c.limits.max_event_bytes, 262_144);
         assert_eq!(c.limits.max_body_bytes, 1_048_576);
         assert_eq!(c.deactivation.after_failures, 10);
+        assert_eq!(c.deactivation.warn_after_failures, 3);
+        assert_eq!(c.deactivation.warn_after, Duration::from_secs(600));
     }
 
     #[test]
@@ -921,6 +937,8 @@ mod tests {
             [deactivation]
             after_failures = 3
             after = "0s"
+            warn_after_failures = 0
+            warn_after = "1m"
             [limits]
             max_event_bytes = "1KiB"
             auth_failures_per_minute = 1000
@@ -938,6 +956,8 @@ mod tests {
         );
         assert_eq!(c.limits.max_event_bytes, 1024);
         assert_eq!(c.deactivation.after, Duration::ZERO);
+        assert_eq!(c.deactivation.warn_after_failures, 0);
+        assert_eq!(c.deactivation.warn_after, Duration::from_secs(60));
         assert_eq!(c.log.format, LogFormat::Json);
     }
 

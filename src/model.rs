@@ -96,6 +96,10 @@ pub struct Webhook {
     pub deactivation_reason: Option<String>,
     pub failure_count: u32,
     pub failing_since: Option<Millis>,
+    /// The early warning of this failing streak was given (`webhook.failing`); a success
+    /// ends the streak and clears it. Records of earlier builds read as not warned.
+    #[serde(default)]
+    pub failing_warned: bool,
 }
 
 impl Webhook {

@@ -298,7 +298,7 @@ pub struct NotificationView<'a> {
     webhook_id: WebhookId,
     created_date: String,
     message: &'a str,
-    activation_url: &'a str,
+    activation_url: Option<&'a str>,
 }
 
 impl<'a> NotificationView<'a> {
@@ -311,7 +311,7 @@ impl<'a> NotificationView<'a> {
             webhook_id: n.webhook_id,
             created_date: format_rfc3339(n.created),
             message: &n.message,
-            activation_url: &n.activation_url,
+            activation_url: n.activation_url.as_deref(),
         }
     }
 }

@@ -11,7 +11,7 @@ use crate::dispatch::signature::signature_header;
 use crate::ids::WebhookId;
 use crate::metrics::Metrics;
 use crate::model::Webhook;
-use crate::store::{AttemptReport, Deactivated, DeliveryPolicy, DueItem, Store};
+use crate::store::{AttemptReport, Deactivated, DeliveryPolicy, DueItem, Store, Warned};
 use crate::time::now_millis;
 
 /// What every attempt needs, shared.
@@ -88,6 +88,19 @@ impl AttemptContext {
         );
         if let Some(notifier) = self.notifier.clone() {
             tokio::spawn(async move { notifier.send(&deactivated).await });
+        }
+    }
+
+    /// Tells the world a webhook is failing (the early warning): the log and the operator's
+    /// channel (the system event's deliveries reach the scheduler from the writer).
+    fn warn(&self, warned: Warned) {
+        tracing::warn!(
+            account = %warned.notification.account_id,
+            webhook = %warned.notification.webhook_id,
+            "webhook failing"
+        );
+        if let Some(notifier) = self.notifier.clone() {
+            tokio::spawn(async move { notifier.send_warning(&warned).await });
         }
     }
 
@@ -183,6 +196,9 @@ impl AttemptContext {
                 .await
             {
                 Ok(recorded) => {
+                    if let Some(warned) = recorded.warned {
+                        self.warn(warned);
+                    }
                     if let Some(deactivated) = recorded.deactivated {
                         self.announce(deactivated);
                     }

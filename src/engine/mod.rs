@@ -123,6 +123,8 @@ impl Engine {
             after_failures: config.deactivation.after_failures,
             deactivate_after: config.deactivation.after.as_millis() as i64,
             buffer: config.retention.buffer.as_millis() as i64,
+            warn_after_failures: config.deactivation.warn_after_failures,
+            warn_after: config.deactivation.warn_after.as_millis() as i64,
             public_url: config.public_url.clone(),
         };
         let attempts = Arc::new(attempt::AttemptContext {

@@ -37,6 +37,10 @@ date-month = { $month ->
 ## Notifications
 
 notification-deactivated = Webhooken »{ $name }« ({ $url }) er deaktiveret: { $reason }. Dens hændelser tilbageholdes indtil { $until }.
+notification-failing = { $count ->
+    [one] Webhooken »{ $name }« ({ $url }) fejler: ét mislykket forsøg siden { $since }; det seneste: { $error }. Hvis den bliver ved med at fejle, deaktiveres den, og dens hændelser tilbageholdes.
+   *[other] Webhooken »{ $name }« ({ $url }) fejler: { $count } mislykkede forsøg i træk siden { $since }; det seneste: { $error }. Hvis den bliver ved med at fejle, deaktiveres den, og dens hændelser tilbageholdes.
+}
 
 ## Activation pages
 

@@ -36,6 +36,10 @@ date-month = { $month ->
 ## Notifications
 
 notification-deactivated = Der Webhook „{ $name }“ ({ $url }) wurde deaktiviert: { $reason }. Seine Ereignisse werden bis zum { $until } zwischengespeichert.
+notification-failing = { $count ->
+    [one] Der Webhook „{ $name }“ ({ $url }) schlägt fehl: ein fehlgeschlagener Versuch seit { $since }; zuletzt: { $error }. Schlägt er weiterhin fehl, wird er deaktiviert und seine Ereignisse werden zwischengespeichert.
+   *[other] Der Webhook „{ $name }“ ({ $url }) schlägt fehl: { $count } fehlgeschlagene Versuche in Folge seit { $since }; zuletzt: { $error }. Schlägt er weiterhin fehl, wird er deaktiviert und seine Ereignisse werden zwischengespeichert.
+}
 
 ## Activation pages
 

@@ -37,6 +37,10 @@ date-month = { $month ->
 ## Notifications
 
 notification-deactivated = Webhooken «{ $name }» ({ $url }) er deaktivert: { $reason }. Hendelsene holdes tilbake til { $until }.
+notification-failing = { $count ->
+    [one] Webhooken «{ $name }» ({ $url }) feiler: ett mislykket forsøk siden { $since }; det siste: { $error }. Hvis den fortsetter å feile, blir den deaktivert og hendelsene holdes tilbake.
+   *[other] Webhooken «{ $name }» ({ $url }) feiler: { $count } mislykkede forsøk på rad siden { $since }; det siste: { $error }. Hvis den fortsetter å feile, blir den deaktivert og hendelsene holdes tilbake.
+}
 
 ## Activation pages
 

@@ -37,6 +37,10 @@ date-month = { $month ->
 ## Notifications
 
 notification-deactivated = O webhook «{ $name }» ({ $url }) foi desativado: { $reason }. Os respetivos eventos ficam retidos até { $until }.
+notification-failing = { $count ->
+    [one] O webhook «{ $name }» ({ $url }) está a falhar: uma tentativa falhada desde { $since }; a última: { $error }. Se continuar a falhar, será desativado e os respetivos eventos ficarão retidos.
+   *[other] O webhook «{ $name }» ({ $url }) está a falhar: { $count } tentativas falhadas seguidas desde { $since }; a última: { $error }. Se continuar a falhar, será desativado e os respetivos eventos ficarão retidos.
+}
 
 ## Activation pages
 

@@ -18,11 +18,11 @@ use std::sync::Arc;
 
 use catalog::{Page, SharedCatalog, page};
 pub use redb::OpenError;
-pub use rules::DEACTIVATED_EVENT;
+pub use rules::{DEACTIVATED_EVENT, FAILING_EVENT};
 pub(crate) use types::{Activation, Recorded};
 pub use types::{
     AttemptReport, Deactivated, DeliveryFilter, DeliveryPolicy, DueBatch, DueItem, FanOut,
-    Ingested, LinkTarget, NewEvent, TokenOwner,
+    Ingested, LinkTarget, NewEvent, TokenOwner, Warned,
 };
 
 use crate::crypto::TokenHash;

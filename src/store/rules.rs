@@ -21,6 +21,9 @@ use crate::time::{Millis, format_rfc3339};
 /// The system event emitted on deactivation.
 pub const DEACTIVATED_EVENT: &str = "hookd.webhook.deactivated";
 
+/// The system event of the early warning.
+pub const FAILING_EVENT: &str = "hookd.webhook.failing";
+
 /// The webhooks of an account an event goes to: every enabled webhook whose patterns match
 /// (`Subscribers`), the same but one (`SubscribersExcept`, a webhook's own deactivation
 /// notice), or one webhook whatever its patterns (`Only`, test events).
@@ -161,12 +164,15 @@ pub fn apply_attempt(
 /// outcome; `None` when nothing changes (a success of a webhook that was not failing).
 pub fn count_failure(webhook: &Webhook, success: bool, now: Millis) -> Option<Webhook> {
     if success {
-        if webhook.failure_count == 0 && webhook.failing_since.is_none() {
+        if webhook.failure_count == 0 && webhook.failing_since.is_none() && !webhook.failing_warned
+        {
             return None;
         }
+        // A success ends the failing streak, and with it its warning.
         Some(Webhook {
             failure_count: 0,
             failing_since: None,
+            failing_warned: false,
             ..webhook.clone()
         })
     } else {
@@ -206,6 +212,68 @@ pub fn deactivation_reason(
                 report.error.as_deref().unwrap_or(report.outcome.as_str())
             )
         })
+}
+
+/// Whether the attempt in `report` (already counted into `webhook`) calls for the early
+/// warning: failed, the webhook active and not yet warned in this streak, at least
+/// `warn_after_failures` failures in a row (0 turns the warning off), failing for at least
+/// `warn_after`.
+pub fn warning_due(webhook: &Webhook, report: &AttemptReport, policy: &DeliveryPolicy) -> bool {
+    !report.outcome.is_success()
+        && policy.warn_after_failures > 0
+        && !webhook.failing_warned
+        && !webhook.is_deactivated()
+        && webhook.failure_count >= policy.warn_after_failures
+        && webhook
+            .failing_since
+            .is_some_and(|since| report.date - since >= policy.warn_after)
+}
+
+/// Everything an early warning writes.
+pub struct Warning {
+    /// The webhook, marked as warned for this streak.
+    pub webhook: Webhook,
+    /// The notification's `message`, in the account's language.
+    pub message: String,
+    /// The system event's `data`.
+    pub event_data: Vec<u8>,
+}
+
+/// What warning that `webhook` is failing writes, for an account speaking `language`.
+pub fn warning(webhook: &Webhook, report: &AttemptReport, language: Lang) -> Warning {
+    let since = webhook.failing_since.unwrap_or(report.date);
+    let last_error = report
+        .error
+        .clone()
+        .unwrap_or_else(|| report.outcome.as_str().to_string());
+    let message = i18n::text(
+        language,
+        "notification-failing",
+        &[
+            ("name", webhook.settings.name.as_str().into()),
+            ("url", webhook.settings.event_url.as_str().into()),
+            ("count", webhook.failure_count.into()),
+            ("since", i18n::long_date(language, since).into()),
+            ("error", last_error.as_str().into()),
+        ],
+    );
+    let event_data = json!({
+        "webhookId": webhook.id,
+        "webhookName": webhook.settings.name,
+        "failureCount": webhook.failure_count,
+        "failingSince": format_rfc3339(since),
+        "lastError": last_error,
+    })
+    .to_string()
+    .into_bytes();
+    Warning {
+        webhook: Webhook {
+            failing_warned: true,
+            ..webhook.clone()
+        },
+        message,
+        event_data,
+    }
 }
 
 /// Everything a deactivation writes besides moving the webhook's queue to its buffer.
@@ -283,6 +351,7 @@ pub fn activated(webhook: &Webhook) -> Webhook {
         failing_since: None,
         deactivated: None,
         deactivation_reason: None,
+        failing_warned: false,
         ..webhook.clone()
     }
 }
@@ -347,6 +416,8 @@ mod tests {
             after_failures: 3,
             deactivate_after: 60_000,
             buffer: 3_600_000,
+            warn_after_failures: 2,
+            warn_after: 5_000,
             public_url: "https://hooks.example.com".into(),
         }
     }
@@ -376,6 +447,7 @@ mod tests {
             deactivation_reason: None,
             failure_count: 0,
             failing_since: None,
+            failing_warned: false,
         }
     }
 

@@ -5,9 +5,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::ids::{AccountId, DeliveryId, EventId, TokenId, WebhookId};
+use crate::ids::{AccountId, DeliveryId, EventId, NotificationId, TokenId, WebhookId};
 use crate::model::Webhook;
-use crate::records::{DeliveryStatus, Outcome};
+use crate::records::{DeliveryStatus, NotificationRecord, Outcome};
 use crate::retry::RetryPolicy;
 use crate::time::Millis;
 
@@ -121,6 +121,10 @@ pub struct DeliveryPolicy {
     pub deactivate_after: Millis,
     /// `retention.buffer`, in milliseconds.
     pub buffer: Millis,
+    /// `deactivation.warn_after_failures` (0: no early warning).
+    pub warn_after_failures: u32,
+    /// `deactivation.warn_after`, in milliseconds.
+    pub warn_after: Millis,
     /// Base of activation links.
     pub public_url: String,
 }
@@ -141,7 +145,17 @@ pub struct Deactivated {
 #[derive(Debug, Clone, Default)]
 pub struct Recorded {
     pub still_pending: bool,
+    /// The early warning this attempt gave, if it gave one.
+    pub warned: Option<Warned>,
     pub deactivated: Option<Deactivated>,
+}
+
+/// What the engine must do after an early warning was committed: tell the operator's
+/// channel (`notifications.url`) and the log.
+#[derive(Debug, Clone)]
+pub struct Warned {
+    pub notification_id: NotificationId,
+    pub notification: NotificationRecord,
 }
 
 /// The result of an activation.

@@ -4,6 +4,7 @@
 
 mod common;
 
+mod account_holders;
 mod api_accounts;
 mod api_auth;
 mod api_webhooks;

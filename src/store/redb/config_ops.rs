@@ -258,6 +258,7 @@ impl WriteCtx<'_> {
             deactivation_reason: None,
             failure_count: 0,
             failing_since: None,
+            failing_warned: false,
         };
         self.put_webhook(&webhook)?;
         self.store_webhook_in_catalog(webhook.clone());

@@ -214,6 +214,7 @@ impl WriteCtx<'_> {
         self.save_delivery(report.account_seq, report.delivery_id, &record)?;
         let mut recorded = Recorded {
             still_pending: record.status == DeliveryStatus::Pending,
+            warned: None,
             deactivated: None,
         };
         let Some(webhook) = webhook.filter(|w| !w.is_deactivated()) else {
@@ -225,6 +226,13 @@ impl WriteCtx<'_> {
                 updated
             }
             None => (*webhook).clone(),
+        };
+        let webhook = if rules::warning_due(&webhook, report, policy) {
+            let (warned, webhook) = self.warn(&webhook, report)?;
+            recorded.warned = Some(warned);
+            webhook
+        } else {
+            webhook
         };
         let reason = rules::deactivation_reason(&webhook, report, policy);
         if let Some(reason) = reason {
