@@ -19,6 +19,7 @@ mod links;
 mod metrics;
 mod model;
 mod patterns;
+mod portal;
 mod receivers;
 mod records;
 mod retry;

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::crypto::TokenHash;
 use crate::i18n::Lang;
-use crate::ids::{AccountId, TokenId, WebhookId};
+use crate::ids::{AccountId, PortalLinkId, TokenId, WebhookId};
 use crate::time::Millis;
 
 /// An account: the owner of webhooks, tokens and events.
@@ -38,6 +38,24 @@ pub struct TokenRecord {
     /// Last successful use, truncated to the minute.
     pub last_used: Option<Millis>,
     pub hash: TokenHash,
+}
+
+/// A portal link, as stored: the link token itself is never stored, only its hash.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct PortalLink {
+    pub id: PortalLinkId,
+    pub account_id: AccountId,
+    pub created: Millis,
+    pub expires: Millis,
+    pub read_only: bool,
+    pub hash: TokenHash,
+}
+
+impl PortalLink {
+    /// Whether the link (and every session opened with it) still works at `now`.
+    pub fn is_live(&self, now: Millis) -> bool {
+        now < self.expires
+    }
 }
 
 /// Whether a webhook is receiving deliveries or was switched off for failing.

@@ -168,6 +168,26 @@ impl<'a> Fields<'a> {
         }
     }
 
+    /// An optional RFC 3339 date-time (`null` or absent: `None`).
+    pub fn optional_time(&mut self, name: &str) -> Option<crate::time::Millis> {
+        match self.take(name)? {
+            Value::String(text) => {
+                let parsed = crate::time::parse_rfc3339(&text);
+                if parsed.is_none() {
+                    self.error(
+                        name,
+                        "must be an RFC 3339 date-time, e.g. 2026-11-22T10:15:02Z",
+                    );
+                }
+                parsed
+            }
+            _ => {
+                self.error(name, "must be an RFC 3339 date-time string");
+                None
+            }
+        }
+    }
+
     /// Fails with every recorded error, else yields `value` (which every validator leaves
     /// `Some` when it recorded no error).
     pub fn finish_with<T>(self, value: Option<T>) -> Result<T, Error> {

@@ -7,10 +7,13 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 use serde_json::value::RawValue;
 
-use crate::ids::{AccountId, DeliveryId, EventId, NotificationId, TokenId, WebhookId};
-use crate::model::{Account, TokenRecord, Webhook};
+use crate::ids::{
+    AccountId, DeliveryId, EventId, NotificationId, PortalLinkId, TokenId, WebhookId,
+};
+use crate::model::{Account, PortalLink, TokenRecord, Webhook};
 use crate::records::{DeliveryRecord, NotificationRecord, Outcome};
 use crate::store::Ingested;
+use crate::store::stats::WindowStats;
 use crate::time::format_rfc3339;
 
 // Accounts and tokens --------------------------------------------------------------------------
@@ -312,6 +315,131 @@ impl<'a> NotificationView<'a> {
             created_date: format_rfc3339(n.created),
             message: &n.message,
             activation_url: n.activation_url.as_deref(),
+        }
+    }
+}
+
+// Portal links ---------------------------------------------------------------------------------
+
+/// A portal link in lists: never its URL (hookd keeps only the link token's hash).
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PortalLinkView {
+    id: PortalLinkId,
+    created_date: String,
+    expires_date: String,
+    read_only: bool,
+}
+
+impl From<&PortalLink> for PortalLinkView {
+    fn from(l: &PortalLink) -> Self {
+        PortalLinkView {
+            id: l.id,
+            created_date: format_rfc3339(l.created),
+            expires_date: format_rfc3339(l.expires),
+            read_only: l.read_only,
+        }
+    }
+}
+
+/// The answer to `POST …/portal-links`: the only time the link's URL is shown.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CreatedPortalLinkView {
+    id: PortalLinkId,
+    url: String,
+    created_date: String,
+    expires_date: String,
+    read_only: bool,
+}
+
+impl CreatedPortalLinkView {
+    pub fn new(link: &PortalLink, url: String) -> Self {
+        CreatedPortalLinkView {
+            id: link.id,
+            url,
+            created_date: format_rfc3339(link.created),
+            expires_date: format_rfc3339(link.expires),
+            read_only: link.read_only,
+        }
+    }
+}
+
+/// The answer to `POST /portal/{linkToken}`: the tab's session token and what the page shows
+/// of its account.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PortalSessionView<'a> {
+    session_token: String,
+    account_id: &'a AccountId,
+    account_name: &'a str,
+    language: &'static str,
+    read_only: bool,
+    expires_date: String,
+}
+
+impl<'a> PortalSessionView<'a> {
+    pub fn new(link: &PortalLink, account: &'a Account, session_token: String) -> Self {
+        PortalSessionView {
+            session_token,
+            account_id: &account.id,
+            account_name: &account.name,
+            language: account.language.code(),
+            read_only: link.read_only,
+            expires_date: format_rfc3339(link.expires),
+        }
+    }
+}
+
+// Health ---------------------------------------------------------------------------------------
+
+/// `GET …/stats`: a webhook's health over a window.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StatsView {
+    window: &'static str,
+    attempts: u64,
+    succeeded: u64,
+    failed: u64,
+    success_rate: Option<f64>,
+    latency_ms: Option<LatencyView>,
+    buckets: Vec<BucketView>,
+}
+
+#[derive(Serialize)]
+struct LatencyView {
+    p50: u64,
+    p95: u64,
+}
+
+#[derive(Serialize)]
+struct BucketView {
+    start: String,
+    succeeded: u32,
+    failed: u32,
+}
+
+impl From<&WindowStats> for StatsView {
+    fn from(stats: &WindowStats) -> Self {
+        StatsView {
+            window: stats.window.as_str(),
+            attempts: stats.attempts,
+            succeeded: stats.succeeded,
+            failed: stats.failed,
+            // Four decimals: a rate, not a measurement of the float's precision.
+            success_rate: stats
+                .success_rate
+                .map(|r| (r * 10_000.0).round() / 10_000.0),
+            latency_ms: stats.latency.map(|(p50, p95)| LatencyView { p50, p95 }),
+            buckets: stats
+                .buckets
+                .iter()
+                .map(|b| BucketView {
+                    start: format_rfc3339(b.start),
+                    succeeded: b.succeeded,
+                    failed: b.failed,
+                })
+                .collect(),
         }
     }
 }

@@ -179,3 +179,10 @@ admin-attempt = Forsøg { $number }
 admin-no-attempt = intet forsøg endnu
 admin-next-attempt = næste forsøg { $date }
 admin-duration = { $ms } ms
+
+portal-invalid-title = Linket er ugyldigt
+portal-invalid-text = Dette portallink er ugyldigt. Kontrollér, at du har kopieret hele linket, eller bed om et nyt.
+portal-expired-title = Linket er udløbet
+portal-expired-text = Dette portallink er udløbet. Bed om et nyt.
+portal-revoked-title = Linket er tilbagekaldt
+portal-revoked-text = Dette portallink er blevet tilbagekaldt. Bed om et nyt.

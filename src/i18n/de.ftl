@@ -178,3 +178,10 @@ admin-attempt = Versuch { $number }
 admin-no-attempt = noch kein Versuch
 admin-next-attempt = nächster Versuch { $date }
 admin-duration = { $ms } ms
+
+portal-invalid-title = Link ungültig
+portal-invalid-text = Dieser Portal-Link ist ungültig. Bitte prüfen Sie, ob Sie den vollständigen Link kopiert haben, oder fordern Sie einen neuen an.
+portal-expired-title = Link abgelaufen
+portal-expired-text = Dieser Portal-Link ist abgelaufen. Bitte fordern Sie einen neuen an.
+portal-revoked-title = Link widerrufen
+portal-revoked-text = Dieser Portal-Link wurde widerrufen. Bitte fordern Sie einen neuen an.

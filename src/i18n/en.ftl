@@ -210,3 +210,10 @@ admin-no-attempt = no attempt yet
 admin-next-attempt = next attempt { $date }
 # $ms is a formatted number of milliseconds.
 admin-duration = { $ms } ms
+
+portal-invalid-title = Link not valid
+portal-invalid-text = This portal link is not valid. Check that you copied the whole link, or ask for a new one.
+portal-expired-title = Link expired
+portal-expired-text = This portal link has expired. Ask for a new one.
+portal-revoked-title = Link revoked
+portal-revoked-text = This portal link has been revoked. Ask for a new one.

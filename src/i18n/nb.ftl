@@ -179,3 +179,10 @@ admin-attempt = Forsøk { $number }
 admin-no-attempt = ingen forsøk ennå
 admin-next-attempt = neste forsøk { $date }
 admin-duration = { $ms } ms
+
+portal-invalid-title = Lenken er ugyldig
+portal-invalid-text = Denne portallenken er ugyldig. Kontroller at du har kopiert hele lenken, eller be om en ny.
+portal-expired-title = Lenken er utløpt
+portal-expired-text = Denne portallenken er utløpt. Be om en ny.
+portal-revoked-title = Lenken er trukket tilbake
+portal-revoked-text = Denne portallenken er trukket tilbake. Be om en ny.

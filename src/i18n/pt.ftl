@@ -179,3 +179,10 @@ admin-attempt = Tentativa { $number }
 admin-no-attempt = ainda sem tentativas
 admin-next-attempt = próxima tentativa: { $date }
 admin-duration = { $ms } ms
+
+portal-invalid-title = Ligação inválida
+portal-invalid-text = Esta ligação do portal não é válida. Verifique se copiou a ligação completa ou peça uma nova.
+portal-expired-title = Ligação expirada
+portal-expired-text = Esta ligação do portal expirou. Peça uma nova.
+portal-revoked-title = Ligação revogada
+portal-revoked-text = Esta ligação do portal foi revogada. Peça uma nova.

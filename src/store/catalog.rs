@@ -9,8 +9,8 @@ use std::ops::Bound;
 use std::sync::{Arc, RwLock, RwLockReadGuard};
 
 use crate::crypto::TokenHash;
-use crate::ids::{AccountId, TokenId, WebhookId};
-use crate::model::{Account, TokenRecord, Webhook};
+use crate::ids::{AccountId, PortalLinkId, TokenId, WebhookId};
+use crate::model::{Account, PortalLink, TokenRecord, Webhook};
 
 /// One account and everything it owns that lives in memory.
 #[derive(Debug, Clone)]
@@ -32,6 +32,8 @@ pub struct Catalog {
     pub token_hashes: HashMap<TokenHash, (AccountId, TokenId)>,
     /// Webhook id → webhook, for the scheduler and attempt results.
     pub webhooks_by_id: HashMap<WebhookId, Arc<Webhook>>,
+    /// Portal links (few, short-lived), for portal sessions and the links listing.
+    pub portal_links: HashMap<PortalLinkId, PortalLink>,
 }
 
 impl Catalog {
@@ -81,6 +83,18 @@ impl Catalog {
     /// A webhook by its id.
     pub fn webhook_by_id(&self, id: WebhookId) -> Option<Arc<Webhook>> {
         self.webhooks_by_id.get(&id).cloned()
+    }
+
+    /// Adds a portal link of a known account.
+    pub fn insert_portal_link(&mut self, link: PortalLink) {
+        if self.accounts.contains_key(&link.account_id) {
+            self.portal_links.insert(link.id, link);
+        }
+    }
+
+    /// Removes every portal link of an account (it is being deleted).
+    pub fn remove_portal_links_of(&mut self, account_id: &AccountId) {
+        self.portal_links.retain(|_, l| &l.account_id != account_id);
     }
 
     /// Adds or replaces a token in both indexes.

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use serde_json::json;
 
 use super::types::{AttemptReport, DeliveryPolicy, FanOut, NewEvent};
+use crate::error::Error;
 use crate::i18n::{self, Lang};
 use crate::ids::EventId;
 use crate::links::{self, LinkClaims};
@@ -380,10 +381,7 @@ pub fn unbuffer(
         record.status = DeliveryStatus::Expired;
         Unbuffered::Expired
     } else if replay {
-        record.status = DeliveryStatus::Pending;
-        record.series_start = record.attempt_count;
-        record.next_attempt = Some(now);
-        record.due_key = due_key(webhook.settings.ordered, now);
+        send_again(record, webhook, now);
         Unbuffered::Replayed {
             due_key: record.due_key,
         }
@@ -391,6 +389,37 @@ pub fn unbuffer(
         record.status = DeliveryStatus::Cancelled;
         Unbuffered::Dropped
     }
+}
+
+/// Schedules a delivery of `webhook` again, due `now`: a finished (or buffered) delivery
+/// starts a fresh series of attempts — the retry schedule from the start, attempt numbers
+/// continuing — and a pending one keeps its series and is moved to now. The caller moves its
+/// due-queue entry to the record's new `due_key`.
+pub fn send_again(record: &mut DeliveryRecord, webhook: &Webhook, now: Millis) {
+    if record.status != DeliveryStatus::Pending {
+        record.series_start = record.attempt_count;
+    }
+    record.status = DeliveryStatus::Pending;
+    record.next_attempt = Some(now);
+    record.due_key = due_key(webhook.settings.ordered, now);
+}
+
+/// The statuses a replay may send again: finished deliveries. (Pending ones are on their way;
+/// buffered ones wait for an activation.)
+pub const REPLAYABLE: [DeliveryStatus; 4] = [
+    DeliveryStatus::Failed,
+    DeliveryStatus::Expired,
+    DeliveryStatus::Succeeded,
+    DeliveryStatus::Cancelled,
+];
+
+/// The refusal of a replay of a deactivated webhook: its deliveries wait in the buffer, and an
+/// activation (with `replayEvents`) is what sends them.
+pub fn replay_refused_while_deactivated() -> Error {
+    Error::Conflict(
+        "the webhook is deactivated; activate it (with replayEvents) to deliver its buffered events"
+            .into(),
+    )
 }
 
 /// Whether an activation link issued for the deactivation at `deactivated` still applies to

@@ -111,6 +111,16 @@ pub struct DeliveryFilter {
     pub status: Option<DeliveryStatus>,
 }
 
+/// Which deliveries of a webhook a replay sends again: those created in `[since, until)` whose
+/// status is among `statuses`, each due `now`.
+#[derive(Debug, Clone)]
+pub struct ReplayRange {
+    pub since: Millis,
+    pub until: Millis,
+    pub statuses: Vec<DeliveryStatus>,
+    pub now: Millis,
+}
+
 /// Everything that decides what happens after an attempt.
 #[derive(Debug, Clone)]
 pub struct DeliveryPolicy {

@@ -13,8 +13,10 @@ use super::{RedbStore, WriteCtx};
 use crate::crypto::TokenHash;
 use crate::error::Error;
 use crate::i18n::Lang;
-use crate::ids::{AccountId, TokenId, WebhookId};
-use crate::model::{Account, PreviousSecret, TokenRecord, Webhook, WebhookSettings, WebhookStatus};
+use crate::ids::{AccountId, PortalLinkId, TokenId, WebhookId};
+use crate::model::{
+    Account, PortalLink, PreviousSecret, TokenRecord, Webhook, WebhookSettings, WebhookStatus,
+};
 use crate::store::catalog::AccountEntry;
 use crate::store::types::TokenOwner;
 use crate::time::Millis;
@@ -141,7 +143,20 @@ impl WriteCtx<'_> {
                 webhooks.remove(webhook_id.to_string().as_str())?;
             }
         }
+        let links: Vec<PortalLinkId> = self
+            .catalog()
+            .portal_links
+            .values()
+            .filter(|l| &l.account_id == id)
+            .map(|l| l.id)
+            .collect();
+        for link_id in links {
+            self.portal_links()?.remove(link_id.as_u128())?;
+        }
         let webhook_ids: Vec<WebhookId> = entry.webhooks.keys().copied().collect();
+        for webhook_id in &webhook_ids {
+            self.purge_stats(*webhook_id, u64::MAX)?;
+        }
         self.purge_account_traffic(entry.account.seq, &webhook_ids)?;
         self.accounts()?.remove(id.as_str())?;
         let catalog = self.catalog_mut();
@@ -151,8 +166,64 @@ impl WriteCtx<'_> {
         for webhook_id in entry.webhooks.keys() {
             catalog.remove_webhook(id, *webhook_id);
         }
+        catalog.remove_portal_links_of(id);
         catalog.accounts.remove(id);
         Ok(entry.account.clone())
+    }
+
+    /// Stores a portal link of an existing account (the caller holds the link token; the
+    /// record has only its hash).
+    pub fn create_portal_link(&mut self, link: PortalLink) -> Result<PortalLink, Error> {
+        if !self.catalog().accounts.contains_key(&link.account_id) {
+            return Err(not_found_account(&link.account_id));
+        }
+        self.portal_links()?
+            .insert(link.id.as_u128(), encode(&link)?.as_slice())?;
+        self.catalog_mut().insert_portal_link(link.clone());
+        Ok(link)
+    }
+
+    /// Revokes a live portal link of the account: its sessions stop working as soon as this
+    /// returns. An expired link is as gone as a revoked one (404).
+    pub fn revoke_portal_link(
+        &mut self,
+        account_id: &AccountId,
+        link_id: PortalLinkId,
+        now: Millis,
+    ) -> Result<(), Error> {
+        let known = self
+            .catalog()
+            .portal_links
+            .get(&link_id)
+            .is_some_and(|l| &l.account_id == account_id && l.is_live(now));
+        if !known {
+            return Err(Error::NotFound(format!("portal link {link_id}")));
+        }
+        self.portal_links()?.remove(link_id.as_u128())?;
+        self.catalog_mut().portal_links.remove(&link_id);
+        Ok(())
+    }
+
+    /// Forgets portal links past their expiry.
+    pub fn purge_expired_portal_links(&mut self, now: Millis) -> Result<(), Error> {
+        let expired: Vec<PortalLinkId> = self
+            .catalog()
+            .portal_links
+            .values()
+            .filter(|l| !l.is_live(now))
+            .map(|l| l.id)
+            .collect();
+        if expired.is_empty() {
+            return Ok(());
+        }
+        for link_id in &expired {
+            self.portal_links()?.remove(link_id.as_u128())?;
+        }
+        let catalog = self.catalog_mut();
+        for link_id in &expired {
+            catalog.portal_links.remove(link_id);
+        }
+        Ok(())
     }
 
     /// Issues a token for an account; the caller holds the plaintext, only `hash` is stored.
@@ -327,6 +398,7 @@ impl WriteCtx<'_> {
     ) -> Result<(), Error> {
         self.existing_webhook(account_id, webhook_id)?;
         self.cancel_webhook_deliveries(webhook_id)?;
+        self.purge_stats(webhook_id, u64::MAX)?;
         self.webhooks()?.remove(webhook_id.to_string().as_str())?;
         self.catalog_mut().remove_webhook(account_id, webhook_id);
         Ok(())
@@ -402,6 +474,22 @@ impl RedbStore {
     /// See [`WriteCtx::delete_account`].
     pub async fn delete_account(&self, id: AccountId) -> Result<Account, Error> {
         self.write(move |ctx| ctx.delete_account(&id)).await
+    }
+
+    /// See [`WriteCtx::create_portal_link`].
+    pub async fn create_portal_link(&self, link: PortalLink) -> Result<PortalLink, Error> {
+        self.write(move |ctx| ctx.create_portal_link(link)).await
+    }
+
+    /// See [`WriteCtx::revoke_portal_link`].
+    pub async fn revoke_portal_link(
+        &self,
+        account_id: AccountId,
+        link_id: PortalLinkId,
+        now: Millis,
+    ) -> Result<(), Error> {
+        self.write(move |ctx| ctx.revoke_portal_link(&account_id, link_id, now))
+            .await
     }
 
     /// See [`WriteCtx::create_token`].

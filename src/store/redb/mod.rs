@@ -9,6 +9,7 @@ pub(crate) mod codec;
 mod config_ops;
 mod disk;
 mod lifecycle;
+mod stats;
 mod tables;
 mod traffic;
 mod wal;
@@ -295,7 +296,11 @@ fn load_catalog(db: &Database) -> Result<Catalog, Error> {
     for row in tx.open_table(WEBHOOKS)?.iter()? {
         webhooks.push(decode(row?.1.value())?);
     }
-    Ok(Catalog::from_records(accounts, tokens, webhooks))
+    let mut catalog = Catalog::from_records(accounts, tokens, webhooks);
+    for row in tx.open_table(PORTAL_LINKS)?.iter()? {
+        catalog.insert_portal_link(decode(row?.1.value())?);
+    }
+    Ok(catalog)
 }
 
 /// `what` went wrong opening the store in `data_dir`; when the cause is a full disk, says so
@@ -373,6 +378,8 @@ fn initialise(db: &Database, admin_token_configured: bool) -> Result<Initialised
         tx.open_table(BUFFER)?;
         tx.open_table(IDEMPOTENCY)?;
         tx.open_table(NOTIFICATIONS)?;
+        tx.open_table(STATS)?;
+        tx.open_table(PORTAL_LINKS)?;
         (signing_key, admin_hash, generated)
     };
     tx.commit()?;

@@ -16,7 +16,7 @@ use crate::records::{DeliveryRecord, DeliveryStatus, EventMeta, StoredEvent, env
 use crate::store::rules;
 use crate::store::types::{
     AttemptReport, DeliveryFilter, DeliveryPolicy, DueBatch, DueItem, FanOut, Ingested, NewEvent,
-    Recorded,
+    Recorded, ReplayRange,
 };
 use crate::time::Millis;
 
@@ -212,6 +212,10 @@ impl WriteCtx<'_> {
             }
         }
         self.save_delivery(report.account_seq, report.delivery_id, &record)?;
+        if webhook.is_some() {
+            // Counted only while the webhook exists: a deleted one's counts are gone with it.
+            self.count_attempt(report);
+        }
         let mut recorded = Recorded {
             still_pending: record.status == DeliveryStatus::Pending,
             warned: None,
@@ -274,9 +278,7 @@ impl WriteCtx<'_> {
                     delivery_id.as_u128(),
                 ))?;
             }
-            DeliveryStatus::Failed | DeliveryStatus::Succeeded | DeliveryStatus::Expired => {
-                record.series_start = record.attempt_count;
-            }
+            DeliveryStatus::Failed | DeliveryStatus::Succeeded | DeliveryStatus::Expired => {}
             DeliveryStatus::Buffered | DeliveryStatus::Cancelled => {
                 return Err(Error::Conflict(format!(
                     "a {} delivery cannot be retried",
@@ -284,9 +286,21 @@ impl WriteCtx<'_> {
                 )));
             }
         }
-        record.status = DeliveryStatus::Pending;
-        record.next_attempt = Some(now);
-        record.due_key = rules::due_key(webhook.settings.ordered, now);
+        self.send_again(seq, delivery_id, &mut record, &webhook, now)?;
+        let webhook_id = record.webhook_id;
+        Ok((record, webhook_id))
+    }
+
+    /// Puts a delivery (not in the due-queue) back in it, due `now` (see [`rules::send_again`]).
+    fn send_again(
+        &mut self,
+        seq: u64,
+        delivery_id: DeliveryId,
+        record: &mut DeliveryRecord,
+        webhook: &Webhook,
+        now: Millis,
+    ) -> Result<(), Error> {
+        rules::send_again(record, webhook, now);
         self.due()?.insert(
             (
                 record.webhook_id.as_u128(),
@@ -295,9 +309,60 @@ impl WriteCtx<'_> {
             ),
             (seq, now),
         )?;
-        self.save_delivery(seq, delivery_id, &record)?;
-        let webhook_id = record.webhook_id;
-        Ok((record, webhook_id))
+        self.save_delivery(seq, delivery_id, record)
+    }
+
+    /// Sends again, oldest first, up to `limit` deliveries of an active webhook created in
+    /// `[since, until)` (and after `after`) whose status is among `statuses`. Returns how many
+    /// it scheduled and, when the range may hold more, the delivery to continue after.
+    pub fn replay_range(
+        &mut self,
+        account_id: &AccountId,
+        webhook_id: WebhookId,
+        replay: &ReplayRange,
+        after: Option<DeliveryId>,
+        limit: usize,
+    ) -> Result<(usize, Option<DeliveryId>), Error> {
+        let seq = self.account_seq(account_id)?;
+        let webhook = self
+            .catalog()
+            .webhook_by_id(webhook_id)
+            .filter(|w| &w.account_id == account_id)
+            .ok_or_else(|| Error::NotFound(format!("webhook {webhook_id}")))?;
+        if webhook.is_deactivated() {
+            return Err(rules::replay_refused_while_deactivated());
+        }
+        let start = match after {
+            Some(id) => Bound::Excluded((seq, id.as_u128())),
+            None => Bound::Included((seq, crate::ids::v7_floor(replay.since))),
+        };
+        let end = Bound::Excluded((seq, crate::ids::v7_floor(replay.until)));
+        let mut chosen = Vec::new();
+        let mut last = None;
+        {
+            let deliveries = self.deliveries()?;
+            for entry in deliveries.range((start, end))? {
+                let (key, value) = entry?;
+                let id = DeliveryId::from_u128(key.value().1);
+                last = Some(id);
+                let record = DeliveryRecord::decode(value.value())?;
+                if record.webhook_id == webhook_id && replay.statuses.contains(&record.status) {
+                    chosen.push((id, record));
+                    if chosen.len() == limit {
+                        break;
+                    }
+                }
+            }
+        }
+        let more = chosen.len() == limit;
+        let count = chosen.len();
+        for (id, mut record) in chosen {
+            self.send_again(seq, id, &mut record, &webhook, replay.now)?;
+        }
+        if count > 0 {
+            self.woken.push(webhook_id);
+        }
+        Ok((count, if more { last } else { None }))
     }
 
     /// Cancels every pending and buffered delivery of a webhook (it is being deleted).
@@ -428,6 +493,19 @@ impl RedbStore {
         now: Millis,
     ) -> Result<(DeliveryRecord, WebhookId), Error> {
         self.write(move |ctx| ctx.retry_delivery(&account_id, delivery_id, now))
+            .await
+    }
+
+    /// One chunk of a replay (see [`WriteCtx::replay_range`]).
+    pub async fn replay(
+        &self,
+        account_id: AccountId,
+        webhook_id: WebhookId,
+        range: Arc<ReplayRange>,
+        after: Option<DeliveryId>,
+        limit: usize,
+    ) -> Result<(usize, Option<DeliveryId>), Error> {
+        self.write(move |ctx| ctx.replay_range(&account_id, webhook_id, &range, after, limit))
             .await
     }
 
