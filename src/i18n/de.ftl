@@ -179,6 +179,70 @@ admin-no-attempt = noch kein Versuch
 admin-next-attempt = nächster Versuch { $date }
 admin-duration = { $ms } ms
 
+## The admin page: portal links, portal mode, replay, health, activating with buffered events
+
+admin-portal-link = Portal-Link
+admin-portal-link-for = Portal-Link für { $account }
+portal-link-title = Neuer Portal-Link für { $account }
+portal-link-expires = Gültig für
+portal-link-1h = 1 Stunde
+portal-link-1d = 1 Tag
+portal-link-7d = 7 Tage
+portal-link-read-only = Nur lesen (ansehen, aber nichts ändern)
+portal-link-create = Link erstellen
+portal-link-url = Link
+portal-link-copy = Kopieren
+portal-link-copied = Kopiert.
+portal-link-copy-by-hand = Der Link ist markiert: Kopieren Sie ihn mit Strg+C (⌘C auf dem Mac).
+portal-link-made = Wer diesen Link öffnet, kann bis zum { $date } die Webhooks dieses Kontos verwalten. Er wird nur jetzt angezeigt: Kopieren Sie ihn, bevor Sie dieses Formular schließen.
+portal-link-made-read-only = Wer diesen Link öffnet, kann bis zum { $date } die Webhooks, Zustellprotokolle und den Zustand dieses Kontos ansehen, aber nichts ändern. Er wird nur jetzt angezeigt: Kopieren Sie ihn, bevor Sie dieses Formular schließen.
+portal-title = { $account } – hookd
+portal-who = Portal für { $account }
+portal-read-only = nur lesen
+portal-until = gültig bis zum { $date }
+portal-ended-title = Dieser Portal-Link funktioniert nicht mehr
+portal-ended-text = Er ist abgelaufen oder wurde widerrufen. Bitte fordern Sie einen neuen Link an.
+admin-replay = Fehlgeschlagene Zustellungen seit … erneut senden
+replay-title = Zustellungen an { $webhook } erneut senden
+replay-since = Seit
+replay-statuses = Zustellungen mit dem Status
+replay-hint = Jede Zustellung beginnt jetzt eine neue Versuchsreihe, die älteste zuerst.
+replay-submit = Erneut senden
+replay-no-since = Bitte geben Sie Datum und Uhrzeit an, ab denen erneut gesendet werden soll.
+replay-no-status = Bitte wählen Sie mindestens einen Status.
+replay-scheduled = { $count ->
+    [0] Für „{ $webhook }“ gibt es nichts erneut zu senden: Keine Zustellung passt.
+    [one] { $count } Zustellung an „{ $webhook }“ wird erneut gesendet.
+   *[other] { $count } Zustellungen an „{ $webhook }“ werden erneut gesendet.
+}
+admin-health = Letzte 24 Stunden
+health-no-attempts = Keine Zustellversuche in den letzten 24 Stunden
+health-unavailable = nicht verfügbar
+health-rate = { $rate } erfolgreich
+health-p95 = p95 { $ms } ms
+health-summary = { $attempts ->
+    [one] Letzte 24 Stunden: { $attempts } Zustellversuch, { $succeeded } erfolgreich, { $failed } fehlgeschlagen
+   *[other] Letzte 24 Stunden: { $attempts } Zustellversuche, { $succeeded } erfolgreich, { $failed } fehlgeschlagen
+}
+admin-buffered = { $count ->
+    [one] { $count } zwischengespeichertes Ereignis
+   *[other] { $count } zwischengespeicherte Ereignisse
+}
+admin-buffered-many = { $count } oder mehr zwischengespeicherte Ereignisse
+admin-deliver-buffered-count = { $count ->
+    [one] das zwischengespeicherte Ereignis zustellen
+   *[other] die { $count } zwischengespeicherten Ereignisse zustellen
+}
+admin-deliver-buffered-many = alle zwischengespeicherten Ereignisse zustellen ({ $count } oder mehr)
+admin-confirm-drop = { $count ->
+    [one] Den Webhook „{ $name }“ ohne das zwischengespeicherte Ereignis reaktivieren? Es wird verworfen.
+   *[other] Den Webhook „{ $name }“ ohne die zwischengespeicherten Ereignisse reaktivieren? Die { $count } Ereignisse werden verworfen.
+}
+admin-confirm-drop-many = Den Webhook „{ $name }“ ohne die zwischengespeicherten Ereignisse reaktivieren? Alle, { $count } oder mehr, werden verworfen.
+admin-confirm-drop-unknown = Den Webhook „{ $name }“ ohne die zwischengespeicherten Ereignisse reaktivieren? Sie werden verworfen.
+
+## Portal link pages (GET /portal/… for a link that does not work)
+
 portal-invalid-title = Link ungültig
 portal-invalid-text = Dieser Portal-Link ist ungültig. Bitte prüfen Sie, ob Sie den vollständigen Link kopiert haben, oder fordern Sie einen neuen an.
 portal-expired-title = Link abgelaufen

@@ -211,6 +211,76 @@ admin-next-attempt = next attempt { $date }
 # $ms is a formatted number of milliseconds.
 admin-duration = { $ms } ms
 
+## The admin page: portal links, portal mode, replay, health, activating with buffered events
+
+admin-portal-link = Portal link
+admin-portal-link-for = Portal link for { $account }
+portal-link-title = New portal link for { $account }
+portal-link-expires = Valid for
+portal-link-1h = 1 hour
+portal-link-1d = 1 day
+portal-link-7d = 7 days
+portal-link-read-only = Read only (can look, but change nothing)
+portal-link-create = Create link
+portal-link-url = Link
+portal-link-copy = Copy
+portal-link-copied = Copied.
+portal-link-copy-by-hand = The link is selected: copy it with Ctrl+C (⌘C on a Mac).
+# $date is when the link expires.
+portal-link-made = Whoever opens this link can manage this account's webhooks until { $date }. It is shown only now: copy it before you close this form.
+portal-link-made-read-only = Whoever opens this link can see this account's webhooks, delivery logs and health until { $date }, but change nothing. It is shown only now: copy it before you close this form.
+# The browser tab's title in the portal.
+portal-title = { $account } – hookd
+portal-who = Portal for { $account }
+portal-read-only = read only
+portal-until = valid until { $date }
+portal-ended-title = This portal link no longer works
+portal-ended-text = It has expired or has been revoked. Ask for a new link.
+admin-replay = Resend failed deliveries since …
+replay-title = Resend deliveries of { $webhook }
+replay-since = Since
+# Followed by one checkbox per delivery status (delivery-failed, delivery-expired, …).
+replay-statuses = Deliveries with the status
+replay-hint = Each delivery gets a fresh series of attempts now, oldest first.
+replay-submit = Resend
+replay-no-since = Enter the date and time to resend from.
+replay-no-status = Choose at least one status.
+replay-scheduled = { $count ->
+    [0] Nothing to resend for “{ $webhook }”: no delivery matched.
+    [one] { $count } delivery scheduled for “{ $webhook }”.
+   *[other] { $count } deliveries scheduled for “{ $webhook }”.
+}
+admin-health = Last 24 hours
+health-no-attempts = No attempts in the last 24 hours
+health-unavailable = not available
+# $rate is a formatted percentage: the share of attempts that succeeded.
+health-rate = { $rate } succeeded
+# $ms is a formatted number of milliseconds: 95% of the responses came at least this fast.
+health-p95 = p95 { $ms } ms
+health-summary = { $attempts ->
+    [one] Last 24 hours: { $attempts } attempt, { $succeeded } succeeded, { $failed } failed
+   *[other] Last 24 hours: { $attempts } attempts, { $succeeded } succeeded, { $failed } failed
+}
+admin-buffered = { $count ->
+    [one] { $count } buffered event
+   *[other] { $count } buffered events
+}
+# Where there are too many to count: $count is the number counted (1,000).
+admin-buffered-many = { $count } or more buffered events
+admin-deliver-buffered-count = { $count ->
+    [one] deliver the buffered event
+   *[other] deliver the { $count } buffered events
+}
+admin-deliver-buffered-many = deliver all buffered events ({ $count } or more)
+admin-confirm-drop = { $count ->
+    [one] Activate “{ $name }” without its buffered event? The event will be dropped.
+   *[other] Activate “{ $name }” without its buffered events? The { $count } events will be dropped.
+}
+admin-confirm-drop-many = Activate “{ $name }” without its buffered events? All of them, { $count } or more, will be dropped.
+admin-confirm-drop-unknown = Activate “{ $name }” without its buffered events? They will be dropped.
+
+## Portal link pages (GET /portal/… for a link that does not work)
+
 portal-invalid-title = Link not valid
 portal-invalid-text = This portal link is not valid. Check that you copied the whole link, or ask for a new one.
 portal-expired-title = Link expired

@@ -180,6 +180,67 @@ admin-no-attempt = ingen forsøk ennå
 admin-next-attempt = neste forsøk { $date }
 admin-duration = { $ms } ms
 
+## The admin page: portal links, portal mode, replay, health, activating with buffered events
+
+admin-portal-link = Portallenke
+admin-portal-link-for = Portallenke for { $account }
+portal-link-title = Ny portallenke for { $account }
+portal-link-expires = Gyldig i
+portal-link-1h = 1 time
+portal-link-1d = 1 døgn
+portal-link-7d = 7 dager
+portal-link-read-only = Bare lesetilgang (kan se, men ikke endre noe)
+portal-link-create = Opprett lenke
+portal-link-url = Lenke
+portal-link-copy = Kopier
+portal-link-copied = Kopiert.
+portal-link-copy-by-hand = Lenken er merket: Kopier den med Ctrl+C (⌘C på Mac).
+portal-link-made = Alle som åpner denne lenken, kan administrere webhookene til kontoen fram til { $date }. Den vises bare nå: Kopier den før du lukker skjemaet.
+portal-link-made-read-only = Alle som åpner denne lenken, kan se webhookene, leveringsloggene og tilstanden til kontoen fram til { $date }, men ikke endre noe. Den vises bare nå: Kopier den før du lukker skjemaet.
+portal-title = { $account } – hookd
+portal-who = Portal for { $account }
+portal-read-only = bare lesetilgang
+portal-until = gyldig til { $date }
+portal-ended-title = Denne portallenken virker ikke lenger
+portal-ended-text = Den er utløpt eller trukket tilbake. Be om en ny lenke.
+admin-replay = Send mislykkede leveringer på nytt siden …
+replay-title = Send leveringer til { $webhook } på nytt
+replay-since = Siden
+replay-statuses = Leveringer med status
+replay-hint = Hver levering får nå en ny serie forsøk, den eldste først.
+replay-submit = Send på nytt
+replay-no-since = Angi dato og klokkeslett det skal sendes på nytt fra.
+replay-no-status = Velg minst én status.
+replay-scheduled = { $count ->
+    [0] Ingenting å sende på nytt til «{ $webhook }»: Ingen leveringer passet.
+    [one] { $count } levering til «{ $webhook }» sendes på nytt.
+   *[other] { $count } leveringer til «{ $webhook }» sendes på nytt.
+}
+admin-health = Siste 24 timer
+health-no-attempts = Ingen forsøk de siste 24 timene
+health-unavailable = ikke tilgjengelig
+health-rate = { $rate } vellykket
+health-p95 = p95 { $ms } ms
+health-summary = Siste 24 timer: { $attempts } forsøk (vellykket: { $succeeded }, mislykket: { $failed })
+admin-buffered = { $count ->
+    [one] { $count } tilbakeholdt hendelse
+   *[other] { $count } tilbakeholdte hendelser
+}
+admin-buffered-many = { $count } eller flere tilbakeholdte hendelser
+admin-deliver-buffered-count = { $count ->
+    [one] lever den tilbakeholdte hendelsen
+   *[other] lever de { $count } tilbakeholdte hendelsene
+}
+admin-deliver-buffered-many = lever alle tilbakeholdte hendelser ({ $count } eller flere)
+admin-confirm-drop = { $count ->
+    [one] Vil du reaktivere «{ $name }» uten den tilbakeholdte hendelsen? Hendelsen blir forkastet.
+   *[other] Vil du reaktivere «{ $name }» uten de tilbakeholdte hendelsene? De { $count } hendelsene blir forkastet.
+}
+admin-confirm-drop-many = Vil du reaktivere «{ $name }» uten de tilbakeholdte hendelsene? Alle, { $count } eller flere, blir forkastet.
+admin-confirm-drop-unknown = Vil du reaktivere «{ $name }» uten de tilbakeholdte hendelsene? De blir forkastet.
+
+## Portal link pages (GET /portal/… for a link that does not work)
+
 portal-invalid-title = Lenken er ugyldig
 portal-invalid-text = Denne portallenken er ugyldig. Kontroller at du har kopiert hele lenken, eller be om en ny.
 portal-expired-title = Lenken er utløpt

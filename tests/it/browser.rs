@@ -16,6 +16,8 @@ use base64::Engine;
 use hookd::i18n::{self, Lang};
 use serde_json::{Value, json};
 
+mod account_holders;
+
 const INSTALL: &str = "apt-get update && apt-get install -y chromium chromium-driver";
 const WAIT: Duration = Duration::from_secs(20);
 const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
@@ -588,12 +590,16 @@ fn admin_page_in_headless_chromium() {
         eprintln!("wrote {}", path.display());
     }
 
-    // Activate it, delivering what was buffered meanwhile.
+    // Activate it, delivering what was buffered meanwhile (chosen by default).
     b.click(&format!("{}//summary", row("Legacy CRM")));
-    b.click(&format!(
-        "{}//label[.='deliver buffered events']",
+    b.wait_displayed(&format!(
+        "{}//label[.='deliver the buffered event']",
         row("Legacy CRM")
     ));
+    assert_eq!(
+        b.exec("return document.querySelector('#webhook-rows .activate input').checked"),
+        json!(true)
+    );
     action(&b, "Legacy CRM", "Activate");
     b.wait_text("//div[@id='notice']", "the activation", |t| {
         t == "Activated “Legacy CRM”: 1 buffered event is being delivered."
