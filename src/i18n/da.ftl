@@ -236,7 +236,7 @@ admin-confirm-drop = { $count ->
     [one] Vil du genaktivere »{ $name }« uden den tilbageholdte hændelse? Hændelsen bliver kasseret.
    *[other] Vil du genaktivere »{ $name }« uden de tilbageholdte hændelser? De { $count } hændelser bliver kasseret.
 }
-admin-confirm-drop-many = Vil du genaktivere »{ $name }« uden de tilbageholdte hændelser? Alle { $count } eller flere bliver kasseret.
+admin-confirm-drop-many = Vil du genaktivere »{ $name }« uden de tilbageholdte hændelser? De bliver alle kasseret ({ $count } eller flere).
 admin-confirm-drop-unknown = Vil du genaktivere »{ $name }« uden de tilbageholdte hændelser? De bliver kasseret.
 
 ## Portal link pages (GET /portal/… for a link that does not work)

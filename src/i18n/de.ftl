@@ -238,7 +238,7 @@ admin-confirm-drop = { $count ->
     [one] Den Webhook „{ $name }“ ohne das zwischengespeicherte Ereignis reaktivieren? Es wird verworfen.
    *[other] Den Webhook „{ $name }“ ohne die zwischengespeicherten Ereignisse reaktivieren? Die { $count } Ereignisse werden verworfen.
 }
-admin-confirm-drop-many = Den Webhook „{ $name }“ ohne die zwischengespeicherten Ereignisse reaktivieren? Alle, { $count } oder mehr, werden verworfen.
+admin-confirm-drop-many = Den Webhook „{ $name }“ ohne die zwischengespeicherten Ereignisse reaktivieren? Alle ({ $count } oder mehr) werden verworfen.
 admin-confirm-drop-unknown = Den Webhook „{ $name }“ ohne die zwischengespeicherten Ereignisse reaktivieren? Sie werden verworfen.
 
 ## Portal link pages (GET /portal/… for a link that does not work)

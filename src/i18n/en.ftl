@@ -276,7 +276,7 @@ admin-confirm-drop = { $count ->
     [one] Activate “{ $name }” without its buffered event? The event will be dropped.
    *[other] Activate “{ $name }” without its buffered events? The { $count } events will be dropped.
 }
-admin-confirm-drop-many = Activate “{ $name }” without its buffered events? All of them, { $count } or more, will be dropped.
+admin-confirm-drop-many = Activate “{ $name }” without its buffered events? All of them ({ $count } or more) will be dropped.
 admin-confirm-drop-unknown = Activate “{ $name }” without its buffered events? They will be dropped.
 
 ## Portal link pages (GET /portal/… for a link that does not work)

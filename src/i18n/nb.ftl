@@ -236,7 +236,7 @@ admin-confirm-drop = { $count ->
     [one] Vil du reaktivere «{ $name }» uten den tilbakeholdte hendelsen? Hendelsen blir forkastet.
    *[other] Vil du reaktivere «{ $name }» uten de tilbakeholdte hendelsene? De { $count } hendelsene blir forkastet.
 }
-admin-confirm-drop-many = Vil du reaktivere «{ $name }» uten de tilbakeholdte hendelsene? Alle, { $count } eller flere, blir forkastet.
+admin-confirm-drop-many = Vil du reaktivere «{ $name }» uten de tilbakeholdte hendelsene? De blir alle forkastet ({ $count } eller flere).
 admin-confirm-drop-unknown = Vil du reaktivere «{ $name }» uten de tilbakeholdte hendelsene? De blir forkastet.
 
 ## Portal link pages (GET /portal/… for a link that does not work)

@@ -239,7 +239,7 @@ admin-confirm-drop = { $count ->
     [one] Reativar «{ $name }» sem o evento retido? O evento será descartado.
    *[other] Reativar «{ $name }» sem os eventos retidos? Os { $count } eventos serão descartados.
 }
-admin-confirm-drop-many = Reativar «{ $name }» sem os eventos retidos? Todos, { $count } ou mais, serão descartados.
+admin-confirm-drop-many = Reativar «{ $name }» sem os eventos retidos? Serão todos descartados ({ $count } ou mais).
 admin-confirm-drop-unknown = Reativar «{ $name }» sem os eventos retidos? Serão descartados.
 
 ## Portal link pages (GET /portal/… for a link that does not work)
