@@ -14,6 +14,7 @@ pub mod input;
 pub mod json;
 mod notifications;
 pub mod openapi;
+mod receiver_fields;
 pub mod request;
 pub mod respond;
 pub mod routes;

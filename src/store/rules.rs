@@ -9,10 +9,13 @@ use std::sync::Arc;
 use serde_json::json;
 
 use super::types::{AttemptReport, DeliveryPolicy, FanOut, NewEvent};
+use crate::dispatch::signature::SigningKeyPair;
 use crate::i18n::{self, Lang};
-use crate::ids::EventId;
+use crate::ids::{AccountId, EventId, WebhookId};
 use crate::links::{self, LinkClaims};
-use crate::model::{Webhook, WebhookStatus};
+use crate::model::{
+    KeyPairDocument, PreviousKeyPair, PreviousSecret, Webhook, WebhookSettings, WebhookStatus,
+};
 use crate::patterns;
 use crate::records::{AttemptRecord, DeliveryRecord, DeliveryStatus, MAX_KEPT_ATTEMPTS};
 use crate::retry::random_unit;
@@ -42,6 +45,76 @@ pub fn fan_out<'a>(
         })
         .cloned()
         .collect()
+}
+
+/// How long a rotated-out secret and key pair keep signing beside the new ones.
+pub const PREVIOUS_SECRET_GRACE_MS: Millis = 24 * 3600 * 1000;
+
+/// A fresh Ed25519 key pair for `v1a` signatures, as stored.
+fn new_key_pair() -> KeyPairDocument {
+    KeyPairDocument(SigningKeyPair::generate().pkcs8().to_vec())
+}
+
+/// A new webhook: active, version 1, with its `v1a` key pair made now (so that switching to
+/// `v1a` later needs no key of its own).
+pub fn new_webhook(
+    id: WebhookId,
+    account_id: AccountId,
+    settings: WebhookSettings,
+    secret: String,
+    user_identifier: String,
+    now: Millis,
+) -> Webhook {
+    Webhook {
+        id,
+        account_id,
+        created: now,
+        updated: now,
+        version: 1,
+        user_identifier,
+        settings,
+        secret,
+        previous_secret: None,
+        key_pair: Some(new_key_pair()),
+        previous_key_pair: None,
+        status: WebhookStatus::Active,
+        deactivated: None,
+        deactivation_reason: None,
+        failure_count: 0,
+        failing_since: None,
+    }
+}
+
+/// `current` with new settings (a PUT): the next version. A webhook stored by an earlier
+/// build gets its key pair here.
+pub fn updated_webhook(current: &Webhook, settings: WebhookSettings, now: Millis) -> Webhook {
+    Webhook {
+        settings,
+        version: current.version + 1,
+        updated: now,
+        key_pair: current.key_pair.clone().or_else(|| Some(new_key_pair())),
+        ..current.clone()
+    }
+}
+
+/// `current` with a new signing secret and a new key pair; the old ones keep signing beside
+/// them for [`PREVIOUS_SECRET_GRACE_MS`].
+pub fn rotated_webhook(current: &Webhook, secret: String, now: Millis) -> Webhook {
+    let until = now + PREVIOUS_SECRET_GRACE_MS;
+    Webhook {
+        previous_secret: Some(PreviousSecret {
+            secret: current.secret.clone(),
+            until,
+        }),
+        secret,
+        previous_key_pair: current
+            .key_pair
+            .clone()
+            .map(|key_pair| PreviousKeyPair { key_pair, until }),
+        key_pair: Some(new_key_pair()),
+        updated: now,
+        ..current.clone()
+    }
 }
 
 /// The due-queue key time of a delivery due at `due`: the due time, or 0 for `ordered`
@@ -368,9 +441,15 @@ mod tests {
                 headers: BTreeMap::new(),
                 rate_limit: None,
                 ordered,
+                auth: None,
+                filter: None,
+                template: None,
+                signature: Default::default(),
             },
             secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw".into(),
             previous_secret: None,
+            key_pair: None,
+            previous_key_pair: None,
             status: WebhookStatus::Active,
             deactivated: None,
             deactivation_reason: None,
@@ -467,6 +546,41 @@ mod tests {
             &policy(),
         );
         assert!(matches!(change, QueueChange::Reschedule { due_key: 0, .. }));
+    }
+
+    #[test]
+    fn webhooks_get_a_key_pair_and_rotation_keeps_the_old_keys_a_day() {
+        let created = new_webhook(
+            WebhookId::from_u128(3),
+            AccountId::parse("acc").unwrap(),
+            webhook(false).settings,
+            "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw".into(),
+            "admin".into(),
+            1_000,
+        );
+        assert_eq!(created.version, 1);
+        let key_pair = created.key_pair.clone().expect("a key pair from the start");
+        assert!(SigningKeyPair::from_pkcs8(&key_pair.0).is_ok());
+        // A webhook stored by an earlier build gets one at its first update.
+        let earlier = webhook(false);
+        assert!(earlier.key_pair.is_none());
+        let updated = updated_webhook(&earlier, earlier.settings.clone(), 2_000);
+        assert_eq!((updated.version, updated.updated), (2, 2_000));
+        assert!(updated.key_pair.is_some());
+        assert_eq!(
+            updated_webhook(&created, created.settings.clone(), 3_000).key_pair,
+            created.key_pair
+        );
+        let rotated = rotated_webhook(&created, "whsec_new".into(), 5_000);
+        assert_eq!(rotated.secret, "whsec_new");
+        let previous = rotated.previous_secret.as_ref().unwrap();
+        assert_eq!(previous.secret, created.secret);
+        assert_eq!(previous.until, 5_000 + PREVIOUS_SECRET_GRACE_MS);
+        let previous_pair = rotated.previous_key_pair.as_ref().unwrap();
+        assert_eq!(previous_pair.key_pair, key_pair);
+        assert_eq!(previous_pair.until, 5_000 + PREVIOUS_SECRET_GRACE_MS);
+        assert_ne!(rotated.key_pair, Some(key_pair));
+        assert_eq!(rotated.version, created.version);
     }
 
     #[test]
