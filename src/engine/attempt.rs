@@ -80,6 +80,7 @@ impl AttemptContext {
     /// system event's deliveries reach the scheduler from the writer, like every ingest).
     fn announce(&self, deactivated: Deactivated) {
         self.metrics.deactivation();
+        self.metrics.filter_errors(deactivated.filter_errors);
         tracing::warn!(
             account = %deactivated.account_id,
             webhook = %deactivated.webhook_id,

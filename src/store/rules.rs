@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use serde_json::json;
 
+use super::catalog::CompiledFilters;
 use super::types::{AttemptReport, DeliveryPolicy, FanOut, NewEvent};
 use crate::dispatch::signature::SigningKeyPair;
 use crate::i18n::{self, Lang};
@@ -17,6 +18,7 @@ use crate::model::{
     KeyPairDocument, PreviousKeyPair, PreviousSecret, Webhook, WebhookSettings, WebhookStatus,
 };
 use crate::patterns;
+use crate::receivers::filter::{FilterError, FilterInput};
 use crate::records::{AttemptRecord, DeliveryRecord, DeliveryStatus, MAX_KEPT_ATTEMPTS};
 use crate::retry::random_unit;
 use crate::time::{Millis, format_rfc3339};
@@ -24,27 +26,76 @@ use crate::time::{Millis, format_rfc3339};
 /// The system event emitted on deactivation.
 pub const DEACTIVATED_EVENT: &str = "hookd.webhook.deactivated";
 
-/// The webhooks of an account an event goes to: every enabled webhook whose patterns match
-/// (`Subscribers`), the same but one (`SubscribersExcept`, a webhook's own deactivation
-/// notice), or one webhook whatever its patterns (`Only`, test events).
+/// The webhooks an event goes to, and how many of their filters failed to evaluate for it.
+#[derive(Debug, Default)]
+pub struct FannedOut {
+    pub webhooks: Vec<Arc<Webhook>>,
+    /// Filters that gave no answer (an evaluation error, not a boolean, no compiled filter):
+    /// their webhooks get nothing; `hookd_filter_errors_total` counts them.
+    pub filter_errors: u32,
+}
+
+/// The webhooks of `account` an event goes to: every enabled webhook whose patterns match
+/// and whose filter (if it has one) is true for the event (`Subscribers`), the same but one
+/// (`SubscribersExcept`, a webhook's own deactivation notice), or one webhook whatever its
+/// patterns and filter (`Only`, test events).
+///
+/// The event is converted for filters once, and only when a matching webhook has a filter:
+/// an account without filters pays nothing for them.
 pub fn fan_out<'a>(
     webhooks: impl IntoIterator<Item = &'a Arc<Webhook>>,
-    event_type: &str,
+    filters: &CompiledFilters,
+    account: &AccountId,
+    event: &NewEvent,
     fan_out: FanOut,
-) -> Vec<Arc<Webhook>> {
-    webhooks
-        .into_iter()
-        .filter(|w| {
-            let subscribed =
-                w.settings.enabled && patterns::any_matches(&w.settings.event_list, event_type);
-            match fan_out {
-                FanOut::Only(only) => w.id == only,
-                FanOut::SubscribersExcept(except) => subscribed && w.id != except,
-                FanOut::Subscribers => subscribed,
+) -> FannedOut {
+    let mut out = FannedOut::default();
+    let mut input: Option<Result<FilterInput, FilterError>> = None;
+    for webhook in webhooks {
+        let subscribed = webhook.settings.enabled
+            && patterns::any_matches(&webhook.settings.event_list, &event.event_type);
+        let chosen = match fan_out {
+            FanOut::Only(only) => webhook.id == only,
+            FanOut::SubscribersExcept(except) => subscribed && webhook.id != except,
+            FanOut::Subscribers => subscribed,
+        };
+        if !chosen {
+            continue;
+        }
+        if webhook.settings.filter.is_some() && !matches!(fan_out, FanOut::Only(_)) {
+            let input = input.get_or_insert_with(|| filter_input(event, account));
+            let matched = match (filters.get(&webhook.id), input) {
+                (Some(filter), Ok(input)) => filter.matches_input(input),
+                (Some(_), Err(e)) => Err(e.clone()),
+                (None, _) => Err(FilterError::Evaluation(
+                    "the filter does not compile".into(),
+                )),
+            };
+            match matched {
+                Ok(true) => {}
+                Ok(false) => continue,
+                Err(_) => {
+                    out.filter_errors += 1;
+                    continue;
+                }
             }
-        })
-        .cloned()
-        .collect()
+        }
+        out.webhooks.push(webhook.clone());
+    }
+    out
+}
+
+/// The event as filters read it.
+fn filter_input(event: &NewEvent, account: &AccountId) -> Result<FilterInput, FilterError> {
+    let data = std::str::from_utf8(&event.data)
+        .map_err(|_| FilterError::InvalidData("not UTF-8".into()))?;
+    FilterInput::from_json_text(&event.event_type, data, account.as_str())
+}
+
+/// The due-queue key time of a delivery due at `due`: the due time, or 0 for `ordered`
+/// webhooks, whose queue reads in event order.
+pub fn due_key(ordered: bool, due: Millis) -> u64 {
+    if ordered { 0 } else { due.max(0) as u64 }
 }
 
 /// How long a rotated-out secret and key pair keep signing beside the new ones.
@@ -115,12 +166,6 @@ pub fn rotated_webhook(current: &Webhook, secret: String, now: Millis) -> Webhoo
         updated: now,
         ..current.clone()
     }
-}
-
-/// The due-queue key time of a delivery due at `due`: the due time, or 0 for `ordered`
-/// webhooks, whose queue reads in event order.
-pub fn due_key(ordered: bool, due: Millis) -> u64 {
-    if ordered { 0 } else { due.max(0) as u64 }
 }
 
 /// A new delivery of an event to `webhook`: pending and due now, or buffered if the webhook
@@ -546,6 +591,114 @@ mod tests {
             &policy(),
         );
         assert!(matches!(change, QueueChange::Reschedule { due_key: 0, .. }));
+    }
+
+    #[test]
+    fn filters_choose_among_subscribers_and_errors_are_counted_not_matched() {
+        let with_filter = |id: u128, filter: Option<&str>| {
+            let mut hook = webhook(false);
+            hook.id = WebhookId::from_u128(id);
+            hook.settings.filter = filter.map(str::to_string);
+            Arc::new(hook)
+        };
+        let hooks = [
+            with_filter(1, None),
+            with_filter(2, Some("data.total >= 100")),
+            with_filter(3, Some("data.missing == 1")),
+            with_filter(4, Some("type == 'a.b' && account == 'acc'")),
+        ];
+        let mut catalog = crate::store::catalog::Catalog::default();
+        catalog.accounts.insert(
+            AccountId::parse("acc").unwrap(),
+            Arc::new(crate::store::catalog::AccountEntry {
+                account: crate::model::Account {
+                    id: AccountId::parse("acc").unwrap(),
+                    name: "acc".into(),
+                    created: 0,
+                    updated: 0,
+                    seq: 1,
+                    language: Lang::En,
+                },
+                tokens: Default::default(),
+                webhooks: Default::default(),
+            }),
+        );
+        for hook in &hooks {
+            catalog.put_webhook(hook.clone());
+        }
+        assert_eq!(catalog.filters.len(), 3);
+        let account = AccountId::parse("acc").unwrap();
+        let event = |data: &str| NewEvent {
+            event_type: "a.b".into(),
+            data: data.as_bytes().to_vec(),
+            idempotency_key: None,
+        };
+        let ids = |out: &FannedOut| -> Vec<u128> {
+            out.webhooks.iter().map(|w| w.id.as_u128()).collect()
+        };
+        let out = fan_out(
+            &hooks,
+            &catalog.filters,
+            &account,
+            &event(r#"{"total": 150}"#),
+            FanOut::Subscribers,
+        );
+        assert_eq!((ids(&out), out.filter_errors), (vec![1, 2, 4], 1));
+        let out = fan_out(
+            &hooks,
+            &catalog.filters,
+            &account,
+            &event(r#"{"total": 5}"#),
+            FanOut::Subscribers,
+        );
+        assert_eq!((ids(&out), out.filter_errors), (vec![1, 4], 1));
+        // Data a filter cannot read is an error for every filter, not a match.
+        let out = fan_out(
+            &hooks,
+            &catalog.filters,
+            &account,
+            &event("[1,"),
+            FanOut::Subscribers,
+        );
+        assert_eq!((ids(&out), out.filter_errors), (vec![1], 3));
+        // Test events go to their webhook whatever its filter.
+        let out = fan_out(
+            &hooks,
+            &catalog.filters,
+            &account,
+            &event("{}"),
+            FanOut::Only(WebhookId::from_u128(3)),
+        );
+        assert_eq!((ids(&out), out.filter_errors), (vec![3], 0));
+        // A filter that was not compiled (refused by this build) matches nothing.
+        let out = fan_out(
+            &hooks,
+            &Default::default(),
+            &account,
+            &event(r#"{"total": 150}"#),
+            FanOut::Subscribers,
+        );
+        assert_eq!((ids(&out), out.filter_errors), (vec![1], 3));
+        // The compiled filter is kept while the text stays, replaced when it changes.
+        let before = catalog.filters[&WebhookId::from_u128(2)].clone();
+        let mut failing = (*hooks[1]).clone();
+        failing.failure_count = 3;
+        catalog.put_webhook(Arc::new(failing.clone()));
+        assert!(Arc::ptr_eq(
+            &before,
+            &catalog.filters[&WebhookId::from_u128(2)]
+        ));
+        failing.settings.filter = Some("data.total < 100".into());
+        catalog.put_webhook(Arc::new(failing.clone()));
+        assert_eq!(
+            catalog.filters[&WebhookId::from_u128(2)].source(),
+            "data.total < 100"
+        );
+        failing.settings.filter = None;
+        catalog.put_webhook(Arc::new(failing));
+        assert!(!catalog.filters.contains_key(&WebhookId::from_u128(2)));
+        catalog.remove_webhook(&account, WebhookId::from_u128(3));
+        assert!(!catalog.filters.contains_key(&WebhookId::from_u128(3)));
     }
 
     #[test]

@@ -72,6 +72,7 @@ impl WriteCtx<'_> {
             account_id: webhook.account_id.clone(),
             event_id: event.id,
             envelope,
+            filter_errors: event.filter_errors,
         })
     }
 

@@ -11,7 +11,6 @@ use super::{RedbStore, WriteCtx};
 use crate::crypto;
 use crate::error::Error;
 use crate::ids::{AccountId, DeliveryId, EventId, WebhookId};
-use crate::model::Webhook;
 use crate::records::{DeliveryRecord, DeliveryStatus, EventMeta, StoredEvent, envelope};
 use crate::store::rules;
 use crate::store::types::{
@@ -50,14 +49,21 @@ impl WriteCtx<'_> {
                 return self.replay(seq, key, &value, hash);
             }
         }
-        let webhooks: Vec<Arc<Webhook>> = {
+        let fanned_out = {
             let catalog = self.catalog();
             let entry = catalog
                 .accounts
                 .get(account_id)
                 .ok_or_else(|| Error::NotFound(format!("account {account_id}")))?;
-            rules::fan_out(entry.webhooks.values(), &event.event_type, fan_out)
+            rules::fan_out(
+                entry.webhooks.values(),
+                &catalog.filters,
+                account_id,
+                &event,
+                fan_out,
+            )
         };
+        let webhooks = fanned_out.webhooks;
         let event_id = self.ids.event(now);
         let (envelope, data_start, data_end) = envelope(
             event_id,
@@ -117,6 +123,7 @@ impl WriteCtx<'_> {
             deliveries: count,
             replayed: false,
             delivery_ids,
+            filter_errors: fanned_out.filter_errors,
         })
     }
 
@@ -152,6 +159,7 @@ impl WriteCtx<'_> {
             deliveries: stored.meta.deliveries.len() as u32,
             replayed: true,
             delivery_ids: Vec::new(),
+            filter_errors: 0,
         })
     }
 
