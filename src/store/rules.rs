@@ -19,7 +19,7 @@ use crate::model::{
 };
 use crate::patterns;
 use crate::receivers::filter::{FilterError, FilterInput};
-use crate::records::{AttemptRecord, DeliveryRecord, DeliveryStatus, MAX_KEPT_ATTEMPTS};
+use crate::records::{AttemptRecord, DeliveryRecord, DeliveryStatus, MAX_KEPT_ATTEMPTS, Outcome};
 use crate::retry::random_unit;
 use crate::time::{Millis, format_rfc3339};
 
@@ -211,7 +211,8 @@ pub enum QueueChange {
 /// Adds an attempt's result to its delivery (keeping at most [`MAX_KEPT_ATTEMPTS`]) and
 /// decides its next state: succeeded, due again by the retry policy (and the receiver's
 /// `Retry-After`), or failed for good. `webhook` is the delivery's webhook as it is now (`None`
-/// once deleted: a failure is then final).
+/// once deleted: a failure is then final). A `template_error` is final at once: the same event
+/// renders the same way on every attempt.
 pub fn apply_attempt(
     record: &mut DeliveryRecord,
     report: &AttemptReport,
@@ -235,7 +236,7 @@ pub fn apply_attempt(
     let success = report.outcome.is_success();
     match record.status {
         DeliveryStatus::Pending => {
-            let next = if success {
+            let next = if success || report.outcome == Outcome::TemplateError {
                 None
             } else {
                 policy.retry.next_due(
@@ -456,7 +457,6 @@ mod tests {
     use super::*;
     use crate::ids::{AccountId, DeliveryId, WebhookId};
     use crate::model::WebhookSettings;
-    use crate::records::Outcome;
     use crate::retry::RetryPolicy;
 
     fn policy() -> DeliveryPolicy {
@@ -591,6 +591,33 @@ mod tests {
             &policy(),
         );
         assert!(matches!(change, QueueChange::Reschedule { due_key: 0, .. }));
+        // A template error is not retried; an auth error is, like any failure.
+        let mut record = pending();
+        let change = apply_attempt(
+            &mut record,
+            &report(Outcome::TemplateError, 2_000),
+            Some(&hook),
+            &policy(),
+        );
+        assert_eq!(change, QueueChange::Remove);
+        assert_eq!(record.status, DeliveryStatus::Failed);
+        let mut record = pending();
+        let change = apply_attempt(
+            &mut record,
+            &report(Outcome::AuthError, 2_000),
+            Some(&hook),
+            &policy(),
+        );
+        assert!(matches!(change, QueueChange::Reschedule { .. }));
+        // Both count as failed attempts.
+        for outcome in [Outcome::TemplateError, Outcome::AuthError] {
+            assert_eq!(
+                count_failure(&hook, outcome.is_success(), 1)
+                    .unwrap()
+                    .failure_count,
+                1
+            );
+        }
     }
 
     #[test]
