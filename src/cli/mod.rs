@@ -188,7 +188,7 @@ pub enum WebhookCommand {
         #[arg(long, value_name = "whsec_…")]
         secret: Option<String>,
         #[command(flatten)]
-        receiver: ReceiverArgs,
+        receiver: Box<ReceiverArgs>,
     },
     /// List ACCOUNT's webhooks.
     List {
@@ -223,7 +223,7 @@ pub enum WebhookCommand {
         #[arg(long, value_name = "true|false", group = "change")]
         enabled: Option<bool>,
         #[command(flatten)]
-        receiver: ReceiverArgs,
+        receiver: Box<ReceiverArgs>,
         /// Stop authenticating to the receiver.
         #[arg(long, group = "change", conflicts_with_all = AUTH_ARGS)]
         no_auth: bool,
