@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use crate::crypto::TokenHash;
 use crate::i18n::Lang;
 use crate::ids::{AccountId, TokenId, WebhookId};
-use crate::receivers::template::Preset;
+use crate::receivers::template::{Preset, Template, TemplateError};
 use crate::time::Millis;
 
 /// An account: the owner of webhooks, tokens and events.
@@ -168,6 +168,17 @@ pub struct MtlsAuth {
 pub enum TemplateSpec {
     Preset(Preset),
     Body { body: String, content_type: String },
+}
+
+impl TemplateSpec {
+    /// The template this describes, parsed (a stored body parsed when it was saved, so an
+    /// error here means a later build refuses what an earlier one accepted).
+    pub fn compile(&self) -> Result<Template, TemplateError> {
+        match self {
+            TemplateSpec::Preset(preset) => Ok(Template::of_preset(*preset)),
+            TemplateSpec::Body { body, content_type } => Template::parse(body, Some(content_type)),
+        }
+    }
 }
 
 /// Which Standard Webhooks signatures an attempt carries: `v1` (HMAC with the `whsec_`

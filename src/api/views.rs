@@ -248,19 +248,30 @@ pub struct ActivationView<'a> {
     pub dropped: u32,
 }
 
-/// The answer to `POST …/test`: the ping event and its one delivery.
+/// The answer to `POST …/test`: the ping event, its one delivery, and the body the receiver
+/// gets (the envelope, or the template rendered for the ping; `null` when it does not render,
+/// which the attempt then reports as `template_error`).
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct TestSentView {
     event_id: EventId,
     delivery_id: DeliveryId,
+    body: Option<String>,
+    content_type: String,
 }
 
 impl TestSentView {
-    pub fn new(event_id: EventId, delivery_id: DeliveryId) -> Self {
+    pub fn new(
+        event_id: EventId,
+        delivery_id: DeliveryId,
+        body: Option<String>,
+        content_type: String,
+    ) -> Self {
         TestSentView {
             event_id,
             delivery_id,
+            body,
+            content_type,
         }
     }
 }

@@ -20,7 +20,7 @@ use crate::dispatch::client::ClientIdentity;
 use crate::dispatch::oauth2::OAuth2Config;
 use crate::dispatch::signature::SigningKeyPair;
 use crate::ids::{EventId, WebhookId};
-use crate::model::{Auth, TemplateSpec, Webhook};
+use crate::model::{Auth, Webhook};
 use crate::receivers::pem;
 use crate::receivers::template::{EventView, Template};
 use crate::time::Millis;
@@ -80,10 +80,9 @@ impl Prepared {
             ),
             _ => None,
         };
-        let template = settings.template.as_ref().map(|spec| match spec {
-            TemplateSpec::Preset(preset) => Ok(Template::of_preset(*preset)),
-            TemplateSpec::Body { body, content_type } => Template::parse(body, Some(content_type))
-                .map_err(|e| format!("the stored template is unusable: {e}")),
+        let template = settings.template.as_ref().map(|spec| {
+            spec.compile()
+                .map_err(|e| format!("the stored template is unusable: {e}"))
         });
         let load = |document: &[u8]| SigningKeyPair::from_pkcs8(document).ok();
         Prepared {
@@ -206,7 +205,7 @@ impl PreparedCache {
 mod tests {
     use super::*;
     use crate::ids::AccountId;
-    use crate::model::{Secret, WebhookSettings};
+    use crate::model::{Secret, TemplateSpec, WebhookSettings};
     use crate::receivers::template::Preset;
     use crate::records::envelope;
     use crate::store::rules::new_webhook;

@@ -696,6 +696,38 @@ fn templates_shape_the_body_that_is_signed_and_sent() {
         Some("text/plain; charset=utf-8")
     );
     verify_entries(&text_request, &[text["secret"].as_str().unwrap()], &[]);
+
+    // The test action answers with the body the receiver gets: the rendered preset, or
+    // null for a template the ping cannot fill (its attempt is a template_error).
+    let test = |hook: &Value| {
+        let r = server.post(
+            &format!("{}/{}/test", hooks(&account), hook["id"].as_str().unwrap()),
+            ADMIN,
+            &json!({}),
+        );
+        assert_eq!(r.status, 202, "{}", r.text);
+        r.json
+    };
+    let preview = test(&slack);
+    let got = receiver.wait_for(4, WAIT);
+    assert_eq!(
+        preview["body"].as_str().map(str::as_bytes),
+        Some(&got[3].body[..])
+    );
+    assert_eq!(preview["contentType"], "application/json");
+    let preview = test(&jinja);
+    assert_eq!(preview["body"], Value::Null, "{preview}");
+    let failed = eventually(WAIT, || {
+        let d = server.get(
+            &format!(
+                "/v1/accounts/{account}/deliveries/{}",
+                preview["deliveryId"].as_str().unwrap()
+            ),
+            ADMIN,
+        );
+        (d.json["status"] == "failed").then_some(d.json)
+    });
+    assert_eq!(failed["attempts"][0]["outcome"], "template_error");
 }
 
 #[test]
