@@ -12,6 +12,7 @@ pub mod footprint;
 pub mod ingest;
 pub mod isolation;
 pub mod latency;
+pub mod receivers;
 pub mod sustained;
 
 use std::path::PathBuf;
@@ -27,7 +28,7 @@ use crate::receiver::Recorder;
 use crate::report::Row;
 
 /// Every scenario's name, in the order they run.
-pub const NAMES: [&str; 7] = [
+pub const NAMES: [&str; 8] = [
     "ingest",
     "drain",
     "sustained",
@@ -35,6 +36,7 @@ pub const NAMES: [&str; 7] = [
     "isolation",
     "backlog",
     "footprint",
+    "receivers",
 ];
 
 /// Sizes and durations of one run (`--quick` scales them all down).
@@ -52,6 +54,8 @@ pub struct Scale {
     pub latency_duration: Duration,
     pub isolation_events: u64,
     pub backlog_events: u64,
+    /// Events of each phase of the receivers scenario (each fans out to ten webhooks).
+    pub receivers_events: u64,
     pub ceiling_phase: Duration,
     pub fsync_duration: Duration,
 }
@@ -72,6 +76,7 @@ impl Scale {
                 latency_duration: Duration::from_secs(3),
                 isolation_events: 5_000,
                 backlog_events: 50_000,
+                receivers_events: 2_000,
                 ceiling_phase: Duration::from_secs(2),
                 fsync_duration: Duration::from_secs(1),
             }
@@ -89,6 +94,7 @@ impl Scale {
                 latency_duration: Duration::from_secs(30),
                 isolation_events: 50_000,
                 backlog_events: 1_000_000,
+                receivers_events: 20_000,
                 ceiling_phase: Duration::from_secs(5),
                 fsync_duration: Duration::from_secs(2),
             }
