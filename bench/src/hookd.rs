@@ -240,16 +240,33 @@ impl Hookd {
         event_list: &[&str],
         rate_limit: Option<u32>,
     ) -> Result<String, String> {
+        self.create_webhook_with(url, event_list, rate_limit, json!({}))
+            .await
+    }
+
+    /// Like [`create_webhook`](Self::create_webhook), with further members of the webhook
+    /// body (`filter`, `template`, …) from the object `extra`.
+    pub async fn create_webhook_with(
+        &self,
+        url: &str,
+        event_list: &[&str],
+        rate_limit: Option<u32>,
+        extra: serde_json::Value,
+    ) -> Result<String, String> {
+        let mut webhook = json!({
+            "name": format!("bench {url}"),
+            "eventUrl": url,
+            "eventList": event_list,
+            "rateLimit": rate_limit,
+        });
+        if let (Some(webhook), Some(extra)) = (webhook.as_object_mut(), extra.as_object()) {
+            webhook.extend(extra.clone());
+        }
         let (status, body) = call(
             &self.target(),
             Method::POST,
             &format!("/v1/accounts/{ACCOUNT}/webhooks"),
-            Some(json!({
-                "name": format!("bench {url}"),
-                "eventUrl": url,
-                "eventList": event_list,
-                "rateLimit": rate_limit,
-            })),
+            Some(webhook),
         )
         .await?;
         if status != StatusCode::CREATED {

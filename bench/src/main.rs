@@ -59,6 +59,9 @@ struct Args {
     /// Pending deliveries of the backlog scenario (default 1,000,000; 50,000 with --quick).
     #[arg(long, value_name = "N")]
     backlog_events: Option<u64>,
+    /// Events of each phase of the receivers scenario (default 20,000; 2,000 with --quick).
+    #[arg(long, value_name = "N")]
+    receivers_events: Option<u64>,
     /// The first rate the sustained scenario tries, events/s (default 15,000).
     #[arg(long, value_name = "RATE")]
     sustained_rate: Option<f64>,
@@ -134,6 +137,9 @@ async fn run(args: Args) -> Result<bool, String> {
     }
     if let Some(n) = args.backlog_events {
         scale.backlog_events = n.max(1);
+    }
+    if let Some(n) = args.receivers_events {
+        scale.receivers_events = n.max(1);
     }
     if let Some(r) = args.sustained_rate {
         scale.sustained_rate = r.max(1.0);
@@ -223,6 +229,7 @@ async fn run(args: Args) -> Result<bool, String> {
             "backlog" => scenarios::backlog::run(&mut ctx).await,
             "footprint" => scenarios::footprint::run(&mut ctx).await,
             "cluster" => scenarios::cluster::run(&mut ctx).await,
+            "receivers" => scenarios::receivers::run(&mut ctx).await,
             other => Err(format!("unknown scenario {other}")),
         };
         match outcome {

@@ -184,12 +184,13 @@ function translateNode(node) {
     node.replaceChildren(...formatParts(d.i18n, args));
   }
   if (d.i18nLabel) node.setAttribute("aria-label", t(d.i18nLabel, d.i18nLabelArgs ? JSON.parse(d.i18nLabelArgs) : {}));
+  if (d.i18nPlaceholder) node.placeholder = t(d.i18nPlaceholder);
   if (d.i18nDate !== undefined) node.textContent = formatDate(d.i18nDate);
   if (d.i18nNumber !== undefined) node.textContent = i18n.number.format(Number(d.i18nNumber));
 }
 
 function translateAll() {
-  for (const node of document.querySelectorAll("[data-i18n], [data-i18n-label], [data-i18n-date], [data-i18n-number]")) {
+  for (const node of document.querySelectorAll("[data-i18n], [data-i18n-label], [data-i18n-placeholder], [data-i18n-date], [data-i18n-number]")) {
     translateNode(node);
   }
 }
@@ -200,6 +201,17 @@ function setText(node, id, args) {
   if (args) node.dataset.i18nArgs = JSON.stringify(args);
   else delete node.dataset.i18nArgs;
   translateNode(node);
+}
+
+/* Makes `node`'s placeholder the message `id` (kept in the chosen language), or none. */
+function setPlaceholder(node, id) {
+  if (id) {
+    node.dataset.i18nPlaceholder = id;
+    translateNode(node);
+  } else {
+    delete node.dataset.i18nPlaceholder;
+    node.placeholder = "";
+  }
 }
 
 function clearText(node) {
@@ -552,6 +564,7 @@ function webhookForm(w) {
     account = el("input", { id: "wh-account", type: "text", readOnly: true });
   }
   account.value = editing ? w.ownerIdentifier : state.account.id;
+  const receiver = receiverFields(field);
   const version = el("p", { class: "hint" });
   let current = w;
   const fill = (hook) => {
@@ -560,6 +573,7 @@ function webhookForm(w) {
     enabled.checked = hook ? hook.enabled : true;
     events.value = hook ? hook.eventList.join("\n") : "";
     url.value = hook ? hook.eventUrl : "";
+    receiver.fill(hook);
     if (hook) setText(version, "admin-version", { version: hook.version });
     else clearText(version);
   };
@@ -582,6 +596,7 @@ function webhookForm(w) {
       enabled: enabled.checked,
       eventUrl: url.value.trim(),
       eventList: events.value.split(/[\s,]+/).filter((s) => s !== ""),
+      ...receiver.body(),
     };
     try {
       if (editing) {
@@ -625,6 +640,7 @@ function webhookForm(w) {
     field("wh-account", "admin-account", account),
     field("wh-events", "admin-events-hint", events),
     field("wh-url", "field-url", url),
+    ...receiver.nodes,
     version,
     errorBox,
     el(
@@ -637,6 +653,114 @@ function webhookForm(w) {
   );
   slot.replaceChildren(form);
   name.focus();
+}
+
+/* The receiver-side inputs of the webhook form: how hookd authenticates (the type and its
+ * inputs; secrets are write-only, so they start empty and an empty one keeps the stored
+ * secret of the same type), the filter, the body template and the signature scheme. */
+function receiverFields(field) {
+  const input = (id, type = "text") => el("input", { id, type, autocomplete: "off" });
+  const area = (id, rows) => el("textarea", { id, rows, spellcheck: false });
+  const choice = (id, values, prefix) =>
+    el("select", { id }, values.map((v) => el("option", { value: v, i18n: prefix + v.replace(/ /g, "-") })));
+  const authType = choice("wh-auth-type", ["none", "basic", "bearer", "oauth2", "mtls"], "admin-auth-");
+  const inputs = {
+    username: input("wh-auth-username"),
+    password: input("wh-auth-password", "password"),
+    token: input("wh-auth-token", "password"),
+    tokenUrl: input("wh-auth-token-url", "url"),
+    clientId: input("wh-auth-client-id"),
+    clientSecret: input("wh-auth-client-secret", "password"),
+    scope: input("wh-auth-scope"),
+    audience: input("wh-auth-audience"),
+    certificate: area("wh-auth-certificate", 4),
+    privateKey: area("wh-auth-private-key", 4),
+  };
+  const labels = {
+    username: "admin-auth-username", password: "admin-auth-password", token: "admin-auth-token",
+    tokenUrl: "admin-auth-token-url", clientId: "admin-auth-client-id", clientSecret: "admin-auth-client-secret",
+    scope: "admin-auth-scope", audience: "admin-auth-audience", certificate: "admin-auth-certificate",
+    privateKey: "admin-auth-private-key",
+  };
+  const members = {
+    none: [], basic: ["username", "password"], bearer: ["token"],
+    oauth2: ["tokenUrl", "clientId", "clientSecret", "scope", "audience"], mtls: ["certificate", "privateKey"],
+  };
+  const secrets = { basic: "password", bearer: "token", oauth2: "clientSecret", mtls: "privateKey" };
+  const wrappers = {};
+  for (const [key, node] of Object.entries(inputs)) wrappers[key] = field(node.id, labels[key], node);
+  const certificateFacts = el("p", { class: "hint" });
+  const filter = area("wh-filter", 2);
+  filter.placeholder = "data.total_cents >= 10000";
+  const template = choice("wh-template", ["none", "slack", "discord", "body"], "admin-template-");
+  const templateBody = area("wh-template-body", 5);
+  const contentType = input("wh-content-type");
+  const bodyFields = [field("wh-template-body", "admin-template-body-text", templateBody), field("wh-content-type", "admin-template-content-type", contentType)];
+  const signature = choice("wh-signature", ["v1", "v1a", "v1 v1a"], "admin-signature-");
+  let stored = null; // the webhook's auth as read (without its secrets)
+
+  const show = () => {
+    const kind = authType.value;
+    for (const [key, wrapper] of Object.entries(wrappers)) wrapper.hidden = !members[kind].includes(key);
+    for (const [type, key] of Object.entries(secrets)) {
+      // An empty secret keeps the stored one of the same type: its placeholder says so.
+      setPlaceholder(inputs[key], stored !== null && stored.type === type ? "admin-unchanged" : null);
+    }
+    certificateFacts.hidden = !(kind === "mtls" && stored && stored.type === "mtls");
+    for (const f of bodyFields) f.hidden = template.value !== "body";
+  };
+  authType.addEventListener("change", show);
+  template.addEventListener("change", show);
+
+  const fill = (hook) => {
+    stored = hook && hook.auth ? hook.auth : null;
+    authType.value = stored ? stored.type : "none";
+    for (const [key, node] of Object.entries(inputs)) {
+      node.value = stored && typeof stored[key] === "string" && !Object.values(secrets).includes(key) ? stored[key] : "";
+    }
+    if (stored && stored.type === "mtls") {
+      setText(certificateFacts, "admin-certificate-facts", {
+        subject: stored.certificateSubject,
+        date: { date: stored.certificateNotAfter },
+      });
+    } else clearText(certificateFacts);
+    filter.value = hook && hook.filter ? hook.filter : "";
+    const t = hook && hook.template;
+    template.value = !t ? "none" : t.preset ? t.preset : "body";
+    templateBody.value = t && t.body ? t.body : "";
+    contentType.value = t && t.contentType ? t.contentType : "application/json";
+    signature.value = hook && hook.signature ? hook.signature : "v1";
+    show();
+  };
+
+  /* The API members of what the inputs say. */
+  const body = () => {
+    const kind = authType.value;
+    let auth = null;
+    if (kind !== "none") {
+      auth = { type: kind };
+      for (const key of members[kind]) {
+        const value = key === "tokenUrl" ? inputs[key].value.trim() : inputs[key].value;
+        if (key === secrets[kind] && value === "") continue; // kept, or required: the API says
+        auth[key] = value === "" && (key === "scope" || key === "audience") ? null : value;
+      }
+    }
+    let chosen = null;
+    if (template.value === "body") chosen = { body: templateBody.value, contentType: contentType.value.trim() || "application/json" };
+    else if (template.value !== "none") chosen = { preset: template.value };
+    return { auth, filter: filter.value.trim() || null, template: chosen, signature: signature.value };
+  };
+
+  const nodes = [
+    field("wh-auth-type", "admin-auth", authType),
+    ...Object.values(wrappers),
+    certificateFacts,
+    field("wh-filter", "admin-filter", filter),
+    field("wh-template", "admin-template", template),
+    ...bodyFields,
+    field("wh-signature", "admin-signature", signature),
+  ];
+  return { nodes, fill, body };
 }
 
 function editWebhook(w) {
@@ -658,10 +782,27 @@ async function activate(w, replayEvents) {
   await loadWebhooks();
 }
 
+/* Sends a test event: shows the body the receiver gets (rendered when the webhook has a
+ * template), then the receiver's answer once the attempt is made. */
 async function sendTest(w) {
-  await api("POST", webhookPath(w) + "/test", {});
+  const sent = await api("POST", webhookPath(w) + "/test", {});
   notice("admin-test-sent", { name: w.name });
+  const result = el("div", { class: "test-result" });
+  if (typeof sent.body === "string") {
+    result.append(el("div", {}, msg("admin-test-body", { type: sent.contentType })), el("code", { class: "snippet" }, sent.body));
+  }
+  const answer = el("div", {}, msg("admin-test-waiting"));
+  result.append(answer);
+  $("notice").append(result);
   await openLog(w);
+  for (let i = 0; i < 40; i++) {
+    const d = await api("GET", accountPath() + "/deliveries/" + enc(sent.deliveryId));
+    if (d.attempts.length) {
+      answer.replaceChildren(msg("admin-test-answer"), el("ol", { class: "attempts" }, attemptItem(d.attempts[d.attempts.length - 1])));
+      return;
+    }
+    await new Promise((done) => setTimeout(done, 500));
+  }
 }
 
 /* ---- delivery log ---- */

@@ -15,6 +15,7 @@ pub mod json;
 mod notifications;
 pub mod openapi;
 mod portal;
+mod receiver_fields;
 mod replay;
 pub mod request;
 pub mod respond;

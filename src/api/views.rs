@@ -10,7 +10,7 @@ use serde_json::value::RawValue;
 use crate::ids::{
     AccountId, DeliveryId, EventId, NotificationId, PortalLinkId, TokenId, WebhookId,
 };
-use crate::model::{Account, PortalLink, TokenRecord, Webhook};
+use crate::model::{Account, Auth, PortalLink, TemplateSpec, TokenRecord, Webhook};
 use crate::records::{DeliveryRecord, NotificationRecord, Outcome};
 use crate::store::Ingested;
 use crate::store::stats::WindowStats;
@@ -114,8 +114,83 @@ pub struct WebhookView<'a> {
     deactivation_reason: Option<&'a str>,
     failure_count: u32,
     failing_since: Option<String>,
+    auth: Option<AuthView<'a>>,
+    filter: Option<&'a str>,
+    template: Option<TemplateView<'a>>,
+    signature: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     secret: Option<&'a str>,
+}
+
+/// A webhook's `auth` as responses show it: never its password, token, client secret or
+/// private key; for a client certificate, the facts of its first certificate.
+#[derive(Serialize)]
+#[serde(tag = "type", rename_all = "lowercase")]
+enum AuthView<'a> {
+    Basic {
+        username: &'a str,
+    },
+    Bearer {},
+    #[serde(rename_all = "camelCase")]
+    OAuth2 {
+        token_url: &'a str,
+        client_id: &'a str,
+        scope: Option<&'a str>,
+        audience: Option<&'a str>,
+    },
+    #[serde(rename_all = "camelCase")]
+    Mtls {
+        certificate: &'a str,
+        certificate_subject: &'a str,
+        certificate_not_after: String,
+        certificate_sha256: &'a str,
+    },
+}
+
+impl<'a> From<&'a Auth> for AuthView<'a> {
+    fn from(auth: &'a Auth) -> Self {
+        match auth {
+            Auth::Basic { username, .. } => AuthView::Basic { username },
+            Auth::Bearer { .. } => AuthView::Bearer {},
+            Auth::OAuth2(o) => AuthView::OAuth2 {
+                token_url: &o.token_url,
+                client_id: &o.client_id,
+                scope: o.scope.as_deref(),
+                audience: o.audience.as_deref(),
+            },
+            Auth::Mtls(m) => AuthView::Mtls {
+                certificate: &m.certificate,
+                certificate_subject: &m.subject,
+                certificate_not_after: format_rfc3339(m.not_after),
+                certificate_sha256: &m.sha256,
+            },
+        }
+    }
+}
+
+/// A webhook's `template` as given, with the content type of a body template filled in.
+#[derive(Serialize)]
+#[serde(untagged)]
+enum TemplateView<'a> {
+    Preset {
+        preset: &'static str,
+    },
+    Body {
+        body: &'a str,
+        #[serde(rename = "contentType")]
+        content_type: &'a str,
+    },
+}
+
+impl<'a> From<&'a TemplateSpec> for TemplateView<'a> {
+    fn from(template: &'a TemplateSpec) -> Self {
+        match template {
+            TemplateSpec::Preset(preset) => TemplateView::Preset {
+                preset: preset.as_str(),
+            },
+            TemplateSpec::Body { body, content_type } => TemplateView::Body { body, content_type },
+        }
+    }
 }
 
 impl<'a> WebhookView<'a> {
@@ -143,6 +218,10 @@ impl<'a> WebhookView<'a> {
             deactivation_reason: w.deactivation_reason.as_deref(),
             failure_count: w.failure_count,
             failing_since: w.failing_since.map(format_rfc3339),
+            auth: s.auth.as_ref().map(AuthView::from),
+            filter: s.filter.as_deref(),
+            template: s.template.as_ref().map(TemplateView::from),
+            signature: s.signature.as_str(),
             secret: None,
         }
     }
@@ -154,10 +233,14 @@ impl<'a> WebhookView<'a> {
     }
 }
 
-/// The answer to `GET …/secret` and `POST …/rotate-secret`.
+/// The answer to `GET …/secret` and `POST …/rotate-secret`: the `v1` secret, and the `v1a`
+/// public key when the webhook signs with `v1a`.
 #[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct SecretView<'a> {
     pub secret: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub public_key: Option<String>,
 }
 
 /// The answer to `POST …/activate`.
@@ -168,19 +251,30 @@ pub struct ActivationView<'a> {
     pub dropped: u32,
 }
 
-/// The answer to `POST …/test`: the ping event and its one delivery.
+/// The answer to `POST …/test`: the ping event, its one delivery, and the body the receiver
+/// gets (the envelope, or the template rendered for the ping; `null` when it does not render,
+/// which the attempt then reports as `template_error`).
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct TestSentView {
     event_id: EventId,
     delivery_id: DeliveryId,
+    body: Option<String>,
+    content_type: String,
 }
 
 impl TestSentView {
-    pub fn new(event_id: EventId, delivery_id: DeliveryId) -> Self {
+    pub fn new(
+        event_id: EventId,
+        delivery_id: DeliveryId,
+        body: Option<String>,
+        content_type: String,
+    ) -> Self {
         TestSentView {
             event_id,
             delivery_id,
+            body,
+            content_type,
         }
     }
 }

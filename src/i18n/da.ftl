@@ -92,6 +92,8 @@ outcome-tls-error = TLS-fejl
 outcome-dns-error = DNS-fejl
 outcome-blocked = blokeret
 outcome-invalid-response = ugyldigt svar
+outcome-auth-error = godkendelsesfejl
+outcome-template-error = skabelonfejl
 
 ## Problem titles
 
@@ -150,6 +152,36 @@ admin-events-hint = Hændelser (adskilt med komma eller linjeskift)
 admin-version = Version { $version }
 admin-save = Gem
 admin-cancel = Annullér
+admin-auth = Godkendelse
+admin-auth-none = Ingen
+admin-auth-basic = Basic (brugernavn og adgangskode)
+admin-auth-bearer = Bearer-token
+admin-auth-oauth2 = OAuth 2.0 (client credentials)
+admin-auth-mtls = Klientcertifikat (mTLS)
+admin-auth-username = Brugernavn
+admin-auth-password = Adgangskode
+admin-auth-token = Token
+admin-auth-token-url = Token-URL
+admin-auth-client-id = Klient-id
+admin-auth-client-secret = Klienthemmelighed
+admin-auth-scope = Scope (valgfrit)
+admin-auth-audience = Audience (valgfrit)
+admin-auth-certificate = Certifikat (PEM)
+admin-auth-private-key = Privat nøgle (PEM)
+admin-unchanged = (uændret)
+admin-certificate-facts = Gemt certifikat: { $subject }, gyldigt til { $date }.
+admin-filter = Filter (CEL-udtryk, valgfrit)
+admin-template = Indhold
+admin-template-none = Standardkuvert
+admin-template-slack = Slack-besked
+admin-template-discord = Discord-besked
+admin-template-body = Egen skabelon (Jinja)
+admin-template-body-text = Skabelon
+admin-template-content-type = Indholdstype
+admin-signature = Signaturer
+admin-signature-v1 = v1 (HMAC med hemmeligheden)
+admin-signature-v1a = v1a (Ed25519 med den offentlige nøgle)
+admin-signature-v1-v1a = v1 og v1a
 admin-saved = »{ $name }« er gemt (version { $version }).
 admin-created = »{ $name }« er oprettet.
 admin-version-conflict = En anden har ændret denne webhook i mellemtiden (nu version { $version }). Genindlæs, og prøv igen.
@@ -166,6 +198,9 @@ admin-activated-dropped = { $count ->
    *[other] »{ $name }« er genaktiveret: { $count } tilbageholdte hændelser er kasseret.
 }
 admin-test-sent = Der er sendt en testhændelse til »{ $name }«.
+admin-test-body = Sendt indhold ({ $type }):
+admin-test-waiting = Venter på modtagerens svar…
+admin-test-answer = Modtagerens svar:
 admin-log-title = Leveringslog
 admin-log-of = Leveringslog for { $webhook }
 admin-refresh = Opdatér

@@ -91,6 +91,8 @@ outcome-tls-error = TLS-Fehler
 outcome-dns-error = DNS-Fehler
 outcome-blocked = blockiert
 outcome-invalid-response = ungültige Antwort
+outcome-auth-error = Authentifizierungsfehler
+outcome-template-error = Vorlagenfehler
 
 ## Problem titles
 
@@ -149,6 +151,36 @@ admin-events-hint = Ereignisse (durch Komma oder Zeilenumbruch getrennt)
 admin-version = Version { $version }
 admin-save = Speichern
 admin-cancel = Abbrechen
+admin-auth = Authentifizierung
+admin-auth-none = Keine
+admin-auth-basic = Basic (Benutzername und Passwort)
+admin-auth-bearer = Bearer-Token
+admin-auth-oauth2 = OAuth 2.0 (Client Credentials)
+admin-auth-mtls = Client-Zertifikat (mTLS)
+admin-auth-username = Benutzername
+admin-auth-password = Passwort
+admin-auth-token = Token
+admin-auth-token-url = Token-URL
+admin-auth-client-id = Client-ID
+admin-auth-client-secret = Client-Geheimnis
+admin-auth-scope = Scope (optional)
+admin-auth-audience = Audience (optional)
+admin-auth-certificate = Zertifikat (PEM)
+admin-auth-private-key = Privater Schlüssel (PEM)
+admin-unchanged = (unverändert)
+admin-certificate-facts = Gespeichertes Zertifikat: { $subject }, gültig bis { $date }.
+admin-filter = Filter (CEL-Ausdruck, optional)
+admin-template = Inhalt
+admin-template-none = Standard-Umschlag
+admin-template-slack = Slack-Nachricht
+admin-template-discord = Discord-Nachricht
+admin-template-body = Eigene Vorlage (Jinja)
+admin-template-body-text = Vorlage
+admin-template-content-type = Inhaltstyp
+admin-signature = Signaturen
+admin-signature-v1 = v1 (HMAC mit dem Geheimnis)
+admin-signature-v1a = v1a (Ed25519 mit dem öffentlichen Schlüssel)
+admin-signature-v1-v1a = v1 und v1a
 admin-saved = „{ $name }“ gespeichert (Version { $version }).
 admin-created = „{ $name }“ angelegt.
 admin-version-conflict = Jemand anderes hat diesen Webhook inzwischen geändert (jetzt Version { $version }). Laden Sie ihn neu und versuchen Sie es noch einmal.
@@ -165,6 +197,9 @@ admin-activated-dropped = { $count ->
    *[other] „{ $name }“ reaktiviert: { $count } zwischengespeicherte Ereignisse wurden verworfen.
 }
 admin-test-sent = Testereignis an „{ $name }“ gesendet.
+admin-test-body = Gesendeter Inhalt ({ $type }):
+admin-test-waiting = Warten auf die Antwort des Empfängers…
+admin-test-answer = Antwort des Empfängers:
 admin-log-title = Zustellprotokoll
 admin-log-of = Zustellprotokoll von { $webhook }
 admin-refresh = Aktualisieren

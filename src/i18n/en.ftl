@@ -121,6 +121,8 @@ outcome-tls-error = TLS error
 outcome-dns-error = DNS error
 outcome-blocked = blocked
 outcome-invalid-response = invalid response
+outcome-auth-error = authentication error
+outcome-template-error = template error
 
 ## Problem titles by problem type (the API's `detail` and field messages stay as sent)
 
@@ -180,6 +182,36 @@ admin-events-hint = Events (comma- or line-separated)
 admin-version = Version { $version }
 admin-save = Save
 admin-cancel = Cancel
+admin-auth = Authentication
+admin-auth-none = None
+admin-auth-basic = Basic (user name and password)
+admin-auth-bearer = Bearer token
+admin-auth-oauth2 = OAuth 2.0 client credentials
+admin-auth-mtls = Client certificate (mTLS)
+admin-auth-username = User name
+admin-auth-password = Password
+admin-auth-token = Token
+admin-auth-token-url = Token URL
+admin-auth-client-id = Client ID
+admin-auth-client-secret = Client secret
+admin-auth-scope = Scope (optional)
+admin-auth-audience = Audience (optional)
+admin-auth-certificate = Certificate (PEM)
+admin-auth-private-key = Private key (PEM)
+admin-unchanged = (unchanged)
+admin-certificate-facts = Stored certificate: { $subject }, valid until { $date }.
+admin-filter = Filter (CEL expression, optional)
+admin-template = Body
+admin-template-none = Standard envelope
+admin-template-slack = Slack message
+admin-template-discord = Discord message
+admin-template-body = Own template (Jinja)
+admin-template-body-text = Template
+admin-template-content-type = Content type
+admin-signature = Signatures
+admin-signature-v1 = v1 (HMAC with the secret)
+admin-signature-v1a = v1a (Ed25519 with the public key)
+admin-signature-v1-v1a = v1 and v1a
 admin-saved = Saved “{ $name }” (version { $version }).
 admin-created = Created “{ $name }”.
 admin-version-conflict = Someone else changed this webhook (now version { $version }). Reload and try again.
@@ -196,6 +228,9 @@ admin-activated-dropped = { $count ->
    *[other] Activated “{ $name }”: { $count } buffered events were discarded.
 }
 admin-test-sent = Sent a test event to “{ $name }”.
+admin-test-body = Body sent ({ $type }):
+admin-test-waiting = Waiting for the receiver’s answer…
+admin-test-answer = The receiver’s answer:
 admin-log-title = Delivery log
 admin-log-of = Delivery log of { $webhook }
 admin-refresh = Refresh

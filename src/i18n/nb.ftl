@@ -92,6 +92,8 @@ outcome-tls-error = TLS-feil
 outcome-dns-error = DNS-feil
 outcome-blocked = blokkert
 outcome-invalid-response = ugyldig svar
+outcome-auth-error = autentiseringsfeil
+outcome-template-error = malfeil
 
 ## Problem titles
 
@@ -150,6 +152,36 @@ admin-events-hint = Hendelser (skilt med komma eller linjeskift)
 admin-version = Versjon { $version }
 admin-save = Lagre
 admin-cancel = Avbryt
+admin-auth = Autentisering
+admin-auth-none = Ingen
+admin-auth-basic = Basic (brukernavn og passord)
+admin-auth-bearer = Bearer-token
+admin-auth-oauth2 = OAuth 2.0 (client credentials)
+admin-auth-mtls = Klientsertifikat (mTLS)
+admin-auth-username = Brukernavn
+admin-auth-password = Passord
+admin-auth-token = Token
+admin-auth-token-url = Token-URL
+admin-auth-client-id = Klient-ID
+admin-auth-client-secret = Klienthemmelighet
+admin-auth-scope = Scope (valgfritt)
+admin-auth-audience = Audience (valgfritt)
+admin-auth-certificate = Sertifikat (PEM)
+admin-auth-private-key = Privat nøkkel (PEM)
+admin-unchanged = (uendret)
+admin-certificate-facts = Lagret sertifikat: { $subject }, gyldig til { $date }.
+admin-filter = Filter (CEL-uttrykk, valgfritt)
+admin-template = Innhold
+admin-template-none = Standardkonvolutt
+admin-template-slack = Slack-melding
+admin-template-discord = Discord-melding
+admin-template-body = Egen mal (Jinja)
+admin-template-body-text = Mal
+admin-template-content-type = Innholdstype
+admin-signature = Signaturer
+admin-signature-v1 = v1 (HMAC med hemmeligheten)
+admin-signature-v1a = v1a (Ed25519 med den offentlige nøkkelen)
+admin-signature-v1-v1a = v1 og v1a
 admin-saved = «{ $name }» er lagret (versjon { $version }).
 admin-created = «{ $name }» er opprettet.
 admin-version-conflict = Noen andre har endret denne webhooken i mellomtiden (nå versjon { $version }). Last inn på nytt og prøv igjen.
@@ -166,6 +198,9 @@ admin-activated-dropped = { $count ->
    *[other] «{ $name }» er reaktivert: { $count } tilbakeholdte hendelser er forkastet.
 }
 admin-test-sent = Testhendelse sendt til «{ $name }».
+admin-test-body = Sendt innhold ({ $type }):
+admin-test-waiting = Venter på mottakerens svar…
+admin-test-answer = Mottakerens svar:
 admin-log-title = Leveringslogg
 admin-log-of = Leveringslogg for { $webhook }
 admin-refresh = Oppdater

@@ -92,6 +92,8 @@ outcome-tls-error = erro TLS
 outcome-dns-error = erro DNS
 outcome-blocked = bloqueada
 outcome-invalid-response = resposta inválida
+outcome-auth-error = erro de autenticação
+outcome-template-error = erro de modelo
 
 ## Problem titles
 
@@ -150,6 +152,36 @@ admin-events-hint = Eventos (separados por vírgulas ou mudanças de linha)
 admin-version = Versão { $version }
 admin-save = Guardar
 admin-cancel = Cancelar
+admin-auth = Autenticação
+admin-auth-none = Nenhuma
+admin-auth-basic = Basic (nome de utilizador e palavra-passe)
+admin-auth-bearer = Token bearer
+admin-auth-oauth2 = OAuth 2.0 (credenciais de cliente)
+admin-auth-mtls = Certificado de cliente (mTLS)
+admin-auth-username = Nome de utilizador
+admin-auth-password = Palavra-passe
+admin-auth-token = Token
+admin-auth-token-url = URL do token
+admin-auth-client-id = ID do cliente
+admin-auth-client-secret = Segredo do cliente
+admin-auth-scope = Âmbito (opcional)
+admin-auth-audience = Audiência (opcional)
+admin-auth-certificate = Certificado (PEM)
+admin-auth-private-key = Chave privada (PEM)
+admin-unchanged = (inalterado)
+admin-certificate-facts = Certificado guardado: { $subject }, válido até { $date }.
+admin-filter = Filtro (expressão CEL, opcional)
+admin-template = Conteúdo
+admin-template-none = Envelope padrão
+admin-template-slack = Mensagem do Slack
+admin-template-discord = Mensagem do Discord
+admin-template-body = Modelo próprio (Jinja)
+admin-template-body-text = Modelo
+admin-template-content-type = Tipo de conteúdo
+admin-signature = Assinaturas
+admin-signature-v1 = v1 (HMAC com o segredo)
+admin-signature-v1a = v1a (Ed25519 com a chave pública)
+admin-signature-v1-v1a = v1 e v1a
 admin-saved = «{ $name }» guardado (versão { $version }).
 admin-created = «{ $name }» criado.
 admin-version-conflict = Outra pessoa alterou este webhook entretanto (agora na versão { $version }). Recarregue e tente novamente.
@@ -166,6 +198,9 @@ admin-activated-dropped = { $count ->
    *[other] «{ $name }» reativado: { $count } eventos retidos foram descartados.
 }
 admin-test-sent = Evento de teste enviado para «{ $name }».
+admin-test-body = Conteúdo enviado ({ $type }):
+admin-test-waiting = A aguardar a resposta do destinatário…
+admin-test-answer = Resposta do destinatário:
 admin-log-title = Registo de entregas
 admin-log-of = Registo de entregas de { $webhook }
 admin-refresh = Atualizar

@@ -64,6 +64,8 @@ pub struct Ingested {
     pub replayed: bool,
     /// The deliveries made (empty on a replay).
     pub delivery_ids: Vec<DeliveryId>,
+    /// Webhooks whose filter failed to evaluate for this event (not delivered to).
+    pub filter_errors: u32,
 }
 
 /// The result of one delivery attempt, to be recorded.
@@ -149,6 +151,8 @@ pub struct Deactivated {
     /// The system event: its id and the envelope POSTed to `notifications.url`.
     pub event_id: EventId,
     pub envelope: Vec<u8>,
+    /// Filters that failed to evaluate for the system event.
+    pub filter_errors: u32,
 }
 
 /// The result of recording an attempt.

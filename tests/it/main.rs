@@ -25,6 +25,7 @@ mod openapi;
 mod properties;
 mod receive;
 mod receiver_faults;
+mod receivers;
 mod soak;
 mod startup;
 mod storage_faults;

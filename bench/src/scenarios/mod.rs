@@ -13,6 +13,7 @@ pub mod footprint;
 pub mod ingest;
 pub mod isolation;
 pub mod latency;
+pub mod receivers;
 pub mod sustained;
 
 use std::path::PathBuf;
@@ -29,7 +30,7 @@ use crate::receiver::Recorder;
 use crate::report::Row;
 
 /// Every scenario's name, in the order they run (`cluster` only with the postgres backend).
-pub const NAMES: [&str; 8] = [
+pub const NAMES: [&str; 9] = [
     "ingest",
     "drain",
     "sustained",
@@ -38,6 +39,7 @@ pub const NAMES: [&str; 8] = [
     "backlog",
     "footprint",
     "cluster",
+    "receivers",
 ];
 
 /// The scenarios a run of the postgres backend makes unless told otherwise (the others need
@@ -59,6 +61,8 @@ pub struct Scale {
     pub latency_duration: Duration,
     pub isolation_events: u64,
     pub backlog_events: u64,
+    /// Events of each phase of the receivers scenario (each fans out to ten webhooks).
+    pub receivers_events: u64,
     pub ceiling_phase: Duration,
     pub fsync_duration: Duration,
 }
@@ -79,6 +83,7 @@ impl Scale {
                 latency_duration: Duration::from_secs(3),
                 isolation_events: 5_000,
                 backlog_events: 50_000,
+                receivers_events: 2_000,
                 ceiling_phase: Duration::from_secs(2),
                 fsync_duration: Duration::from_secs(1),
             }
@@ -96,6 +101,7 @@ impl Scale {
                 latency_duration: Duration::from_secs(30),
                 isolation_events: 50_000,
                 backlog_events: 1_000_000,
+                receivers_events: 20_000,
                 ceiling_phase: Duration::from_secs(5),
                 fsync_duration: Duration::from_secs(2),
             }

@@ -14,15 +14,11 @@ use crate::crypto::TokenHash;
 use crate::error::Error;
 use crate::i18n::Lang;
 use crate::ids::{AccountId, PortalLinkId, TokenId, WebhookId};
-use crate::model::{
-    Account, PortalLink, PreviousSecret, TokenRecord, Webhook, WebhookSettings, WebhookStatus,
-};
+use crate::model::{Account, PortalLink, TokenRecord, Webhook, WebhookSettings};
 use crate::store::catalog::AccountEntry;
+use crate::store::rules;
 use crate::store::types::TokenOwner;
 use crate::time::Millis;
-
-/// How long a rotated-out secret keeps signing beside the new one.
-pub const PREVIOUS_SECRET_GRACE_MS: Millis = 24 * 3600 * 1000;
 
 fn not_found_account(id: &AccountId) -> Error {
     Error::NotFound(format!("account {id}"))
@@ -314,23 +310,14 @@ impl WriteCtx<'_> {
         if !self.catalog().accounts.contains_key(account_id) {
             return Err(not_found_account(account_id));
         }
-        let webhook = Webhook {
-            id: WebhookId::generate(),
-            account_id: account_id.clone(),
-            created: now,
-            updated: now,
-            version: 1,
-            user_identifier,
+        let webhook = rules::new_webhook(
+            WebhookId::generate(),
+            account_id.clone(),
             settings,
             secret,
-            previous_secret: None,
-            status: WebhookStatus::Active,
-            deactivated: None,
-            deactivation_reason: None,
-            failure_count: 0,
-            failing_since: None,
-            failing_warned: false,
-        };
+            user_identifier,
+            now,
+        );
         self.put_webhook(&webhook)?;
         self.store_webhook_in_catalog(webhook.clone());
         Ok(webhook)
@@ -379,12 +366,7 @@ impl WriteCtx<'_> {
                 current: current.version,
             });
         }
-        let webhook = Webhook {
-            settings,
-            version: current.version + 1,
-            updated: now,
-            ..(*current).clone()
-        };
+        let webhook = rules::updated_webhook(&current, settings, now);
         self.put_webhook(&webhook)?;
         self.store_webhook_in_catalog(webhook.clone());
         Ok(webhook)
@@ -404,7 +386,7 @@ impl WriteCtx<'_> {
         Ok(())
     }
 
-    /// Replaces a webhook's secret; the old one keeps signing for 24 hours.
+    /// Replaces a webhook's secret and `v1a` key pair; the old ones keep signing for 24 hours.
     pub fn rotate_webhook_secret(
         &mut self,
         account_id: &AccountId,
@@ -413,15 +395,7 @@ impl WriteCtx<'_> {
         now: Millis,
     ) -> Result<Webhook, Error> {
         let current = self.existing_webhook(account_id, webhook_id)?;
-        let webhook = Webhook {
-            previous_secret: Some(PreviousSecret {
-                secret: current.secret.clone(),
-                until: now + PREVIOUS_SECRET_GRACE_MS,
-            }),
-            secret,
-            updated: now,
-            ..(*current).clone()
-        };
+        let webhook = rules::rotated_webhook(&current, secret, now);
         self.put_webhook(&webhook)?;
         self.store_webhook_in_catalog(webhook.clone());
         Ok(webhook)

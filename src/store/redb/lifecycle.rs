@@ -74,6 +74,7 @@ impl WriteCtx<'_> {
             account_id: webhook.account_id.clone(),
             event_id: event.id,
             envelope,
+            filter_errors: event.filter_errors,
         })
     }
 

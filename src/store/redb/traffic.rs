@@ -50,14 +50,21 @@ impl WriteCtx<'_> {
                 return self.replay(seq, key, &value, hash);
             }
         }
-        let webhooks: Vec<Arc<Webhook>> = {
+        let fanned_out = {
             let catalog = self.catalog();
             let entry = catalog
                 .accounts
                 .get(account_id)
                 .ok_or_else(|| Error::NotFound(format!("account {account_id}")))?;
-            rules::fan_out(entry.webhooks.values(), &event.event_type, fan_out)
+            rules::fan_out(
+                entry.webhooks.values(),
+                &catalog.filters,
+                account_id,
+                &event,
+                fan_out,
+            )
         };
+        let webhooks = fanned_out.webhooks;
         let event_id = self.ids.event(now);
         let (envelope, data_start, data_end) = envelope(
             event_id,
@@ -117,6 +124,7 @@ impl WriteCtx<'_> {
             deliveries: count,
             replayed: false,
             delivery_ids,
+            filter_errors: fanned_out.filter_errors,
         })
     }
 
@@ -152,6 +160,7 @@ impl WriteCtx<'_> {
             deliveries: stored.meta.deliveries.len() as u32,
             replayed: true,
             delivery_ids: Vec::new(),
+            filter_errors: 0,
         })
     }
 
