@@ -226,6 +226,11 @@ impl DeliveryConfig {
 pub struct DeactivationConfig {
     pub after_failures: u32,
     pub after: Duration,
+    /// The early warning (`webhook.failing`): after this many failed attempts in a row
+    /// (0 turns it off)…
+    pub warn_after_failures: u32,
+    /// …once the webhook has been failing this long.
+    pub warn_after: Duration,
 }
 
 /// `[retention]`: how long data is kept.
@@ -318,6 +323,8 @@ impl Default for Config {
             deactivation: DeactivationConfig {
                 after_failures: 10,
                 after: Duration::from_secs(3600),
+                warn_after_failures: 3,
+                warn_after: Duration::from_secs(600),
             },
             retention: RetentionConfig {
                 events: Duration::from_secs(5 * 86_400),
@@ -483,6 +490,13 @@ impl Config {
             }
             if let Some(v) = s.take("after") {
                 self.deactivation.after = s.duration("after", v)?;
+            }
+            if let Some(v) = s.take("warn_after_failures") {
+                self.deactivation.warn_after_failures =
+                    s.integer("warn_after_failures", v, 0, 1_000_000)? as u32;
+            }
+            if let Some(v) = s.take("warn_after") {
+                self.deactivation.warn_after = s.duration("warn_after", v)?;
             }
             s.finish()?;
         }
@@ -1033,7 +1047,7 @@ mod tests {
     }
 
     #[test]
-    fn defaults_match_the_contract() {
+    fn defaults_are_the_documented_ones() {
         let c = load("", &[]).unwrap();
         assert_eq!(c.listen.to_string(), "127.0.0.1:8080");
         assert_eq!(c.public_url, "http://127.0.0.1:8080");
@@ -1041,6 +1055,8 @@ mod tests {
         assert_eq!(c.limits.max_event_bytes, 262_144);
         assert_eq!(c.limits.max_body_bytes, 1_048_576);
         assert_eq!(c.deactivation.after_failures, 10);
+        assert_eq!(c.deactivation.warn_after_failures, 3);
+        assert_eq!(c.deactivation.warn_after, Duration::from_secs(600));
     }
 
     #[test]
@@ -1074,6 +1090,8 @@ mod tests {
             [deactivation]
             after_failures = 3
             after = "0s"
+            warn_after_failures = 0
+            warn_after = "1m"
             [limits]
             max_event_bytes = "1KiB"
             auth_failures_per_minute = 1000
@@ -1091,6 +1109,8 @@ mod tests {
         );
         assert_eq!(c.limits.max_event_bytes, 1024);
         assert_eq!(c.deactivation.after, Duration::ZERO);
+        assert_eq!(c.deactivation.warn_after_failures, 0);
+        assert_eq!(c.deactivation.warn_after, Duration::from_secs(60));
         assert_eq!(c.log.format, LogFormat::Json);
     }
 
@@ -1272,7 +1292,10 @@ mod tests {
         let debug = format!("{c:?}");
         assert!(!debug.contains("s3cr3t-pw"), "{debug}");
         assert!(!debug.contains("other-pw"), "{debug}");
-        assert!(debug.contains("postgres://hookd:***@db:5432/hookd"), "{debug}");
+        assert!(
+            debug.contains("postgres://hookd:***@db:5432/hookd"),
+            "{debug}"
+        );
         assert_eq!(
             redact_url_password("postgres://u@h/d"),
             "postgres://u@h/d",

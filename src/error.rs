@@ -45,6 +45,8 @@ pub enum Error {
     Forbidden,
     /// Unknown route or resource; the string names what was not found.
     NotFound(String),
+    /// Something that existed and is no longer valid (an expired or revoked portal link).
+    Gone(String),
     /// The path exists but not with this method; lists the methods it has.
     MethodNotAllowed(&'static [&'static str]),
     /// A `version` that is not the stored one.
@@ -98,12 +100,17 @@ pub const PROBLEM_TYPES: &[(&str, &str, &str)] = &[
     (
         "forbidden",
         "Forbidden",
-        "The token is valid but may not use this route: account tokens reach only their own account, and never admin routes.",
+        "The token is valid but may not use this route: account tokens and portal sessions reach only their own account, and never admin routes; a portal session never manages tokens or portal links, and a read-only one changes nothing.",
     ),
     (
         "not-found",
         "Not found",
         "No route or resource exists at this address.",
+    ),
+    (
+        "gone",
+        "Gone",
+        "The link existed but no longer works: it expired or was revoked. Ask for a new one.",
     ),
     (
         "method-not-allowed",
@@ -155,6 +162,7 @@ impl Error {
             Error::Unauthorized => "unauthorized",
             Error::Forbidden => "forbidden",
             Error::NotFound(_) => "not-found",
+            Error::Gone(_) => "gone",
             Error::MethodNotAllowed(_) => "method-not-allowed",
             Error::VersionConflict { .. } => "version-conflict",
             Error::Conflict(_) => "conflict",
@@ -173,6 +181,7 @@ impl Error {
             Error::Unauthorized => StatusCode::UNAUTHORIZED,
             Error::Forbidden => StatusCode::FORBIDDEN,
             Error::NotFound(_) => StatusCode::NOT_FOUND,
+            Error::Gone(_) => StatusCode::GONE,
             Error::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             Error::VersionConflict { .. } | Error::Conflict(_) => StatusCode::CONFLICT,
             Error::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
@@ -197,6 +206,7 @@ impl Error {
             Error::Unauthorized => "a valid bearer token is required".into(),
             Error::Forbidden => "this token has no access to this resource".into(),
             Error::NotFound(what) => format!("{what} not found"),
+            Error::Gone(detail) => detail.clone(),
             Error::MethodNotAllowed(allow) => {
                 format!("allowed methods: {}", allow.join(", "))
             }

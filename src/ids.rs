@@ -174,6 +174,10 @@ uuid_id!(
     /// A notification's id.
     NotificationId
 );
+uuid_id!(
+    /// A portal link's id.
+    PortalLinkId
+);
 
 /// Reads a generated id from its UUID text.
 struct IdVisitor;

@@ -19,6 +19,7 @@ mod links;
 mod metrics;
 mod model;
 mod patterns;
+mod portal;
 mod receivers;
 mod records;
 mod retry;
@@ -39,7 +40,7 @@ pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 pub mod inputs {
     pub use crate::api::events::parse_event;
     pub use crate::api::input::{
-        Fields, MAX_CUSTOM_HEADERS, optional_secret, version, webhook_settings,
+        Fields, MAX_CUSTOM_HEADERS, WebhookContext, optional_secret, version, webhook_settings,
     };
     pub use crate::api::json::{check_no_duplicate_keys, object_members};
     pub use crate::api::request::{

@@ -28,6 +28,7 @@ pub struct Metrics {
     duration_count: AtomicU64,
     duration_sum_us: AtomicU64,
     deactivations: AtomicU64,
+    filter_errors: AtomicU64,
     http: Mutex<BTreeMap<(&'static str, &'static str, u16), u64>>,
 }
 
@@ -69,6 +70,15 @@ impl Metrics {
     /// Counts a deactivation.
     pub fn deactivation(&self) {
         self.deactivations.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Counts filters that failed to evaluate for an event (the event did not go to their
+    /// webhooks).
+    pub fn filter_errors(&self, n: u32) {
+        if n > 0 {
+            self.filter_errors
+                .fetch_add(u64::from(n), Ordering::Relaxed);
+        }
     }
 
     /// Counts an HTTP request by route template, method and status.
@@ -134,6 +144,12 @@ impl Metrics {
             "Webhooks deactivated for failing.",
             self.deactivations.load(Ordering::Relaxed),
         );
+        counter(
+            &mut out,
+            "hookd_filter_errors_total",
+            "Webhook filters that failed to evaluate for an event (counted as not matched).",
+            self.filter_errors.load(Ordering::Relaxed),
+        );
         gauge(
             &mut out,
             "hookd_deliveries_pending",
@@ -196,6 +212,7 @@ mod tests {
         m.attempt(Outcome::Timeout, 20_000);
         m.http_request("/v1/accounts", "GET", 200);
         m.http_request("/v1/accounts", "GET", 200);
+        m.filter_errors(2);
         let text = m.render(&Gauges {
             pending: 4,
             buffered: 5,
@@ -213,6 +230,7 @@ mod tests {
         assert!(text.contains("hookd_attempt_duration_seconds_bucket{le=\"30\"} 2\n"));
         assert!(text.contains("hookd_attempt_duration_seconds_count 2\n"));
         assert!(text.contains("hookd_deliveries_pending 4\n"));
+        assert!(text.contains("hookd_filter_errors_total 2\n"));
         assert!(text.contains("hookd_webhooks{status=\"deactivated\"} 8\n"));
         assert!(text.contains(
             "hookd_http_requests_total{route=\"/v1/accounts\",method=\"GET\",status=\"200\"} 2\n"

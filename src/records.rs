@@ -297,5 +297,6 @@ pub struct NotificationRecord {
     pub webhook_id: WebhookId,
     pub created: Millis,
     pub message: String,
-    pub activation_url: String,
+    /// The one-click reactivation link (deactivations only; a warning has none).
+    pub activation_url: Option<String>,
 }

@@ -7,12 +7,14 @@
 use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use hyper::{Method, StatusCode};
 use serde_json::json;
 
 use crate::http::{Target, call};
+use crate::postgres::PgCluster;
 use crate::procfs;
 
 /// The one account every scenario uses.
@@ -29,12 +31,18 @@ const STOP_TIMEOUT: Duration = Duration::from_secs(30);
 pub struct Settings {
     /// `delivery.timeout`.
     pub delivery_timeout: &'static str,
+    /// The postgres backend's database, or the embedded store when `None`.
+    pub postgres_url: Option<String>,
+    /// `postgres.lease`, when not the default.
+    pub lease: Option<&'static str>,
 }
 
 impl Default for Settings {
     fn default() -> Self {
         Settings {
             delivery_timeout: "15s",
+            postgres_url: None,
+            lease: None,
         }
     }
 }
@@ -63,8 +71,17 @@ impl Settings {
              auth_failures_per_minute = 1000000000\n\
              \n\
              [log]\n\
-             level = \"warn\"\n",
+             level = \"warn\"\n{storage}",
             timeout = self.delivery_timeout,
+            storage = match &self.postgres_url {
+                Some(url) => format!(
+                    "\n[storage]\nbackend = \"postgres\"\n\n[postgres]\nurl = \"{url}\"\n{}",
+                    self.lease
+                        .map(|l| format!("lease = \"{l}\"\n"))
+                        .unwrap_or_default()
+                ),
+                None => String::new(),
+            },
         )
     }
 }
@@ -85,6 +102,8 @@ pub struct Hookd {
     dir: PathBuf,
     pub addr: SocketAddr,
     child: Option<Child>,
+    /// The database of the postgres backend, whose CPU counts with hookd's.
+    pub database: Option<Arc<PgCluster>>,
 }
 
 impl Hookd {
@@ -103,6 +122,7 @@ impl Hookd {
             dir: dir.to_path_buf(),
             addr: SocketAddr::from(([127, 0, 0, 1], port)),
             child: None,
+            database: None,
         };
         let ready = hookd.spawn_until_ready().await?;
         Ok((hookd, ready))
@@ -163,9 +183,11 @@ impl Hookd {
         self.child.as_ref().map(Child::id)
     }
 
-    /// hookd's user + system CPU time so far, in µs (0 if it cannot be read).
+    /// hookd's user + system CPU time so far, in µs (0 if it cannot be read), with its
+    /// database's when it keeps its data in PostgreSQL.
     pub fn cpu_us(&self) -> u64 {
         self.pid().and_then(procfs::cpu_us).unwrap_or(0)
+            + self.database.as_ref().map_or(0, |db| db.cpu_us())
     }
 
     /// hookd's resident set size in KiB (0 if it cannot be read).
@@ -218,16 +240,33 @@ impl Hookd {
         event_list: &[&str],
         rate_limit: Option<u32>,
     ) -> Result<String, String> {
+        self.create_webhook_with(url, event_list, rate_limit, json!({}))
+            .await
+    }
+
+    /// Like [`create_webhook`](Self::create_webhook), with further members of the webhook
+    /// body (`filter`, `template`, …) from the object `extra`.
+    pub async fn create_webhook_with(
+        &self,
+        url: &str,
+        event_list: &[&str],
+        rate_limit: Option<u32>,
+        extra: serde_json::Value,
+    ) -> Result<String, String> {
+        let mut webhook = json!({
+            "name": format!("bench {url}"),
+            "eventUrl": url,
+            "eventList": event_list,
+            "rateLimit": rate_limit,
+        });
+        if let (Some(webhook), Some(extra)) = (webhook.as_object_mut(), extra.as_object()) {
+            webhook.extend(extra.clone());
+        }
         let (status, body) = call(
             &self.target(),
             Method::POST,
             &format!("/v1/accounts/{ACCOUNT}/webhooks"),
-            Some(json!({
-                "name": format!("bench {url}"),
-                "eventUrl": url,
-                "eventList": event_list,
-                "rateLimit": rate_limit,
-            })),
+            Some(webhook),
         )
         .await?;
         if status != StatusCode::CREATED {
@@ -274,6 +313,14 @@ impl Hookd {
     pub async fn restart(&mut self) -> Result<Duration, String> {
         self.stop().await?;
         self.spawn_until_ready().await
+    }
+
+    /// Kills hookd with SIGKILL (a node that dies).
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
     }
 
     /// Kills hookd with SIGKILL (a crash: no checkpoint, the log holds the last writes) and

@@ -14,6 +14,7 @@ mod hookd;
 mod http;
 mod load;
 mod payload;
+mod postgres;
 mod procfs;
 mod receiver;
 mod report;
@@ -58,12 +59,19 @@ struct Args {
     /// Pending deliveries of the backlog scenario (default 1,000,000; 50,000 with --quick).
     #[arg(long, value_name = "N")]
     backlog_events: Option<u64>,
+    /// Events of each phase of the receivers scenario (default 20,000; 2,000 with --quick).
+    #[arg(long, value_name = "N")]
+    receivers_events: Option<u64>,
     /// The first rate the sustained scenario tries, events/s (default 15,000).
     #[arg(long, value_name = "RATE")]
     sustained_rate: Option<f64>,
     /// Worker threads of the load generator's runtime.
     #[arg(long, value_name = "N", default_value_t = 2)]
     client_threads: usize,
+    /// The storage backend to measure: `redb` (the embedded store, default) or `postgres`
+    /// (a PostgreSQL server made with initdb in the run's temp dir; one or two nodes).
+    #[arg(long, value_name = "NAME", default_value = "redb", value_parser = ["redb", "postgres"])]
+    backend: String,
     /// Skip the ceiling measurements (for smoke tests).
     #[arg(long)]
     no_ceilings: bool,
@@ -130,13 +138,34 @@ async fn run(args: Args) -> Result<bool, String> {
     if let Some(n) = args.backlog_events {
         scale.backlog_events = n.max(1);
     }
+    if let Some(n) = args.receivers_events {
+        scale.receivers_events = n.max(1);
+    }
     if let Some(r) = args.sustained_rate {
         scale.sustained_rate = r.max(1.0);
     }
+    let postgres = args.backend == "postgres";
     let selected: Vec<&str> = NAMES
         .into_iter()
-        .filter(|n| args.scenarios.is_empty() || args.scenarios.iter().any(|s| s == n))
+        .filter(|n| {
+            if args.scenarios.is_empty() {
+                if postgres {
+                    scenarios::POSTGRES_DEFAULT.contains(n)
+                } else {
+                    *n != "cluster"
+                }
+            } else {
+                args.scenarios.iter().any(|s| s == n)
+            }
+        })
         .collect();
+    let database = if postgres {
+        let db = postgres::PgCluster::start(&root.path().join("postgres"))?;
+        eprintln!("hookd-bench: PostgreSQL on port {}", db.port);
+        Some(Arc::new(db))
+    } else {
+        None
+    };
 
     let machine = procfs::Machine::read(root.path());
     let commit = procfs::commit();
@@ -160,15 +189,33 @@ async fn run(args: Args) -> Result<bool, String> {
         recorder: Arc::new(Recorder::default()),
         ceilings: Ceilings::default(),
         carried: Carried::default(),
+        postgres: database.clone(),
     };
     let mut figures = json!({});
+    let mut rows: Vec<Row> = Vec::new();
     if !args.no_ceilings {
         let (ceilings, raw) = scenarios::ceilings::measure(&ctx).await;
         ctx.ceilings = ceilings;
         figures["ceilings"] = raw;
+        if let Some(db) = &database {
+            match db.ceiling(root.path(), ctx.scale.ceiling_phase) {
+                Ok(rate) => {
+                    eprintln!(
+                        "ceiling: PostgreSQL, multi-row inserts of 100 events' rows from one client: {rate:.0} events/s"
+                    );
+                    figures["ceilings"]["postgres_events_per_s"] = json!(rate);
+                    rows.push(Row::new(
+                        "0 ceilings",
+                        "PostgreSQL: events/s as multi-row inserts (100 per commit, one client)",
+                        report::Unit::PerSecond,
+                        rate,
+                    ));
+                }
+                Err(e) => eprintln!("ceiling: PostgreSQL: {e}"),
+            }
+        }
     }
 
-    let mut rows: Vec<Row> = Vec::new();
     let mut failures = Vec::new();
     for name in &selected {
         let load_at_start = procfs::loadavg();
@@ -181,6 +228,8 @@ async fn run(args: Args) -> Result<bool, String> {
             "isolation" => scenarios::isolation::run(&mut ctx).await,
             "backlog" => scenarios::backlog::run(&mut ctx).await,
             "footprint" => scenarios::footprint::run(&mut ctx).await,
+            "cluster" => scenarios::cluster::run(&mut ctx).await,
+            "receivers" => scenarios::receivers::run(&mut ctx).await,
             other => Err(format!("unknown scenario {other}")),
         };
         match outcome {
@@ -238,6 +287,7 @@ async fn run(args: Args) -> Result<bool, String> {
         let doc = json!({
             "tool": "hookd-bench",
             "quick": args.quick,
+            "backend": args.backend,
             "hookd": hookd.display().to_string(),
             "commit": commit,
             "machine": {

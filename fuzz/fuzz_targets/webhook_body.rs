@@ -8,7 +8,9 @@
 #![no_main]
 
 use hookd::inputs::check_pattern;
-use hookd::inputs::{Fields, MAX_CUSTOM_HEADERS, optional_secret, version, webhook_settings};
+use hookd::inputs::{
+    Fields, MAX_CUSTOM_HEADERS, WebhookContext, optional_secret, version, webhook_settings,
+};
 use hookd::inputs::{TargetPolicy, check_url};
 use libfuzzer_sys::fuzz_target;
 
@@ -31,7 +33,13 @@ fn check(input: &[u8], policy: TargetPolicy) {
     let Ok(mut fields) = Fields::parse(input) else {
         return;
     };
-    let settings = webhook_settings(&mut fields, "acc", policy);
+    let context = WebhookContext {
+        account_id: "acc",
+        policy,
+        current_auth: None,
+        now: 1_800_000_000_000,
+    };
+    let settings = webhook_settings(&mut fields, &context);
     let secret = optional_secret(&mut fields);
     let version = version(&mut fields);
     if fields.finish().is_err() {

@@ -19,6 +19,7 @@ const state = {
   webhooks: [],
   logWebhook: null,
   logTimer: null,
+  portal: null, // in portal mode: {readOnly, expiresDate, ended}
 };
 
 const $ = (id) => document.getElementById(id);
@@ -35,6 +36,7 @@ function intlFor(locale) {
   return {
     plural: new Intl.PluralRules(locale),
     number: new Intl.NumberFormat(locale),
+    percent: new Intl.NumberFormat(locale, { style: "percent", maximumFractionDigits: 1 }),
     date: new Intl.DateTimeFormat(locale, {
       year: "numeric", month: "short", day: "numeric",
       hour: "2-digit", minute: "2-digit", second: "2-digit", timeZoneName: "short",
@@ -140,12 +142,13 @@ function formatDate(iso) {
   return iso && !Number.isNaN(date.getTime()) ? i18n.date.format(date) : String(iso || "");
 }
 
-/* A value for a placeable: numbers and {date} formatted for the language, nodes as they are. */
+/* A value for a placeable: numbers, {date} and {percent} formatted for the language, nodes as they are. */
 function formatValue(value, name) {
   if (value === undefined || value === null) return "{$" + name + "}";
   if (value instanceof Node) return value;
   if (typeof value === "number") return i18n.number.format(value);
   if (typeof value === "object" && "date" in value) return formatDate(value.date);
+  if (typeof value === "object" && "percent" in value) return i18n.percent.format(Number(value.percent));
   return String(value);
 }
 
@@ -181,12 +184,13 @@ function translateNode(node) {
     node.replaceChildren(...formatParts(d.i18n, args));
   }
   if (d.i18nLabel) node.setAttribute("aria-label", t(d.i18nLabel, d.i18nLabelArgs ? JSON.parse(d.i18nLabelArgs) : {}));
+  if (d.i18nPlaceholder) node.placeholder = t(d.i18nPlaceholder);
   if (d.i18nDate !== undefined) node.textContent = formatDate(d.i18nDate);
   if (d.i18nNumber !== undefined) node.textContent = i18n.number.format(Number(d.i18nNumber));
 }
 
 function translateAll() {
-  for (const node of document.querySelectorAll("[data-i18n], [data-i18n-label], [data-i18n-date], [data-i18n-number]")) {
+  for (const node of document.querySelectorAll("[data-i18n], [data-i18n-label], [data-i18n-placeholder], [data-i18n-date], [data-i18n-number]")) {
     translateNode(node);
   }
 }
@@ -197,6 +201,17 @@ function setText(node, id, args) {
   if (args) node.dataset.i18nArgs = JSON.stringify(args);
   else delete node.dataset.i18nArgs;
   translateNode(node);
+}
+
+/* Makes `node`'s placeholder the message `id` (kept in the chosen language), or none. */
+function setPlaceholder(node, id) {
+  if (id) {
+    node.dataset.i18nPlaceholder = id;
+    translateNode(node);
+  } else {
+    delete node.dataset.i18nPlaceholder;
+    node.placeholder = "";
+  }
 }
 
 function clearText(node) {
@@ -306,7 +321,8 @@ async function api(method, path, body) {
     }
   }
   if (!response.ok) {
-    if (response.status === 401 && state.account) expired();
+    if (response.status === 401 && state.portal) portalEnded();
+    else if (response.status === 401 && state.account) expired();
     throw new ApiError(response.status, data);
   }
   return data;
@@ -361,6 +377,7 @@ function errorNodes(err) {
 }
 
 function showError(err, box = $("error")) {
+  if (state.portal && state.portal.ended) return; // the page says so instead
   box.replaceChildren(...errorNodes(err));
   box.hidden = false;
   if (box === $("error")) $("notice").replaceChildren();
@@ -403,6 +420,7 @@ function showSections() {
     if (state.account) who.push(" · ", msg("admin-current-account", { name: state.account.name, id: state.account.id }));
   }
   $("who").replaceChildren(...who);
+  showAccountHolderParts();
 }
 
 async function signIn(token) {
@@ -501,26 +519,19 @@ function webhookRow(w) {
   });
   const item = (label, run) =>
     el("button", { type: "button", i18n: label, onclick: () => { details.open = false; guarded(run); } });
+  // A read-only portal session is offered no change at all.
+  const changes = canChange();
   const menu = el(
     "div",
     { class: "menu" },
-    item("admin-update", async () => editWebhook(w)),
-    item("admin-remove", () => removeWebhook(w)),
-    item("admin-send-test", () => sendTest(w)),
+    changes && item("admin-update", async () => editWebhook(w)),
+    changes && item("admin-remove", () => removeWebhook(w)),
+    changes && item("admin-send-test", () => sendTest(w)),
+    changes && w.status !== "deactivated" && item("admin-replay", async () => replayForm(w)),
     item("admin-delivery-log", () => openLog(w)),
   );
-  if (w.status === "deactivated") {
-    const replay = el("input", { type: "checkbox", id: "replay-" + w.id });
-    menu.append(
-      el(
-        "div",
-        { class: "activate" },
-        replay,
-        el("label", { htmlFor: replay.id, i18n: "admin-deliver-buffered" }),
-        item("admin-activate", () => activate(w, replay.checked)),
-      ),
-    );
-  }
+  const buffer = w.status === "deactivated" ? bufferedParts(w, item) : null;
+  if (buffer && changes) menu.append(buffer.block);
   details.append(el("summary", { i18n: "admin-actions", i18nLabel: ["admin-actions-for", { webhook: w.name }] }), menu);
   const reason = w.deactivationReason ? reasonNode(w.deactivationReason) : null;
   return el(
@@ -529,8 +540,9 @@ function webhookRow(w) {
     el("td", {}, w.name),
     el("td", { class: "url" }, w.eventUrl),
     el("td", {}, (w.eventList || []).join(", ")),
-    el("td", {}, el("span", { class: "status " + w.status }, statusNodes(w)), reason),
+    el("td", {}, el("span", { class: "status " + w.status }, statusNodes(w)), reason, buffer && buffer.note),
     el("td", { class: "num", i18nNumber: w.failureCount }),
+    healthCell(w),
     el("td", {}, details),
   );
 }
@@ -552,6 +564,7 @@ function webhookForm(w) {
     account = el("input", { id: "wh-account", type: "text", readOnly: true });
   }
   account.value = editing ? w.ownerIdentifier : state.account.id;
+  const receiver = receiverFields(field);
   const version = el("p", { class: "hint" });
   let current = w;
   const fill = (hook) => {
@@ -560,6 +573,7 @@ function webhookForm(w) {
     enabled.checked = hook ? hook.enabled : true;
     events.value = hook ? hook.eventList.join("\n") : "";
     url.value = hook ? hook.eventUrl : "";
+    receiver.fill(hook);
     if (hook) setText(version, "admin-version", { version: hook.version });
     else clearText(version);
   };
@@ -582,6 +596,7 @@ function webhookForm(w) {
       enabled: enabled.checked,
       eventUrl: url.value.trim(),
       eventList: events.value.split(/[\s,]+/).filter((s) => s !== ""),
+      ...receiver.body(),
     };
     try {
       if (editing) {
@@ -625,6 +640,7 @@ function webhookForm(w) {
     field("wh-account", "admin-account", account),
     field("wh-events", "admin-events-hint", events),
     field("wh-url", "field-url", url),
+    ...receiver.nodes,
     version,
     errorBox,
     el(
@@ -637,6 +653,114 @@ function webhookForm(w) {
   );
   slot.replaceChildren(form);
   name.focus();
+}
+
+/* The receiver-side inputs of the webhook form: how hookd authenticates (the type and its
+ * inputs; secrets are write-only, so they start empty and an empty one keeps the stored
+ * secret of the same type), the filter, the body template and the signature scheme. */
+function receiverFields(field) {
+  const input = (id, type = "text") => el("input", { id, type, autocomplete: "off" });
+  const area = (id, rows) => el("textarea", { id, rows, spellcheck: false });
+  const choice = (id, values, prefix) =>
+    el("select", { id }, values.map((v) => el("option", { value: v, i18n: prefix + v.replace(/ /g, "-") })));
+  const authType = choice("wh-auth-type", ["none", "basic", "bearer", "oauth2", "mtls"], "admin-auth-");
+  const inputs = {
+    username: input("wh-auth-username"),
+    password: input("wh-auth-password", "password"),
+    token: input("wh-auth-token", "password"),
+    tokenUrl: input("wh-auth-token-url", "url"),
+    clientId: input("wh-auth-client-id"),
+    clientSecret: input("wh-auth-client-secret", "password"),
+    scope: input("wh-auth-scope"),
+    audience: input("wh-auth-audience"),
+    certificate: area("wh-auth-certificate", 4),
+    privateKey: area("wh-auth-private-key", 4),
+  };
+  const labels = {
+    username: "admin-auth-username", password: "admin-auth-password", token: "admin-auth-token",
+    tokenUrl: "admin-auth-token-url", clientId: "admin-auth-client-id", clientSecret: "admin-auth-client-secret",
+    scope: "admin-auth-scope", audience: "admin-auth-audience", certificate: "admin-auth-certificate",
+    privateKey: "admin-auth-private-key",
+  };
+  const members = {
+    none: [], basic: ["username", "password"], bearer: ["token"],
+    oauth2: ["tokenUrl", "clientId", "clientSecret", "scope", "audience"], mtls: ["certificate", "privateKey"],
+  };
+  const secrets = { basic: "password", bearer: "token", oauth2: "clientSecret", mtls: "privateKey" };
+  const wrappers = {};
+  for (const [key, node] of Object.entries(inputs)) wrappers[key] = field(node.id, labels[key], node);
+  const certificateFacts = el("p", { class: "hint" });
+  const filter = area("wh-filter", 2);
+  filter.placeholder = "data.total_cents >= 10000";
+  const template = choice("wh-template", ["none", "slack", "discord", "body"], "admin-template-");
+  const templateBody = area("wh-template-body", 5);
+  const contentType = input("wh-content-type");
+  const bodyFields = [field("wh-template-body", "admin-template-body-text", templateBody), field("wh-content-type", "admin-template-content-type", contentType)];
+  const signature = choice("wh-signature", ["v1", "v1a", "v1 v1a"], "admin-signature-");
+  let stored = null; // the webhook's auth as read (without its secrets)
+
+  const show = () => {
+    const kind = authType.value;
+    for (const [key, wrapper] of Object.entries(wrappers)) wrapper.hidden = !members[kind].includes(key);
+    for (const [type, key] of Object.entries(secrets)) {
+      // An empty secret keeps the stored one of the same type: its placeholder says so.
+      setPlaceholder(inputs[key], stored !== null && stored.type === type ? "admin-unchanged" : null);
+    }
+    certificateFacts.hidden = !(kind === "mtls" && stored && stored.type === "mtls");
+    for (const f of bodyFields) f.hidden = template.value !== "body";
+  };
+  authType.addEventListener("change", show);
+  template.addEventListener("change", show);
+
+  const fill = (hook) => {
+    stored = hook && hook.auth ? hook.auth : null;
+    authType.value = stored ? stored.type : "none";
+    for (const [key, node] of Object.entries(inputs)) {
+      node.value = stored && typeof stored[key] === "string" && !Object.values(secrets).includes(key) ? stored[key] : "";
+    }
+    if (stored && stored.type === "mtls") {
+      setText(certificateFacts, "admin-certificate-facts", {
+        subject: stored.certificateSubject,
+        date: { date: stored.certificateNotAfter },
+      });
+    } else clearText(certificateFacts);
+    filter.value = hook && hook.filter ? hook.filter : "";
+    const t = hook && hook.template;
+    template.value = !t ? "none" : t.preset ? t.preset : "body";
+    templateBody.value = t && t.body ? t.body : "";
+    contentType.value = t && t.contentType ? t.contentType : "application/json";
+    signature.value = hook && hook.signature ? hook.signature : "v1";
+    show();
+  };
+
+  /* The API members of what the inputs say. */
+  const body = () => {
+    const kind = authType.value;
+    let auth = null;
+    if (kind !== "none") {
+      auth = { type: kind };
+      for (const key of members[kind]) {
+        const value = key === "tokenUrl" ? inputs[key].value.trim() : inputs[key].value;
+        if (key === secrets[kind] && value === "") continue; // kept, or required: the API says
+        auth[key] = value === "" && (key === "scope" || key === "audience") ? null : value;
+      }
+    }
+    let chosen = null;
+    if (template.value === "body") chosen = { body: templateBody.value, contentType: contentType.value.trim() || "application/json" };
+    else if (template.value !== "none") chosen = { preset: template.value };
+    return { auth, filter: filter.value.trim() || null, template: chosen, signature: signature.value };
+  };
+
+  const nodes = [
+    field("wh-auth-type", "admin-auth", authType),
+    ...Object.values(wrappers),
+    certificateFacts,
+    field("wh-filter", "admin-filter", filter),
+    field("wh-template", "admin-template", template),
+    ...bodyFields,
+    field("wh-signature", "admin-signature", signature),
+  ];
+  return { nodes, fill, body };
 }
 
 function editWebhook(w) {
@@ -658,10 +782,27 @@ async function activate(w, replayEvents) {
   await loadWebhooks();
 }
 
+/* Sends a test event: shows the body the receiver gets (rendered when the webhook has a
+ * template), then the receiver's answer once the attempt is made. */
 async function sendTest(w) {
-  await api("POST", webhookPath(w) + "/test", {});
+  const sent = await api("POST", webhookPath(w) + "/test", {});
   notice("admin-test-sent", { name: w.name });
+  const result = el("div", { class: "test-result" });
+  if (typeof sent.body === "string") {
+    result.append(el("div", {}, msg("admin-test-body", { type: sent.contentType })), el("code", { class: "snippet" }, sent.body));
+  }
+  const answer = el("div", {}, msg("admin-test-waiting"));
+  result.append(answer);
+  $("notice").append(result);
   await openLog(w);
+  for (let i = 0; i < 40; i++) {
+    const d = await api("GET", accountPath() + "/deliveries/" + enc(sent.deliveryId));
+    if (d.attempts.length) {
+      answer.replaceChildren(msg("admin-test-answer"), el("ol", { class: "attempts" }, attemptItem(d.attempts[d.attempts.length - 1])));
+      return;
+    }
+    await new Promise((done) => setTimeout(done, 500));
+  }
 }
 
 /* ---- delivery log ---- */
@@ -737,6 +878,336 @@ function closeLog() {
   showSections();
 }
 
+/* ---- portal mode: one account, opened with a portal link ---- */
+
+/* A portal link is `<public_url>/portal/<linkToken>`; hookd serves this same page there. */
+const PORTAL_PREFIX = "/portal/";
+/* The portal session token of this tab (like the admin page's token: never a cookie, never
+ * localStorage). */
+const PORTAL_SESSION_KEY = "hookd.portal.session";
+
+/* Whether this session may change anything: everything but a read-only portal session. */
+function canChange() {
+  return !(state.portal && state.portal.readOnly);
+}
+
+/* Trades the link in the address for a session of this tab, then shows its account. */
+async function openPortal() {
+  let response;
+  try {
+    response = await fetch(location.pathname, { method: "POST", headers: { Accept: "application/json" }, cache: "no-store" });
+  } catch (e) {
+    throw new PageError("admin-network-error", null, ["admin-network-error-detail", { error: e.message }]);
+  }
+  if (response.status === 404) return portalEnded("portal-invalid-title", "portal-invalid-text");
+  if (response.status === 410) return portalEnded();
+  let session = null;
+  try {
+    session = await response.json();
+  } catch (e) {
+    session = null;
+  }
+  if (!response.ok) throw new ApiError(response.status, session);
+  sessionStorage.setItem(PORTAL_SESSION_KEY, session.sessionToken);
+  state.token = session.sessionToken;
+  state.portal = { readOnly: session.readOnly === true, expiresDate: session.expiresDate, ended: false };
+  state.account = { id: session.accountId, name: session.accountName };
+  setText(document.querySelector("title"), "portal-title", { account: session.accountName });
+  setText($("webhooks-title"), "admin-webhooks-of", { account: session.accountName });
+  showSections();
+  await loadWebhooks();
+}
+
+/* The link stopped working (expired or revoked: the API answers 401), or never did: the page
+ * says so in place of the account, and forgets the session. */
+function portalEnded(title = "portal-ended-title", text = "portal-ended-text") {
+  clearTimeout(state.logTimer);
+  state.logWebhook = null;
+  state.token = null;
+  state.webhooks = [];
+  state.portal = Object.assign(state.portal || { readOnly: true }, { ended: true });
+  sessionStorage.removeItem(PORTAL_SESSION_KEY);
+  setText($("portal-ended-title"), title);
+  setText($("portal-ended-text"), text);
+  $("webhook-rows").replaceChildren();
+  $("webhook-form-slot").replaceChildren();
+  $("log-body").replaceChildren();
+  clearError();
+  $("notice").replaceChildren();
+  showSections();
+}
+
+/* What showSections adds for portal mode (one account, no sign-in, no account choice) and for
+ * the portal links of the admin view. */
+function showAccountHolderParts() {
+  const portal = state.portal;
+  $("portal-link").hidden = portal !== null || !state.account;
+  if (state.account && !portal) setText($("portal-link"), "admin-portal-link-for", { account: state.account.name });
+  $("portal-ended").hidden = !(portal && portal.ended);
+  const slot = $("portal-link-slot");
+  if (portal || !state.account || slot.dataset.account !== state.account.id) {
+    slot.replaceChildren();
+    delete slot.dataset.account;
+  }
+  if (!portal) return;
+  for (const id of ["sign-in", "sign-out", "account"]) $(id).hidden = true;
+  $("create-webhook").hidden = !canChange();
+  if (portal.ended) {
+    $("webhooks").hidden = true;
+    $("log").hidden = true;
+  }
+  const who = [];
+  if (state.account) who.push(msg("portal-who", { account: state.account.name }));
+  if (portal.readOnly) who.push(msg("portal-read-only"));
+  if (portal.expiresDate && !portal.ended) who.push(msg("portal-until", { date: { date: portal.expiresDate } }));
+  $("who").replaceChildren(...dotted(who));
+}
+
+/* ---- portal links (admin view) ---- */
+
+/* Asks how long a new portal link for the open account lasts and whether it only reads;
+ * creates it and shows it to copy (hookd shows the URL this once). */
+function portalLinkForm() {
+  const slot = $("portal-link-slot");
+  const account = state.account;
+  const errorBox = el("div", { class: "error", role: "alert", hidden: true });
+  const expires = el(
+    "select",
+    { id: "pl-expires" },
+    [["1h", "portal-link-1h"], ["1d", "portal-link-1d"], ["7d", "portal-link-7d"]].map(([value, id]) => el("option", { value, i18n: id })),
+  );
+  const readOnly = el("input", { id: "pl-read-only", type: "checkbox" });
+  const result = el("div", { class: "portal-link-result" });
+  const close = () => slot.replaceChildren();
+  const create = async () => {
+    clearError(errorBox);
+    result.replaceChildren();
+    try {
+      const link = await api("POST", "/v1/accounts/" + enc(account.id) + "/portal-links", {
+        expiresIn: expires.value,
+        readOnly: readOnly.checked,
+      });
+      result.replaceChildren(...portalLinkResult(link));
+      $("pl-url").select();
+    } catch (err) {
+      showError(err, errorBox);
+    }
+  };
+  const form = el(
+    "form",
+    { class: "portal-link-form", noValidate: true, onsubmit: (e) => { e.preventDefault(); create(); } },
+    el("h3", { i18n: ["portal-link-title", { account: account.name }] }),
+    el("label", { htmlFor: "pl-expires", i18n: "portal-link-expires" }),
+    expires,
+    el("span", { class: "check" }, readOnly, el("label", { htmlFor: "pl-read-only", i18n: "portal-link-read-only" })),
+    el("div", { class: "buttons" }, el("button", { type: "submit", i18n: "portal-link-create" }), el("button", { type: "button", onclick: close, i18n: "admin-close" })),
+    errorBox,
+    result,
+  );
+  slot.replaceChildren(form);
+  slot.dataset.account = account.id;
+  expires.focus();
+}
+
+/* The new link in a read-only field with a Copy button, and what it allows until when. */
+function portalLinkResult(link) {
+  const url = el("input", { id: "pl-url", type: "text", readOnly: true, value: link.url, spellcheck: false });
+  const status = el("span", { class: "hint", role: "status" });
+  const made = link.readOnly ? "portal-link-made-read-only" : "portal-link-made";
+  return [
+    el("label", { htmlFor: "pl-url", i18n: "portal-link-url" }),
+    url,
+    el("button", { type: "button", id: "pl-copy", i18n: "portal-link-copy", onclick: () => copyLink(url, status) }),
+    status,
+    el("p", { class: "hint", i18n: [made, { date: { date: link.expiresDate } }] }),
+  ];
+}
+
+/* Copies the link with the Clipboard API; where that is refused (a page not served over HTTPS
+ * or from localhost), selects it for the person to copy. */
+async function copyLink(input, status) {
+  try {
+    await navigator.clipboard.writeText(input.value);
+    setText(status, "portal-link-copied");
+  } catch (e) {
+    input.focus();
+    input.select();
+    setText(status, "portal-link-copy-by-hand");
+  }
+}
+
+/* ---- replay since a time ---- */
+
+/* The value of a datetime-local input for `date`, in the browser's time zone. */
+function localDateTimeValue(date) {
+  const pad = (n) => String(n).padStart(2, "0");
+  return date.getFullYear() + "-" + pad(date.getMonth() + 1) + "-" + pad(date.getDate()) + "T" + pad(date.getHours()) + ":" + pad(date.getMinutes());
+}
+
+const REPLAY_STATUSES = ["failed", "expired", "succeeded", "cancelled"];
+
+/* "Resend failed deliveries since …": a time (24 hours ago by default, in local time, sent as
+ * UTC) and the statuses to send again (failed by default). */
+function replayForm(w) {
+  const slot = $("webhook-form-slot");
+  const errorBox = el("div", { class: "error", role: "alert", hidden: true });
+  const since = el("input", { id: "replay-since", type: "datetime-local", required: true });
+  since.value = localDateTimeValue(new Date(Date.now() - 24 * 3600 * 1000));
+  since.max = localDateTimeValue(new Date());
+  const boxes = REPLAY_STATUSES.map((status) => el("input", { type: "checkbox", id: "replay-status-" + status, value: status, checked: status === "failed" }));
+  const close = () => slot.replaceChildren();
+  const send = async () => {
+    clearError(errorBox);
+    const start = new Date(since.value);
+    const status = boxes.filter((b) => b.checked).map((b) => b.value);
+    try {
+      if (!since.value || Number.isNaN(start.getTime())) throw new PageError("replay-no-since");
+      if (status.length === 0) throw new PageError("replay-no-status");
+      const r = await api("POST", webhookPath(w) + "/replay", { since: start.toISOString(), status });
+      close();
+      notice("replay-scheduled", { webhook: w.name, count: r.scheduled });
+      if (state.logWebhook && state.logWebhook.id === w.id) {
+        state.logFollowUntil = Date.now() + 30000;
+        await loadLog();
+      }
+    } catch (err) {
+      showError(err, errorBox);
+    }
+  };
+  const form = el(
+    "form",
+    { class: "webhook-form replay-form", noValidate: true, onsubmit: (e) => { e.preventDefault(); send(); } },
+    el("h3", { i18n: ["replay-title", { webhook: w.name }] }),
+    el("div", { class: "field" }, el("label", { htmlFor: since.id, i18n: "replay-since" }), since),
+    el(
+      "div",
+      { class: "field" },
+      el("span", { id: "replay-statuses", class: "label", i18n: "replay-statuses" }),
+      el(
+        "div",
+        { class: "statuses", role: "group", "aria-labelledby": "replay-statuses" },
+        boxes.map((box) => el("span", { class: "check" }, box, el("label", { htmlFor: box.id, i18n: "delivery-" + box.value }))),
+      ),
+    ),
+    el("p", { class: "hint", i18n: "replay-hint" }),
+    errorBox,
+    el("div", { class: "buttons" }, el("button", { type: "submit", i18n: "replay-submit" }), el("button", { type: "button", onclick: close, i18n: "admin-cancel" })),
+  );
+  slot.replaceChildren(form);
+  since.focus();
+}
+
+/* ---- health: the last 24 hours of a webhook ---- */
+
+const SVG_NS = "http://www.w3.org/2000/svg";
+const CHART = { bar: 5, gap: 1, height: 28 };
+
+/* An SVG element with attributes (never a style: the page's CSP allows none inline). */
+function svg(tag, attributes, ...children) {
+  const node = document.createElementNS(SVG_NS, tag);
+  for (const [name, value] of Object.entries(attributes || {})) node.setAttribute(name, String(value));
+  node.append(...children);
+  return node;
+}
+
+/* The row's health cell; filled once the webhook's stats arrive. */
+function healthCell(w) {
+  const cell = el("td", { class: "health" }, el("span", { class: "hint", i18n: "admin-loading" }));
+  api("GET", webhookPath(w) + "/stats?window=24h").then(
+    (stats) => cell.replaceChildren(...healthNodes(stats)),
+    () => cell.replaceChildren(el("span", { class: "hint", i18n: "health-unavailable" })),
+  );
+  return cell;
+}
+
+function healthNodes(stats) {
+  if (!stats.attempts) return [el("span", { class: "hint", i18n: "health-no-attempts" })];
+  const figures = [msg("health-rate", { rate: { percent: stats.successRate } })];
+  if (stats.latencyMs) figures.push(msg("health-p95", { ms: stats.latencyMs.p95 }));
+  return [healthChart(stats), el("div", { class: "health-figures" }, figures)];
+}
+
+/* Succeeded (bottom) and failed (top) attempts of each hour as stacked bars, scaled to the
+ * busiest hour; a bar with any attempt is at least one pixel tall. */
+function healthChart(stats) {
+  const { bar, gap, height } = CHART;
+  const buckets = stats.buckets || [];
+  const width = buckets.length * (bar + gap);
+  const busiest = Math.max(1, ...buckets.map((b) => b.succeeded + b.failed));
+  const scale = (n) => (n > 0 ? Math.max(1, Math.round((n / busiest) * height)) : 0);
+  const summary = { attempts: stats.attempts, succeeded: stats.succeeded, failed: stats.failed };
+  const title = svg("title");
+  title.dataset.i18n = "health-summary";
+  title.dataset.i18nArgs = JSON.stringify(summary);
+  const chart = svg("svg", { class: "chart", role: "img", width, height: height + 1, viewBox: "0 0 " + width + " " + (height + 1) }, title);
+  chart.dataset.i18nLabel = "health-summary";
+  chart.dataset.i18nLabelArgs = JSON.stringify(summary);
+  chart.append(svg("rect", { class: "chart-base", x: 0, y: height, width, height: 1 }));
+  buckets.forEach((b, i) => {
+    const x = i * (bar + gap);
+    let ok = scale(b.succeeded);
+    let bad = scale(b.failed);
+    if (ok + bad > height) {
+      if (ok > bad) ok = height - bad;
+      else bad = height - ok;
+    }
+    if (ok) chart.append(svg("rect", { class: "bar-ok", x, y: height - ok, width: bar, height: ok, "data-count": b.succeeded, "data-start": b.start }));
+    if (bad) chart.append(svg("rect", { class: "bar-bad", x, y: height - ok - bad, width: bar, height: bad, "data-count": b.failed, "data-start": b.start }));
+  });
+  translateNode(title);
+  translateNode(chart);
+  return chart;
+}
+
+/* ---- activating with buffered deliveries ---- */
+
+/* How many deliveries a deactivated webhook holds buffered, counted up to `cap`. */
+async function countBuffered(w, cap = 1000) {
+  let count = 0;
+  let cursor = null;
+  do {
+    const page = await api("GET", webhookPath(w) + "/deliveries?status=buffered&limit=200" + (cursor ? "&cursor=" + enc(cursor) : ""));
+    count += page.items.length;
+    cursor = page.nextCursor;
+  } while (cursor && count < cap);
+  return { count: Math.min(count, cap), more: Boolean(cursor) };
+}
+
+/* For a deactivated webhook: a note of how many events it holds (for the status cell), and
+ * the activation controls (for its menu): "deliver the N buffered events", chosen by default;
+ * activating without them asks first, since they are then dropped. */
+function bufferedParts(w, item) {
+  const note = el("div", { class: "hint buffered" });
+  const box = el("input", { type: "checkbox", id: "replay-" + w.id, checked: true });
+  const label = el("label", { htmlFor: box.id, i18n: "admin-deliver-buffered" });
+  const choice = el("span", { class: "check", hidden: true }, box, label);
+  let buffered = null;
+  const button = item("admin-activate", async () => {
+    if (buffered && buffered.count === 0) return activate(w, true);
+    if (!box.checked && !confirm(confirmDropText(w, buffered))) return;
+    await activate(w, box.checked);
+  });
+  countBuffered(w).then(
+    (counted) => {
+      buffered = counted;
+      if (counted.count === 0) return;
+      const args = { count: counted.count };
+      setText(note, counted.more ? "admin-buffered-many" : "admin-buffered", args);
+      setText(label, counted.more ? "admin-deliver-buffered-many" : "admin-deliver-buffered-count", args);
+      choice.hidden = false;
+    },
+    () => {
+      choice.hidden = false; // not counted: the choice without a number
+    },
+  );
+  return { note, block: el("div", { class: "activate" }, choice, button) };
+}
+
+function confirmDropText(w, buffered) {
+  if (!buffered) return t("admin-confirm-drop-unknown", { name: w.name });
+  return t(buffered.more ? "admin-confirm-drop-many" : "admin-confirm-drop", { name: w.name, count: buffered.count });
+}
+
 /* ---- wiring ---- */
 
 document.addEventListener("DOMContentLoaded", async () => {
@@ -775,6 +1246,11 @@ document.addEventListener("DOMContentLoaded", async () => {
   }
   document.documentElement.classList.remove("i18n-pending");
 
+  $("portal-link").addEventListener("click", portalLinkForm);
+  if (location.pathname.startsWith(PORTAL_PREFIX)) {
+    guarded(openPortal);
+    return;
+  }
   const saved = sessionStorage.getItem(TOKEN_KEY);
   showSections();
   if (saved) {

@@ -57,18 +57,23 @@ fn page_language(app: &App, token: &str, parts: &Parts) -> Lang {
         let webhook = app.store.webhook_by_id(claims.webhook_id)?;
         Some(app.store.account(&webhook.account_id)?.language)
     };
-    let browser = || {
-        parts
-            .headers
-            .get(ACCEPT_LANGUAGE)
-            .and_then(|value| value.to_str().ok())
-            .map(i18n::negotiate)
-            .unwrap_or_default()
-    };
-    asked.or_else(account).unwrap_or_else(browser)
+    asked
+        .or_else(account)
+        .unwrap_or_else(|| browser_language(parts))
 }
 
-fn page(lang: Lang, status: StatusCode, title: &str, body: &str) -> Response {
+/// The language the browser prefers (`Accept-Language`), else English.
+pub(super) fn browser_language(parts: &Parts) -> Lang {
+    parts
+        .headers
+        .get(ACCEPT_LANGUAGE)
+        .and_then(|value| value.to_str().ok())
+        .map(i18n::negotiate)
+        .unwrap_or_default()
+}
+
+/// A page of its own (no script) in `lang`: a title and `body` (already HTML).
+pub(super) fn page(lang: Lang, status: StatusCode, title: &str, body: &str) -> Response {
     let html = format!(
         "<!doctype html><html lang=\"{code}\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
@@ -90,7 +95,7 @@ fn page(lang: Lang, status: StatusCode, title: &str, body: &str) -> Response {
 }
 
 /// A paragraph of catalog text (escaped: the text may quote a webhook's name).
-fn paragraph(text: &str) -> String {
+pub(super) fn paragraph(text: &str) -> String {
     format!("<p>{}</p>", escape_html(text))
 }
 

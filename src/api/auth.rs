@@ -12,7 +12,8 @@ use hyper::header::AUTHORIZATION;
 
 use crate::crypto::{self, TokenHash};
 use crate::error::Error;
-use crate::ids::{AccountId, TokenId};
+use crate::ids::{AccountId, PortalLinkId, TokenId};
+use crate::portal;
 use crate::store::Store;
 use crate::store::TokenOwner;
 use crate::time::{Millis, now_millis};
@@ -27,6 +28,13 @@ pub enum Principal {
         account_id: AccountId,
         token_id: TokenId,
     },
+    /// A portal session, opened with a portal link: its own account's routes, less the ones
+    /// [`super::portal::check_access`] keeps from it.
+    Portal {
+        account_id: AccountId,
+        link_id: PortalLinkId,
+        read_only: bool,
+    },
 }
 
 impl Principal {
@@ -35,6 +43,7 @@ impl Principal {
         match self {
             Principal::Admin => "admin".into(),
             Principal::Account { token_id, .. } => token_id.to_string(),
+            Principal::Portal { link_id, .. } => format!("portal:{link_id}"),
         }
     }
 
@@ -42,7 +51,7 @@ impl Principal {
     pub fn require_admin(&self) -> Result<(), Error> {
         match self {
             Principal::Admin => Ok(()),
-            Principal::Account { .. } => Err(Error::Forbidden),
+            Principal::Account { .. } | Principal::Portal { .. } => Err(Error::Forbidden),
         }
     }
 
@@ -55,6 +64,9 @@ impl Principal {
                 .filter(|id| store.account(id).is_some())
                 .ok_or_else(|| Error::NotFound(format!("account {account_id}"))),
             Principal::Account {
+                account_id: own, ..
+            }
+            | Principal::Portal {
                 account_id: own, ..
             } => {
                 if own.as_str() == account_id {
@@ -107,6 +119,9 @@ impl Auth {
         let minute = now.div_euclid(60_000);
         self.check_throttle(peer, now, minute)?;
         let principal = bearer_token(headers).and_then(|token| {
+            if token.starts_with(portal::SESSION_PREFIX) {
+                return portal_session(store, token, now);
+            }
             let hash = crypto::hash_token(token);
             if let Some(admin) = &self.admin_hash
                 && crypto::constant_time_eq(admin, &hash)
@@ -178,6 +193,17 @@ impl Auth {
             }
         });
     }
+}
+
+/// The principal of a portal session token: its link must still be stored and unexpired.
+fn portal_session(store: &Store, token: &str, now: Millis) -> Option<Principal> {
+    let link_id = portal::verify_session(store.signing_key(), token)?;
+    let link = store.portal_link(link_id).filter(|l| l.is_live(now))?;
+    Some(Principal::Portal {
+        account_id: link.account_id,
+        link_id,
+        read_only: link.read_only,
+    })
 }
 
 /// The token of an `Authorization: Bearer <token>` header, if well formed.

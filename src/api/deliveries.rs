@@ -9,9 +9,10 @@ use super::views::{DeliveryView, TestSentView};
 use super::{App, Call, list_response};
 use crate::error::{Error, FieldError};
 use crate::ids::{AccountId, DeliveryId, EventId, WebhookId};
-use crate::records::DeliveryStatus;
+use crate::receivers::template::{DEFAULT_CONTENT_TYPE, EventView as RenderView};
+use crate::records::{DeliveryStatus, envelope};
 use crate::store::{DeliveryFilter, FanOut, NewEvent};
-use crate::time::now_millis;
+use crate::time::{format_rfc3339, now_millis};
 
 /// The event type of test deliveries.
 pub const PING_EVENT: &str = "hookd.ping";
@@ -153,9 +154,10 @@ pub async fn test(
         "webhookId": webhook.id,
         "message": "This is a test event sent by hookd.",
     });
+    let data = data.to_string().into_bytes();
     let event = NewEvent {
         event_type: PING_EVENT.to_string(),
-        data: data.to_string().into_bytes(),
+        data: data.clone(),
         idempotency_key: None,
     };
     let mut results = app
@@ -175,8 +177,43 @@ pub async fn test(
         .first()
         .copied()
         .ok_or_else(|| Error::Internal("the test event made no delivery".into()))?;
+    let (envelope, _, _) = envelope(
+        ingested.id,
+        PING_EVENT,
+        ingested.created,
+        account_id.as_str(),
+        &data,
+    );
+    let (body, content_type) = match &webhook.settings.template {
+        None => (
+            Some(String::from_utf8_lossy(&envelope).into_owned()),
+            DEFAULT_CONTENT_TYPE.to_string(),
+        ),
+        Some(spec) => {
+            let timestamp = format_rfc3339(ingested.created);
+            let id = ingested.id.to_string();
+            let view = RenderView {
+                id: &id,
+                event_type: PING_EVENT,
+                timestamp: &timestamp,
+                account: account_id.as_str(),
+                data: &data,
+            };
+            let limit = app.config.limits.max_event_bytes.saturating_mul(4);
+            match spec.compile() {
+                Ok(template) => (
+                    template
+                        .render(&view, limit)
+                        .ok()
+                        .map(|r| String::from_utf8_lossy(&r.bytes).into_owned()),
+                    template.content_type().to_string(),
+                ),
+                Err(_) => (None, DEFAULT_CONTENT_TYPE.to_string()),
+            }
+        }
+    };
     Ok(respond::json(
         StatusCode::ACCEPTED,
-        &TestSentView::new(ingested.id, delivery_id),
+        &TestSentView::new(ingested.id, delivery_id, body, content_type),
     ))
 }

@@ -110,6 +110,7 @@ pub async fn ingest(app: &App, call: &mut Call, account_id: &str) -> Result<Resp
     if !ingested.replayed {
         app.metrics.events_ingested(1);
     }
+    app.metrics.filter_errors(ingested.filter_errors);
     let (status, replayed) = if ingested.replayed {
         (StatusCode::OK, true)
     } else {
@@ -177,6 +178,8 @@ pub async fn ingest_batch(app: &App, call: &mut Call, account_id: &str) -> Resul
     };
     app.metrics
         .events_ingested(results.iter().flatten().filter(|i| !i.replayed).count() as u64);
+    app.metrics
+        .filter_errors(results.iter().flatten().map(|i| i.filter_errors).sum());
     let items: Vec<serde_json::Value> = slots
         .into_iter()
         .map(|slot| {

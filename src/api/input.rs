@@ -10,11 +10,13 @@ use serde_json::Value;
 use serde_json::value::RawValue;
 
 use super::json::Member;
+use super::receiver_fields;
 use crate::crypto;
 use crate::error::{Error, FieldError};
-use crate::model::WebhookSettings;
+use crate::model::{Auth, WebhookSettings};
 use crate::patterns;
 use crate::target::{self, TargetPolicy};
+use crate::time::Millis;
 
 /// A request body's JSON object being read field by field; errors accumulate until
 /// [`Fields::finish`].
@@ -168,6 +170,26 @@ impl<'a> Fields<'a> {
         }
     }
 
+    /// An optional RFC 3339 date-time (`null` or absent: `None`).
+    pub fn optional_time(&mut self, name: &str) -> Option<crate::time::Millis> {
+        match self.take(name)? {
+            Value::String(text) => {
+                let parsed = crate::time::parse_rfc3339(&text);
+                if parsed.is_none() {
+                    self.error(
+                        name,
+                        "must be an RFC 3339 date-time, e.g. 2026-11-22T10:15:02Z",
+                    );
+                }
+                parsed
+            }
+            _ => {
+                self.error(name, "must be an RFC 3339 date-time string");
+                None
+            }
+        }
+    }
+
     /// Fails with every recorded error, else yields `value` (which every validator leaves
     /// `Some` when it recorded no error).
     pub fn finish_with<T>(self, value: Option<T>) -> Result<T, Error> {
@@ -197,18 +219,30 @@ const RESERVED_HEADERS: &[&str] = &[
 /// The most custom headers a webhook may carry.
 pub const MAX_CUSTOM_HEADERS: usize = 20;
 
-/// The settings of a webhook from a create or update body, and the `secret` if one was given.
-///
-/// `account_id` is the path's account, which an `entity.id` must equal.
+/// What reading a webhook body needs besides the body.
+#[derive(Debug, Clone, Copy)]
+pub struct WebhookContext<'a> {
+    /// The path's account, which an `entity.id` must equal.
+    pub account_id: &'a str,
+    /// What `eventUrl` and `auth.tokenUrl` may target.
+    pub policy: TargetPolicy,
+    /// The stored `auth` when the body replaces a webhook (PUT): an `auth` of the same type
+    /// without its secret member keeps this one's secret.
+    pub current_auth: Option<&'a Auth>,
+    /// Now, to refuse an expired client certificate.
+    pub now: Millis,
+}
+
+/// The settings of a webhook from a create or update body. An omitted optional member takes
+/// its default (a PUT replaces the whole webhook).
 pub fn webhook_settings(
     fields: &mut Fields<'_>,
-    account_id: &str,
-    policy: TargetPolicy,
+    context: &WebhookContext<'_>,
 ) -> Option<WebhookSettings> {
     let name = fields.required_string("name", 1, 200);
     let enabled = fields.bool_or("enabled", true);
     let event_url = match fields.required_string("eventUrl", 1, usize::MAX) {
-        Some(url) => match target::check_url(&url, policy) {
+        Some(url) => match target::check_url(&url, context.policy) {
             Ok(()) => Some(url),
             Err(message) => {
                 fields.error("eventUrl", message);
@@ -224,7 +258,40 @@ pub fn webhook_settings(
         .optional_integer("rateLimit", 1, 100_000)
         .map(|n| n as u32);
     let ordered = fields.bool_or("ordered", false);
-    check_entity(fields, account_id);
+    let auth = receiver_fields::auth(fields, context.current_auth, context.policy, context.now);
+    let filter = receiver_fields::filter(fields);
+    let template = receiver_fields::template(fields);
+    let signature = receiver_fields::signature(fields);
+    check_entity(fields, context.account_id);
+    if let Some(Some(auth)) = &auth {
+        // The header auth sets wins; a custom one of the same name is refused.
+        let conflicting = receiver_fields::sets_authorization(auth)
+            && headers
+                .as_ref()
+                .is_some_and(|h| h.keys().any(|k| k.eq_ignore_ascii_case("authorization")));
+        if conflicting {
+            fields.error(
+                "headers.authorization",
+                format!(
+                    "conflicts with auth of type {}, which sets Authorization",
+                    auth.kind()
+                ),
+            );
+            return None;
+        }
+        if matches!(auth, Auth::Mtls(_))
+            && let Some(url) = &event_url
+            && !url
+                .get(..8)
+                .is_some_and(|scheme| scheme.eq_ignore_ascii_case("https://"))
+        {
+            fields.error(
+                "auth",
+                "a client certificate (mtls) needs an https:// eventUrl",
+            );
+            return None;
+        }
+    }
     Some(WebhookSettings {
         name: name?,
         enabled,
@@ -234,6 +301,10 @@ pub fn webhook_settings(
         headers: headers?,
         rate_limit,
         ordered,
+        auth: auth?,
+        filter: filter?,
+        template: template?,
+        signature: signature?,
     })
 }
 

@@ -14,9 +14,13 @@ pub mod input;
 pub mod json;
 mod notifications;
 pub mod openapi;
+mod portal;
+mod receiver_fields;
+mod replay;
 pub mod request;
 pub mod respond;
 pub mod routes;
+mod stats;
 mod tokens;
 pub mod views;
 mod webhooks;
@@ -168,6 +172,13 @@ async fn dispatch(
                 activation::submit(app, p0, &parts, body).await
             };
         }
+        RouteId::PortalPage => {
+            return if parts.method == Method::GET {
+                Ok(portal::show(app, p0, &parts))
+            } else {
+                portal::session(app, p0)
+            };
+        }
         RouteId::AdminPage => return Ok(admin_page::index()),
         RouteId::AdminAsset => return admin_page::asset(p0),
         RouteId::OpenApi => return Ok(openapi::document()),
@@ -182,6 +193,7 @@ async fn dispatch(
         _ => {}
     }
     let principal = app.auth.authenticate(&app.store, &parts.headers, peer)?;
+    portal::check_access(&principal, route.id, parts.method.as_str())?;
     let mut call = Call {
         parts,
         body: Some(body),
@@ -210,6 +222,11 @@ async fn dispatch(
         RouteId::WebhookActivate => webhooks::activate(app, &mut call, p0, p1).await,
         RouteId::WebhookTest => deliveries::test(app, &call, p0, p1).await,
         RouteId::WebhookDeliveries => deliveries::list_for_webhook(app, &call, p0, p1).await,
+        RouteId::WebhookReplay => replay::replay(app, &mut call, p0, p1).await,
+        RouteId::WebhookStats => stats::stats(app, &call, p0, p1).await,
+        RouteId::PortalLinks if post => portal::create(app, &mut call, p0).await,
+        RouteId::PortalLinks => portal::list(app, &call, p0),
+        RouteId::PortalLink => portal::revoke(app, &call, p0, p1).await,
         RouteId::Events if post => events::ingest(app, &mut call, p0).await,
         RouteId::Events => events::list(app, &call, p0).await,
         RouteId::EventsBatch => events::ingest_batch(app, &mut call, p0).await,
@@ -223,6 +240,7 @@ async fn dispatch(
         | RouteId::Readyz
         | RouteId::Problem
         | RouteId::ActivationLink
+        | RouteId::PortalPage
         | RouteId::AdminPage
         | RouteId::AdminAsset
         | RouteId::OpenApi

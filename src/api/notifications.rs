@@ -28,7 +28,9 @@ async fn list_of(app: &App, call: &Call, account_id: Option<AccountId>) -> Resul
 pub async fn list_all(app: &App, call: &Call) -> Result<Response, Error> {
     let account = match &call.principal {
         Principal::Admin => None,
-        Principal::Account { account_id, .. } => Some(account_id.clone()),
+        Principal::Account { account_id, .. } | Principal::Portal { account_id, .. } => {
+            Some(account_id.clone())
+        }
     };
     list_of(app, call, account).await
 }

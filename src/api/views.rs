@@ -7,10 +7,13 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 use serde_json::value::RawValue;
 
-use crate::ids::{AccountId, DeliveryId, EventId, NotificationId, TokenId, WebhookId};
-use crate::model::{Account, TokenRecord, Webhook};
+use crate::ids::{
+    AccountId, DeliveryId, EventId, NotificationId, PortalLinkId, TokenId, WebhookId,
+};
+use crate::model::{Account, Auth, PortalLink, TemplateSpec, TokenRecord, Webhook};
 use crate::records::{DeliveryRecord, NotificationRecord, Outcome};
 use crate::store::Ingested;
+use crate::store::stats::WindowStats;
 use crate::time::format_rfc3339;
 
 // Accounts and tokens --------------------------------------------------------------------------
@@ -111,8 +114,83 @@ pub struct WebhookView<'a> {
     deactivation_reason: Option<&'a str>,
     failure_count: u32,
     failing_since: Option<String>,
+    auth: Option<AuthView<'a>>,
+    filter: Option<&'a str>,
+    template: Option<TemplateView<'a>>,
+    signature: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     secret: Option<&'a str>,
+}
+
+/// A webhook's `auth` as responses show it: never its password, token, client secret or
+/// private key; for a client certificate, the facts of its first certificate.
+#[derive(Serialize)]
+#[serde(tag = "type", rename_all = "lowercase")]
+enum AuthView<'a> {
+    Basic {
+        username: &'a str,
+    },
+    Bearer {},
+    #[serde(rename_all = "camelCase")]
+    OAuth2 {
+        token_url: &'a str,
+        client_id: &'a str,
+        scope: Option<&'a str>,
+        audience: Option<&'a str>,
+    },
+    #[serde(rename_all = "camelCase")]
+    Mtls {
+        certificate: &'a str,
+        certificate_subject: &'a str,
+        certificate_not_after: String,
+        certificate_sha256: &'a str,
+    },
+}
+
+impl<'a> From<&'a Auth> for AuthView<'a> {
+    fn from(auth: &'a Auth) -> Self {
+        match auth {
+            Auth::Basic { username, .. } => AuthView::Basic { username },
+            Auth::Bearer { .. } => AuthView::Bearer {},
+            Auth::OAuth2(o) => AuthView::OAuth2 {
+                token_url: &o.token_url,
+                client_id: &o.client_id,
+                scope: o.scope.as_deref(),
+                audience: o.audience.as_deref(),
+            },
+            Auth::Mtls(m) => AuthView::Mtls {
+                certificate: &m.certificate,
+                certificate_subject: &m.subject,
+                certificate_not_after: format_rfc3339(m.not_after),
+                certificate_sha256: &m.sha256,
+            },
+        }
+    }
+}
+
+/// A webhook's `template` as given, with the content type of a body template filled in.
+#[derive(Serialize)]
+#[serde(untagged)]
+enum TemplateView<'a> {
+    Preset {
+        preset: &'static str,
+    },
+    Body {
+        body: &'a str,
+        #[serde(rename = "contentType")]
+        content_type: &'a str,
+    },
+}
+
+impl<'a> From<&'a TemplateSpec> for TemplateView<'a> {
+    fn from(template: &'a TemplateSpec) -> Self {
+        match template {
+            TemplateSpec::Preset(preset) => TemplateView::Preset {
+                preset: preset.as_str(),
+            },
+            TemplateSpec::Body { body, content_type } => TemplateView::Body { body, content_type },
+        }
+    }
 }
 
 impl<'a> WebhookView<'a> {
@@ -140,6 +218,10 @@ impl<'a> WebhookView<'a> {
             deactivation_reason: w.deactivation_reason.as_deref(),
             failure_count: w.failure_count,
             failing_since: w.failing_since.map(format_rfc3339),
+            auth: s.auth.as_ref().map(AuthView::from),
+            filter: s.filter.as_deref(),
+            template: s.template.as_ref().map(TemplateView::from),
+            signature: s.signature.as_str(),
             secret: None,
         }
     }
@@ -151,10 +233,14 @@ impl<'a> WebhookView<'a> {
     }
 }
 
-/// The answer to `GET …/secret` and `POST …/rotate-secret`.
+/// The answer to `GET …/secret` and `POST …/rotate-secret`: the `v1` secret, and the `v1a`
+/// public key when the webhook signs with `v1a`.
 #[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct SecretView<'a> {
     pub secret: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub public_key: Option<String>,
 }
 
 /// The answer to `POST …/activate`.
@@ -165,19 +251,30 @@ pub struct ActivationView<'a> {
     pub dropped: u32,
 }
 
-/// The answer to `POST …/test`: the ping event and its one delivery.
+/// The answer to `POST …/test`: the ping event, its one delivery, and the body the receiver
+/// gets (the envelope, or the template rendered for the ping; `null` when it does not render,
+/// which the attempt then reports as `template_error`).
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct TestSentView {
     event_id: EventId,
     delivery_id: DeliveryId,
+    body: Option<String>,
+    content_type: String,
 }
 
 impl TestSentView {
-    pub fn new(event_id: EventId, delivery_id: DeliveryId) -> Self {
+    pub fn new(
+        event_id: EventId,
+        delivery_id: DeliveryId,
+        body: Option<String>,
+        content_type: String,
+    ) -> Self {
         TestSentView {
             event_id,
             delivery_id,
+            body,
+            content_type,
         }
     }
 }
@@ -298,7 +395,7 @@ pub struct NotificationView<'a> {
     webhook_id: WebhookId,
     created_date: String,
     message: &'a str,
-    activation_url: &'a str,
+    activation_url: Option<&'a str>,
 }
 
 impl<'a> NotificationView<'a> {
@@ -311,7 +408,132 @@ impl<'a> NotificationView<'a> {
             webhook_id: n.webhook_id,
             created_date: format_rfc3339(n.created),
             message: &n.message,
-            activation_url: &n.activation_url,
+            activation_url: n.activation_url.as_deref(),
+        }
+    }
+}
+
+// Portal links ---------------------------------------------------------------------------------
+
+/// A portal link in lists: never its URL (hookd keeps only the link token's hash).
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PortalLinkView {
+    id: PortalLinkId,
+    created_date: String,
+    expires_date: String,
+    read_only: bool,
+}
+
+impl From<&PortalLink> for PortalLinkView {
+    fn from(l: &PortalLink) -> Self {
+        PortalLinkView {
+            id: l.id,
+            created_date: format_rfc3339(l.created),
+            expires_date: format_rfc3339(l.expires),
+            read_only: l.read_only,
+        }
+    }
+}
+
+/// The answer to `POST …/portal-links`: the only time the link's URL is shown.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CreatedPortalLinkView {
+    id: PortalLinkId,
+    url: String,
+    created_date: String,
+    expires_date: String,
+    read_only: bool,
+}
+
+impl CreatedPortalLinkView {
+    pub fn new(link: &PortalLink, url: String) -> Self {
+        CreatedPortalLinkView {
+            id: link.id,
+            url,
+            created_date: format_rfc3339(link.created),
+            expires_date: format_rfc3339(link.expires),
+            read_only: link.read_only,
+        }
+    }
+}
+
+/// The answer to `POST /portal/{linkToken}`: the tab's session token and what the page shows
+/// of its account.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PortalSessionView<'a> {
+    session_token: String,
+    account_id: &'a AccountId,
+    account_name: &'a str,
+    language: &'static str,
+    read_only: bool,
+    expires_date: String,
+}
+
+impl<'a> PortalSessionView<'a> {
+    pub fn new(link: &PortalLink, account: &'a Account, session_token: String) -> Self {
+        PortalSessionView {
+            session_token,
+            account_id: &account.id,
+            account_name: &account.name,
+            language: account.language.code(),
+            read_only: link.read_only,
+            expires_date: format_rfc3339(link.expires),
+        }
+    }
+}
+
+// Health ---------------------------------------------------------------------------------------
+
+/// `GET …/stats`: a webhook's health over a window.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StatsView {
+    window: &'static str,
+    attempts: u64,
+    succeeded: u64,
+    failed: u64,
+    success_rate: Option<f64>,
+    latency_ms: Option<LatencyView>,
+    buckets: Vec<BucketView>,
+}
+
+#[derive(Serialize)]
+struct LatencyView {
+    p50: u64,
+    p95: u64,
+}
+
+#[derive(Serialize)]
+struct BucketView {
+    start: String,
+    succeeded: u32,
+    failed: u32,
+}
+
+impl From<&WindowStats> for StatsView {
+    fn from(stats: &WindowStats) -> Self {
+        StatsView {
+            window: stats.window.as_str(),
+            attempts: stats.attempts,
+            succeeded: stats.succeeded,
+            failed: stats.failed,
+            // Four decimals: a rate, not a measurement of the float's precision.
+            success_rate: stats
+                .success_rate
+                .map(|r| (r * 10_000.0).round() / 10_000.0),
+            latency_ms: stats.latency.map(|(p50, p95)| LatencyView { p50, p95 }),
+            buckets: stats
+                .buckets
+                .iter()
+                .map(|b| BucketView {
+                    start: format_rfc3339(b.start),
+                    succeeded: b.succeeded,
+                    failed: b.failed,
+                })
+                .collect(),
         }
     }
 }

@@ -2,15 +2,16 @@
 
 use hyper::StatusCode;
 
-use super::input::{self, Fields};
+use super::input::{self, Fields, WebhookContext};
 use super::request::{CursorKind, collect_invalid, next_cursor};
 use super::respond::{self, Response};
 use super::views::{ActivationView, SecretView, WebhookView};
 use super::{App, Call, list_response};
 use crate::crypto;
+use crate::dispatch::signature::SigningKeyPair;
 use crate::error::Error;
 use crate::ids::AccountId;
-use crate::model::WebhookStatus;
+use crate::model::{Webhook, WebhookStatus};
 use crate::patterns;
 use crate::time::now_millis;
 
@@ -27,7 +28,13 @@ pub async fn create(app: &App, call: &mut Call, account_id: &str) -> Result<Resp
     let account_id = &call.principal.require_account(&app.store, account_id)?;
     let body = call.json_body(app, false).await?;
     let mut fields = Fields::parse(&body)?;
-    let settings = input::webhook_settings(&mut fields, account_id.as_str(), app.target_policy());
+    let context = WebhookContext {
+        account_id: account_id.as_str(),
+        policy: app.target_policy(),
+        current_auth: None,
+        now: now_millis(),
+    };
+    let settings = input::webhook_settings(&mut fields, &context);
     let secret = input::optional_secret(&mut fields);
     let settings = fields.finish_with(settings)?;
     let secret = secret.unwrap_or_else(crypto::new_webhook_secret);
@@ -124,10 +131,18 @@ pub async fn update(
     let account_id = &call.principal.require_account(&app.store, account_id)?;
     let webhook_id = super::webhook_id(webhook_id)?;
     // A missing webhook is 404 whatever the body says.
-    app.store.webhook(account_id, webhook_id)?;
+    let (current, _) = app.store.webhook(account_id, webhook_id)?;
     let body = call.json_body(app, false).await?;
     let mut fields = Fields::parse(&body)?;
-    let settings = input::webhook_settings(&mut fields, account_id.as_str(), app.target_policy());
+    // Secrets omitted from a same-type `auth` are kept from this version; if another update
+    // comes first, its version no longer matches and the store refuses this one (409).
+    let context = WebhookContext {
+        account_id: account_id.as_str(),
+        policy: app.target_policy(),
+        current_auth: current.settings.auth.as_ref(),
+        now: now_millis(),
+    };
+    let settings = input::webhook_settings(&mut fields, &context);
     let version = input::version(&mut fields);
     let (settings, version) = fields.finish_with(settings.zip(version))?;
     let webhook = app
@@ -174,12 +189,23 @@ pub fn secret(
     let account_id = &call.principal.require_account(&app.store, account_id)?;
     let webhook_id = super::webhook_id(webhook_id)?;
     let (webhook, _) = app.store.webhook(account_id, webhook_id)?;
-    Ok(respond::json(
-        StatusCode::OK,
-        &SecretView {
-            secret: &webhook.secret,
-        },
-    ))
+    Ok(respond::json(StatusCode::OK, &secret_view(&webhook)?))
+}
+
+/// The secret, and the public key when the webhook signs with `v1a`.
+fn secret_view(webhook: &Webhook) -> Result<SecretView<'_>, Error> {
+    let public_key = match (&webhook.key_pair, webhook.settings.signature.asymmetric()) {
+        (Some(document), true) => Some(
+            SigningKeyPair::from_pkcs8(&document.0)
+                .map_err(|e| Error::Corrupt(format!("webhook {}: {e}", webhook.id)))?
+                .public_key(),
+        ),
+        _ => None,
+    };
+    Ok(SecretView {
+        secret: &webhook.secret,
+        public_key,
+    })
 }
 
 /// `POST /v1/accounts/{accountId}/webhooks/{webhookId}/rotate-secret`: the previous secret
@@ -202,12 +228,7 @@ pub async fn rotate_secret(
         .store
         .rotate_webhook_secret(account_id.clone(), webhook_id, secret, now_millis())
         .await?;
-    Ok(respond::json(
-        StatusCode::OK,
-        &SecretView {
-            secret: &webhook.secret,
-        },
-    ))
+    Ok(respond::json(StatusCode::OK, &secret_view(&webhook)?))
 }
 
 /// `POST /v1/accounts/{accountId}/webhooks/{webhookId}/activate` with `{"replayEvents": bool}`

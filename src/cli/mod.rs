@@ -176,6 +176,8 @@ pub enum TokenCommand {
 #[derive(Debug, Subcommand)]
 pub enum WebhookCommand {
     /// Create a webhook; its signing secret is shown in the answer.
+    // The receiver options belong to `update`'s "change" group; here it only gathers them.
+    #[command(group(ArgGroup::new("change").multiple(true)))]
     Create {
         /// The account's id.
         account: String,
@@ -191,6 +193,8 @@ pub enum WebhookCommand {
         /// The signing secret (`whsec_` + base64 of 24–64 bytes); generated when absent.
         #[arg(long, value_name = "whsec_…")]
         secret: Option<String>,
+        #[command(flatten)]
+        receiver: Box<ReceiverArgs>,
     },
     /// List ACCOUNT's webhooks.
     List {
@@ -224,6 +228,17 @@ pub enum WebhookCommand {
         /// Enable or disable deliveries.
         #[arg(long, value_name = "true|false", group = "change")]
         enabled: Option<bool>,
+        #[command(flatten)]
+        receiver: Box<ReceiverArgs>,
+        /// Stop authenticating to the receiver.
+        #[arg(long, group = "change", conflicts_with_all = AUTH_ARGS)]
+        no_auth: bool,
+        /// Deliver every subscribed event again (remove the filter).
+        #[arg(long, group = "change", conflicts_with = "filter")]
+        no_filter: bool,
+        /// Send the standard envelope again (remove the template).
+        #[arg(long, group = "change", conflicts_with_all = ["template_preset", "template_file"])]
+        no_template: bool,
     },
     /// Delete a webhook; its pending and buffered deliveries are cancelled.
     Delete {
@@ -256,6 +271,69 @@ pub enum WebhookCommand {
         /// The webhook's id.
         id: String,
     },
+}
+
+/// The flags that choose an auth type.
+const AUTH_ARGS: [&str; 4] = ["auth_basic", "auth_bearer", "auth_oauth2", "auth_mtls_cert"];
+
+/// The receiver-side options of `webhook create` and `webhook update`: how hookd
+/// authenticates to the receiver, which events it gets, the body it gets, how it is signed.
+#[derive(Debug, Clone, Default, Args)]
+pub struct ReceiverArgs {
+    /// HTTP Basic authentication (split at the first colon).
+    #[arg(long, value_name = "USER:PASS", group = "change", conflicts_with_all = ["auth_bearer", "auth_oauth2", "auth_mtls_cert"])]
+    pub auth_basic: Option<String>,
+    /// A bearer token sent with every delivery.
+    #[arg(long, value_name = "TOKEN", group = "change", conflicts_with_all = ["auth_oauth2", "auth_mtls_cert"])]
+    pub auth_bearer: Option<String>,
+    /// OAuth 2.0 client credentials from this token endpoint (with --client-id and
+    /// --client-secret).
+    #[arg(
+        long,
+        value_name = "TOKEN_URL",
+        group = "change",
+        conflicts_with = "auth_mtls_cert"
+    )]
+    pub auth_oauth2: Option<String>,
+    /// The OAuth 2.0 client id.
+    #[arg(long, value_name = "ID", requires = "auth_oauth2")]
+    pub client_id: Option<String>,
+    /// The OAuth 2.0 client secret (on update, omitted: the stored one is kept).
+    #[arg(long, value_name = "SECRET", requires = "auth_oauth2")]
+    pub client_secret: Option<String>,
+    /// The OAuth 2.0 scope to ask for.
+    #[arg(long, requires = "auth_oauth2")]
+    pub scope: Option<String>,
+    /// The audience to ask a token for.
+    #[arg(long, requires = "auth_oauth2")]
+    pub audience: Option<String>,
+    /// A client certificate (PEM chain) presented to the receiver.
+    #[arg(long, value_name = "FILE", group = "change")]
+    pub auth_mtls_cert: Option<PathBuf>,
+    /// The certificate's private key (unencrypted PEM; on update, omitted: the stored one is
+    /// kept).
+    #[arg(long, value_name = "FILE", requires = "auth_mtls_cert")]
+    pub auth_mtls_key: Option<PathBuf>,
+    /// A CEL expression: only subscribed events for which it is true are delivered.
+    #[arg(long, value_name = "EXPR", group = "change")]
+    pub filter: Option<String>,
+    /// A chat body instead of the envelope.
+    #[arg(
+        long,
+        value_name = "slack|discord",
+        group = "change",
+        conflicts_with = "template_file"
+    )]
+    pub template_preset: Option<String>,
+    /// A Jinja body template read from FILE.
+    #[arg(long, value_name = "FILE", group = "change")]
+    pub template_file: Option<PathBuf>,
+    /// The content type of the --template-file body (default application/json).
+    #[arg(long, value_name = "TYPE", requires = "template_file")]
+    pub content_type: Option<String>,
+    /// The signatures each delivery carries.
+    #[arg(long, value_name = "v1|v1a|\"v1 v1a\"", group = "change")]
+    pub signature: Option<String>,
 }
 
 /// `hookd event …`.

@@ -105,6 +105,10 @@ pub fn webhook(w: &Value) -> String {
         ("failing since", field(w, "failingSince")),
         ("deactivated", field(w, "deactivatedDate")),
         ("reason", field(w, "deactivationReason")),
+        ("auth", auth_summary(w.get("auth"))),
+        ("filter", field(w, "filter")),
+        ("template", template_summary(w.get("template"))),
+        ("signature", field(w, "signature")),
         ("created", field(w, "createdDate")),
         ("updated", field(w, "lastUpdate")),
     ];
@@ -127,9 +131,46 @@ pub fn activation(a: &Value) -> String {
     ])
 }
 
-/// `{"secret"}` of a rotation.
+/// A webhook's `auth` in a few words: its type and who it authenticates as (never a
+/// secret: responses have none).
+fn auth_summary(auth: Option<&Value>) -> String {
+    let Some(auth) = auth.filter(|a| !a.is_null()) else {
+        return text(None);
+    };
+    let who = match auth["type"].as_str() {
+        Some("basic") => field(auth, "username"),
+        Some("oauth2") => format!("{} at {}", field(auth, "clientId"), field(auth, "tokenUrl")),
+        Some("mtls") => format!(
+            "{}, until {}",
+            field(auth, "certificateSubject"),
+            field(auth, "certificateNotAfter")
+        ),
+        _ => String::new(),
+    };
+    let kind = field(auth, "type");
+    if who.is_empty() {
+        kind
+    } else {
+        format!("{kind} ({who})")
+    }
+}
+
+/// A webhook's `template`: the preset, or the body's content type.
+fn template_summary(template: Option<&Value>) -> String {
+    match template.filter(|t| !t.is_null()) {
+        None => text(None),
+        Some(t) if t.get("preset").is_some() => format!("preset {}", field(t, "preset")),
+        Some(t) => format!("body ({})", field(t, "contentType")),
+    }
+}
+
+/// `{"secret"}` of a rotation, and `publicKey` when the webhook signs with `v1a`.
 pub fn secret(s: &Value) -> String {
-    pairs(&[("secret", field(s, "secret"))])
+    let mut rows = vec![("secret", field(s, "secret"))];
+    if s.get("publicKey").is_some() {
+        rows.push(("public key", field(s, "publicKey")));
+    }
+    pairs(&rows)
 }
 
 /// `POST …/test`: the ping event and its one delivery.

@@ -371,6 +371,7 @@ impl DeliveryClient {
     }
 
     /// The configuration this client was built with.
+    #[cfg(test)]
     pub fn config(&self) -> &ClientConfig {
         &self.inner.config
     }

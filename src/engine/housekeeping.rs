@@ -1,5 +1,6 @@
-//! Background upkeep: buffered deliveries past the buffer window become `expired`, and records
-//! past `retention.events` are purged, each in small transactions so ingestion and delivery
+//! Background upkeep: buffered deliveries past the buffer window become `expired`, records
+//! past `retention.events` are purged, and so are health counts past the longest stats window
+//! and expired portal links, each in small transactions so ingestion and delivery
 //! never wait long behind them.
 
 use std::time::Duration;
@@ -55,6 +56,9 @@ pub async fn run(
                     break;
                 }
             }
+        }
+        if let Err(e) = store.purge_expired(now_millis()).await {
+            tracing::error!(error = %e, "cannot purge old health counts and portal links");
         }
     }
 }

@@ -12,6 +12,7 @@ mod housekeeping;
 mod mailbox;
 mod notify;
 pub mod pace;
+mod prepared;
 mod read_ahead;
 mod scheduler;
 mod slots;
@@ -23,7 +24,8 @@ use std::time::Duration;
 use tokio::sync::{Notify, watch};
 
 use crate::config::Config;
-use crate::dispatch::client::{ClientConfig, DeliveryClient};
+use crate::dispatch::client::{ClientConfig, DeliveryClient, TlsOptions};
+use crate::dispatch::oauth2::TokenCache;
 use crate::ids::{DeliveryId, WebhookId};
 use crate::metrics::Metrics;
 use crate::retry::RetryPolicy;
@@ -71,7 +73,8 @@ pub struct Engine {
 }
 
 impl Engine {
-    /// Starts the scheduler thread. Attempts run as tasks on `runtime`.
+    /// Starts the scheduler thread. Attempts run as tasks on `runtime`. Reads
+    /// `delivery.ca_file`: a missing or unusable file is an error naming the key.
     pub fn start(
         store: Store,
         config: &Config,
@@ -89,12 +92,22 @@ impl Engine {
             stop,
             housekeeping: std::sync::Mutex::new(None),
         });
-        let client = DeliveryClient::new(ClientConfig {
-            timeout: config.delivery.timeout,
-            connect_timeout: config.delivery.connect_timeout,
-            allow_private_targets: config.delivery.allow_private_targets,
-            user_agent: format!("hookd/{}", crate::VERSION),
-        });
+        // `delivery.ca_file`: roots trusted for receivers and token URLs besides the web's.
+        let extra_roots = config
+            .delivery
+            .load_extra_roots()
+            .map_err(|e| std::io::Error::other(e.0))?;
+        let client = DeliveryClient::with_tls(
+            ClientConfig {
+                timeout: config.delivery.timeout,
+                connect_timeout: config.delivery.connect_timeout,
+                allow_private_targets: config.delivery.allow_private_targets,
+                user_agent: format!("hookd/{}", crate::VERSION),
+            },
+            TlsOptions { extra_roots },
+        )
+        .map_err(|e| std::io::Error::other(format!("delivery.ca_file: {e}")))?;
+        let tokens = TokenCache::new(client.clone(), config.delivery.allow_http);
         let waker = signals.clone();
         store.on_due_work(Box::new(move |webhooks| {
             waker.send_all(webhooks.iter().copied().map(Signal::Wake));
@@ -123,11 +136,16 @@ impl Engine {
             after_failures: config.deactivation.after_failures,
             deactivate_after: config.deactivation.after.as_millis() as i64,
             buffer: config.retention.buffer.as_millis() as i64,
+            warn_after_failures: config.deactivation.warn_after_failures,
+            warn_after: config.deactivation.warn_after.as_millis() as i64,
             public_url: config.public_url.clone(),
         };
         let attempts = Arc::new(attempt::AttemptContext {
             store: store.clone(),
             client,
+            tokens,
+            prepared: prepared::PreparedCache::default(),
+            max_rendered_bytes: config.limits.max_event_bytes.saturating_mul(4),
             policy: Arc::new(policy),
             notifier,
             metrics,

@@ -1,12 +1,13 @@
-//! The operator's channel: the deactivation notice POSTed to `notifications.url`, signed with
-//! `notifications.secret` exactly like a delivery.
+//! The operator's channel: deactivation notices and early warnings POSTed to
+//! `notifications.url`, signed with `notifications.secret` exactly like a delivery.
 
 use std::time::Duration;
 
 use crate::dispatch::client::{Attempt, DeliveryClient, Outcome};
 use crate::dispatch::signature::signature_header;
 
-use crate::store::Deactivated;
+use crate::api::views::NotificationView;
+use crate::store::{Deactivated, FAILING_EVENT, Warned};
 use crate::time::now_millis;
 
 /// Attempts per notice; the notice is also stored and listed, so this channel is best effort.
@@ -21,22 +22,43 @@ pub struct Notifier {
 }
 
 impl Notifier {
-    /// POSTs the system event's envelope, retrying briefly on failure.
+    /// POSTs a deactivation: the system event's envelope, as receivers get it.
     pub async fn send(&self, notice: &Deactivated) {
-        let msg_id = notice.event_id.to_string();
+        self.post(
+            &notice.event_id.to_string(),
+            crate::store::DEACTIVATED_EVENT,
+            bytes::Bytes::from(notice.envelope.clone()),
+        )
+        .await;
+    }
+
+    /// POSTs an early warning: the notification as the API shows it.
+    pub async fn send_warning(&self, warned: &Warned) {
+        let view = NotificationView::new(warned.notification_id, &warned.notification);
+        match serde_json::to_vec(&view) {
+            Ok(body) => {
+                self.post(
+                    &warned.notification_id.to_string(),
+                    FAILING_EVENT,
+                    bytes::Bytes::from(body),
+                )
+                .await;
+            }
+            Err(e) => tracing::error!(error = %e, "cannot encode a notification"),
+        }
+    }
+
+    /// POSTs `body` signed like a delivery (with `notifications.secret`), retrying briefly.
+    async fn post(&self, msg_id: &str, event_type: &str, body: bytes::Bytes) {
         for attempt in 1..=ATTEMPTS {
             let timestamp = now_millis().div_euclid(1000);
             let mut headers = vec![
-                ("webhook-id".to_string(), msg_id.clone()),
+                ("webhook-id".to_string(), msg_id.to_string()),
                 ("webhook-timestamp".to_string(), timestamp.to_string()),
-                (
-                    "hookd-event-type".to_string(),
-                    crate::store::DEACTIVATED_EVENT.to_string(),
-                ),
+                ("hookd-event-type".to_string(), event_type.to_string()),
             ];
             if let Some(secret) = &self.secret
-                && let Some(signature) =
-                    signature_header(secret, None, &msg_id, timestamp, &notice.envelope)
+                && let Some(signature) = signature_header(secret, None, msg_id, timestamp, &body)
             {
                 headers.push(("webhook-signature".to_string(), signature));
             }
@@ -45,7 +67,7 @@ impl Notifier {
                 .send(Attempt {
                     url: &self.url,
                     headers: &headers,
-                    body: bytes::Bytes::from(notice.envelope.clone()),
+                    body: body.clone(),
                 })
                 .await;
             if result.outcome == Outcome::Success {

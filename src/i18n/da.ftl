@@ -37,6 +37,10 @@ date-month = { $month ->
 ## Notifications
 
 notification-deactivated = Webhooken »{ $name }« ({ $url }) er deaktiveret: { $reason }. Dens hændelser tilbageholdes indtil { $until }.
+notification-failing = { $count ->
+    [one] Webhooken »{ $name }« ({ $url }) fejler: ét mislykket forsøg siden { $since }; det seneste: { $error }. Hvis den bliver ved med at fejle, deaktiveres den, og dens hændelser tilbageholdes.
+   *[other] Webhooken »{ $name }« ({ $url }) fejler: { $count } mislykkede forsøg i træk siden { $since }; det seneste: { $error }. Hvis den bliver ved med at fejle, deaktiveres den, og dens hændelser tilbageholdes.
+}
 
 ## Activation pages
 
@@ -88,6 +92,8 @@ outcome-tls-error = TLS-fejl
 outcome-dns-error = DNS-fejl
 outcome-blocked = blokeret
 outcome-invalid-response = ugyldigt svar
+outcome-auth-error = godkendelsesfejl
+outcome-template-error = skabelonfejl
 
 ## Problem titles
 
@@ -146,6 +152,36 @@ admin-events-hint = Hændelser (adskilt med komma eller linjeskift)
 admin-version = Version { $version }
 admin-save = Gem
 admin-cancel = Annullér
+admin-auth = Godkendelse
+admin-auth-none = Ingen
+admin-auth-basic = Basic (brugernavn og adgangskode)
+admin-auth-bearer = Bearer-token
+admin-auth-oauth2 = OAuth 2.0 (client credentials)
+admin-auth-mtls = Klientcertifikat (mTLS)
+admin-auth-username = Brugernavn
+admin-auth-password = Adgangskode
+admin-auth-token = Token
+admin-auth-token-url = Token-URL
+admin-auth-client-id = Klient-id
+admin-auth-client-secret = Klienthemmelighed
+admin-auth-scope = Scope (valgfrit)
+admin-auth-audience = Audience (valgfrit)
+admin-auth-certificate = Certifikat (PEM)
+admin-auth-private-key = Privat nøgle (PEM)
+admin-unchanged = (uændret)
+admin-certificate-facts = Gemt certifikat: { $subject }, gyldigt til { $date }.
+admin-filter = Filter (CEL-udtryk, valgfrit)
+admin-template = Indhold
+admin-template-none = Standardkuvert
+admin-template-slack = Slack-besked
+admin-template-discord = Discord-besked
+admin-template-body = Egen skabelon (Jinja)
+admin-template-body-text = Skabelon
+admin-template-content-type = Indholdstype
+admin-signature = Signaturer
+admin-signature-v1 = v1 (HMAC med hemmeligheden)
+admin-signature-v1a = v1a (Ed25519 med den offentlige nøgle)
+admin-signature-v1-v1a = v1 og v1a
 admin-saved = »{ $name }« er gemt (version { $version }).
 admin-created = »{ $name }« er oprettet.
 admin-version-conflict = En anden har ændret denne webhook i mellemtiden (nu version { $version }). Genindlæs, og prøv igen.
@@ -162,6 +198,9 @@ admin-activated-dropped = { $count ->
    *[other] »{ $name }« er genaktiveret: { $count } tilbageholdte hændelser er kasseret.
 }
 admin-test-sent = Der er sendt en testhændelse til »{ $name }«.
+admin-test-body = Sendt indhold ({ $type }):
+admin-test-waiting = Venter på modtagerens svar…
+admin-test-answer = Modtagerens svar:
 admin-log-title = Leveringslog
 admin-log-of = Leveringslog for { $webhook }
 admin-refresh = Opdatér
@@ -175,3 +214,71 @@ admin-attempt = Forsøg { $number }
 admin-no-attempt = intet forsøg endnu
 admin-next-attempt = næste forsøg { $date }
 admin-duration = { $ms } ms
+
+## The admin page: portal links, portal mode, replay, health, activating with buffered events
+
+admin-portal-link = Portallink
+admin-portal-link-for = Portallink til { $account }
+portal-link-title = Nyt portallink til { $account }
+portal-link-expires = Gyldigt i
+portal-link-1h = 1 time
+portal-link-1d = 1 døgn
+portal-link-7d = 7 dage
+portal-link-read-only = Kun læseadgang (kan se, men ikke ændre noget)
+portal-link-create = Opret link
+portal-link-url = Link
+portal-link-copy = Kopiér
+portal-link-copied = Kopieret.
+portal-link-copy-by-hand = Linket er markeret: Kopiér det med Ctrl+C (⌘C på en Mac).
+portal-link-made = Alle, der åbner dette link, kan administrere kontoens webhooks indtil { $date }. Det vises kun nu: Kopiér det, før du lukker formularen.
+portal-link-made-read-only = Alle, der åbner dette link, kan se kontoens webhooks, leveringslogs og tilstand indtil { $date }, men ikke ændre noget. Det vises kun nu: Kopiér det, før du lukker formularen.
+portal-title = { $account } – hookd
+portal-who = Portal for { $account }
+portal-read-only = kun læseadgang
+portal-until = gyldigt indtil { $date }
+portal-ended-title = Dette portallink virker ikke længere
+portal-ended-text = Det er udløbet eller blevet tilbagekaldt. Bed om et nyt link.
+admin-replay = Send mislykkede leveringer igen siden …
+replay-title = Send leveringer til { $webhook } igen
+replay-since = Siden
+replay-statuses = Leveringer med status
+replay-hint = Hver levering får nu en ny række forsøg, den ældste først.
+replay-submit = Send igen
+replay-no-since = Angiv dato og klokkeslæt, der skal sendes igen fra.
+replay-no-status = Vælg mindst én status.
+replay-scheduled = { $count ->
+    [0] Intet at sende igen til »{ $webhook }«: Ingen leveringer passede.
+    [one] { $count } levering til »{ $webhook }« sendes igen.
+   *[other] { $count } leveringer til »{ $webhook }« sendes igen.
+}
+admin-health = Seneste 24 timer
+health-no-attempts = Ingen forsøg i de seneste 24 timer
+health-unavailable = ikke tilgængelig
+health-rate = { $rate } vellykket
+health-p95 = p95 { $ms } ms
+health-summary = Seneste 24 timer: { $attempts } forsøg (vellykket: { $succeeded }, mislykket: { $failed })
+admin-buffered = { $count ->
+    [one] { $count } tilbageholdt hændelse
+   *[other] { $count } tilbageholdte hændelser
+}
+admin-buffered-many = { $count } eller flere tilbageholdte hændelser
+admin-deliver-buffered-count = { $count ->
+    [one] levér den tilbageholdte hændelse
+   *[other] levér de { $count } tilbageholdte hændelser
+}
+admin-deliver-buffered-many = levér alle tilbageholdte hændelser ({ $count } eller flere)
+admin-confirm-drop = { $count ->
+    [one] Vil du genaktivere »{ $name }« uden den tilbageholdte hændelse? Hændelsen bliver kasseret.
+   *[other] Vil du genaktivere »{ $name }« uden de tilbageholdte hændelser? De { $count } hændelser bliver kasseret.
+}
+admin-confirm-drop-many = Vil du genaktivere »{ $name }« uden de tilbageholdte hændelser? De bliver alle kasseret ({ $count } eller flere).
+admin-confirm-drop-unknown = Vil du genaktivere »{ $name }« uden de tilbageholdte hændelser? De bliver kasseret.
+
+## Portal link pages (GET /portal/… for a link that does not work)
+
+portal-invalid-title = Linket er ugyldigt
+portal-invalid-text = Dette portallink er ugyldigt. Kontrollér, at du har kopieret hele linket, eller bed om et nyt.
+portal-expired-title = Linket er udløbet
+portal-expired-text = Dette portallink er udløbet. Bed om et nyt.
+portal-revoked-title = Linket er tilbagekaldt
+portal-revoked-text = Dette portallink er blevet tilbagekaldt. Bed om et nyt.

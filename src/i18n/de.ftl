@@ -36,6 +36,10 @@ date-month = { $month ->
 ## Notifications
 
 notification-deactivated = Der Webhook „{ $name }“ ({ $url }) wurde deaktiviert: { $reason }. Seine Ereignisse werden bis zum { $until } zwischengespeichert.
+notification-failing = { $count ->
+    [one] Der Webhook „{ $name }“ ({ $url }) schlägt fehl: ein fehlgeschlagener Versuch seit { $since }; zuletzt: { $error }. Schlägt er weiterhin fehl, wird er deaktiviert und seine Ereignisse werden zwischengespeichert.
+   *[other] Der Webhook „{ $name }“ ({ $url }) schlägt fehl: { $count } fehlgeschlagene Versuche in Folge seit { $since }; zuletzt: { $error }. Schlägt er weiterhin fehl, wird er deaktiviert und seine Ereignisse werden zwischengespeichert.
+}
 
 ## Activation pages
 
@@ -87,6 +91,8 @@ outcome-tls-error = TLS-Fehler
 outcome-dns-error = DNS-Fehler
 outcome-blocked = blockiert
 outcome-invalid-response = ungültige Antwort
+outcome-auth-error = Authentifizierungsfehler
+outcome-template-error = Vorlagenfehler
 
 ## Problem titles
 
@@ -145,6 +151,36 @@ admin-events-hint = Ereignisse (durch Komma oder Zeilenumbruch getrennt)
 admin-version = Version { $version }
 admin-save = Speichern
 admin-cancel = Abbrechen
+admin-auth = Authentifizierung
+admin-auth-none = Keine
+admin-auth-basic = Basic (Benutzername und Passwort)
+admin-auth-bearer = Bearer-Token
+admin-auth-oauth2 = OAuth 2.0 (Client Credentials)
+admin-auth-mtls = Client-Zertifikat (mTLS)
+admin-auth-username = Benutzername
+admin-auth-password = Passwort
+admin-auth-token = Token
+admin-auth-token-url = Token-URL
+admin-auth-client-id = Client-ID
+admin-auth-client-secret = Client-Geheimnis
+admin-auth-scope = Scope (optional)
+admin-auth-audience = Audience (optional)
+admin-auth-certificate = Zertifikat (PEM)
+admin-auth-private-key = Privater Schlüssel (PEM)
+admin-unchanged = (unverändert)
+admin-certificate-facts = Gespeichertes Zertifikat: { $subject }, gültig bis { $date }.
+admin-filter = Filter (CEL-Ausdruck, optional)
+admin-template = Inhalt
+admin-template-none = Standard-Umschlag
+admin-template-slack = Slack-Nachricht
+admin-template-discord = Discord-Nachricht
+admin-template-body = Eigene Vorlage (Jinja)
+admin-template-body-text = Vorlage
+admin-template-content-type = Inhaltstyp
+admin-signature = Signaturen
+admin-signature-v1 = v1 (HMAC mit dem Geheimnis)
+admin-signature-v1a = v1a (Ed25519 mit dem öffentlichen Schlüssel)
+admin-signature-v1-v1a = v1 und v1a
 admin-saved = „{ $name }“ gespeichert (Version { $version }).
 admin-created = „{ $name }“ angelegt.
 admin-version-conflict = Jemand anderes hat diesen Webhook inzwischen geändert (jetzt Version { $version }). Laden Sie ihn neu und versuchen Sie es noch einmal.
@@ -161,6 +197,9 @@ admin-activated-dropped = { $count ->
    *[other] „{ $name }“ reaktiviert: { $count } zwischengespeicherte Ereignisse wurden verworfen.
 }
 admin-test-sent = Testereignis an „{ $name }“ gesendet.
+admin-test-body = Gesendeter Inhalt ({ $type }):
+admin-test-waiting = Warten auf die Antwort des Empfängers…
+admin-test-answer = Antwort des Empfängers:
 admin-log-title = Zustellprotokoll
 admin-log-of = Zustellprotokoll von { $webhook }
 admin-refresh = Aktualisieren
@@ -174,3 +213,74 @@ admin-attempt = Versuch { $number }
 admin-no-attempt = noch kein Versuch
 admin-next-attempt = nächster Versuch { $date }
 admin-duration = { $ms } ms
+
+## The admin page: portal links, portal mode, replay, health, activating with buffered events
+
+admin-portal-link = Portal-Link
+admin-portal-link-for = Portal-Link für { $account }
+portal-link-title = Neuer Portal-Link für { $account }
+portal-link-expires = Gültig für
+portal-link-1h = 1 Stunde
+portal-link-1d = 1 Tag
+portal-link-7d = 7 Tage
+portal-link-read-only = Nur lesen (ansehen, aber nichts ändern)
+portal-link-create = Link erstellen
+portal-link-url = Link
+portal-link-copy = Kopieren
+portal-link-copied = Kopiert.
+portal-link-copy-by-hand = Der Link ist markiert: Kopieren Sie ihn mit Strg+C (⌘C auf dem Mac).
+portal-link-made = Wer diesen Link öffnet, kann bis zum { $date } die Webhooks dieses Kontos verwalten. Er wird nur jetzt angezeigt: Kopieren Sie ihn, bevor Sie dieses Formular schließen.
+portal-link-made-read-only = Wer diesen Link öffnet, kann bis zum { $date } die Webhooks, Zustellprotokolle und den Zustand dieses Kontos ansehen, aber nichts ändern. Er wird nur jetzt angezeigt: Kopieren Sie ihn, bevor Sie dieses Formular schließen.
+portal-title = { $account } – hookd
+portal-who = Portal für { $account }
+portal-read-only = nur lesen
+portal-until = gültig bis zum { $date }
+portal-ended-title = Dieser Portal-Link funktioniert nicht mehr
+portal-ended-text = Er ist abgelaufen oder wurde widerrufen. Bitte fordern Sie einen neuen Link an.
+admin-replay = Fehlgeschlagene Zustellungen seit … erneut senden
+replay-title = Zustellungen an { $webhook } erneut senden
+replay-since = Seit
+replay-statuses = Zustellungen mit dem Status
+replay-hint = Jede Zustellung beginnt jetzt eine neue Versuchsreihe, die älteste zuerst.
+replay-submit = Erneut senden
+replay-no-since = Bitte geben Sie Datum und Uhrzeit an, ab denen erneut gesendet werden soll.
+replay-no-status = Bitte wählen Sie mindestens einen Status.
+replay-scheduled = { $count ->
+    [0] Für „{ $webhook }“ gibt es nichts erneut zu senden: Keine Zustellung passt.
+    [one] { $count } Zustellung an „{ $webhook }“ wird erneut gesendet.
+   *[other] { $count } Zustellungen an „{ $webhook }“ werden erneut gesendet.
+}
+admin-health = Letzte 24 Stunden
+health-no-attempts = Keine Zustellversuche in den letzten 24 Stunden
+health-unavailable = nicht verfügbar
+health-rate = { $rate } erfolgreich
+health-p95 = p95 { $ms } ms
+health-summary = { $attempts ->
+    [one] Letzte 24 Stunden: { $attempts } Zustellversuch, { $succeeded } erfolgreich, { $failed } fehlgeschlagen
+   *[other] Letzte 24 Stunden: { $attempts } Zustellversuche, { $succeeded } erfolgreich, { $failed } fehlgeschlagen
+}
+admin-buffered = { $count ->
+    [one] { $count } zwischengespeichertes Ereignis
+   *[other] { $count } zwischengespeicherte Ereignisse
+}
+admin-buffered-many = { $count } oder mehr zwischengespeicherte Ereignisse
+admin-deliver-buffered-count = { $count ->
+    [one] das zwischengespeicherte Ereignis zustellen
+   *[other] die { $count } zwischengespeicherten Ereignisse zustellen
+}
+admin-deliver-buffered-many = alle zwischengespeicherten Ereignisse zustellen ({ $count } oder mehr)
+admin-confirm-drop = { $count ->
+    [one] Den Webhook „{ $name }“ ohne das zwischengespeicherte Ereignis reaktivieren? Es wird verworfen.
+   *[other] Den Webhook „{ $name }“ ohne die zwischengespeicherten Ereignisse reaktivieren? Die { $count } Ereignisse werden verworfen.
+}
+admin-confirm-drop-many = Den Webhook „{ $name }“ ohne die zwischengespeicherten Ereignisse reaktivieren? Alle ({ $count } oder mehr) werden verworfen.
+admin-confirm-drop-unknown = Den Webhook „{ $name }“ ohne die zwischengespeicherten Ereignisse reaktivieren? Sie werden verworfen.
+
+## Portal link pages (GET /portal/… for a link that does not work)
+
+portal-invalid-title = Link ungültig
+portal-invalid-text = Dieser Portal-Link ist ungültig. Bitte prüfen Sie, ob Sie den vollständigen Link kopiert haben, oder fordern Sie einen neuen an.
+portal-expired-title = Link abgelaufen
+portal-expired-text = Dieser Portal-Link ist abgelaufen. Bitte fordern Sie einen neuen an.
+portal-revoked-title = Link widerrufen
+portal-revoked-text = Dieser Portal-Link wurde widerrufen. Bitte fordern Sie einen neuen an.

@@ -66,6 +66,10 @@ date-month = { $month ->
 
 # $name and $url are the webhook's; $reason is reason-gone or reason-failures; $until a date.
 notification-deactivated = The webhook “{ $name }” ({ $url }) was deactivated: { $reason }. Its events are buffered until { $until }.
+notification-failing = { $count ->
+    [one] The webhook “{ $name }” ({ $url }) is failing: one failed attempt since { $since }; the last: { $error }. If it keeps failing, it will be deactivated and its events buffered.
+   *[other] The webhook “{ $name }” ({ $url }) is failing: { $count } failed attempts in a row since { $since }; the last: { $error }. If it keeps failing, it will be deactivated and its events buffered.
+}
 
 ## Activation pages (GET and POST /activate/…)
 
@@ -117,6 +121,8 @@ outcome-tls-error = TLS error
 outcome-dns-error = DNS error
 outcome-blocked = blocked
 outcome-invalid-response = invalid response
+outcome-auth-error = authentication error
+outcome-template-error = template error
 
 ## Problem titles by problem type (the API's `detail` and field messages stay as sent)
 
@@ -176,6 +182,36 @@ admin-events-hint = Events (comma- or line-separated)
 admin-version = Version { $version }
 admin-save = Save
 admin-cancel = Cancel
+admin-auth = Authentication
+admin-auth-none = None
+admin-auth-basic = Basic (user name and password)
+admin-auth-bearer = Bearer token
+admin-auth-oauth2 = OAuth 2.0 client credentials
+admin-auth-mtls = Client certificate (mTLS)
+admin-auth-username = User name
+admin-auth-password = Password
+admin-auth-token = Token
+admin-auth-token-url = Token URL
+admin-auth-client-id = Client ID
+admin-auth-client-secret = Client secret
+admin-auth-scope = Scope (optional)
+admin-auth-audience = Audience (optional)
+admin-auth-certificate = Certificate (PEM)
+admin-auth-private-key = Private key (PEM)
+admin-unchanged = (unchanged)
+admin-certificate-facts = Stored certificate: { $subject }, valid until { $date }.
+admin-filter = Filter (CEL expression, optional)
+admin-template = Body
+admin-template-none = Standard envelope
+admin-template-slack = Slack message
+admin-template-discord = Discord message
+admin-template-body = Own template (Jinja)
+admin-template-body-text = Template
+admin-template-content-type = Content type
+admin-signature = Signatures
+admin-signature-v1 = v1 (HMAC with the secret)
+admin-signature-v1a = v1a (Ed25519 with the public key)
+admin-signature-v1-v1a = v1 and v1a
 admin-saved = Saved “{ $name }” (version { $version }).
 admin-created = Created “{ $name }”.
 admin-version-conflict = Someone else changed this webhook (now version { $version }). Reload and try again.
@@ -192,6 +228,9 @@ admin-activated-dropped = { $count ->
    *[other] Activated “{ $name }”: { $count } buffered events were discarded.
 }
 admin-test-sent = Sent a test event to “{ $name }”.
+admin-test-body = Body sent ({ $type }):
+admin-test-waiting = Waiting for the receiver’s answer…
+admin-test-answer = The receiver’s answer:
 admin-log-title = Delivery log
 admin-log-of = Delivery log of { $webhook }
 admin-refresh = Refresh
@@ -206,3 +245,80 @@ admin-no-attempt = no attempt yet
 admin-next-attempt = next attempt { $date }
 # $ms is a formatted number of milliseconds.
 admin-duration = { $ms } ms
+
+## The admin page: portal links, portal mode, replay, health, activating with buffered events
+
+admin-portal-link = Portal link
+admin-portal-link-for = Portal link for { $account }
+portal-link-title = New portal link for { $account }
+portal-link-expires = Valid for
+portal-link-1h = 1 hour
+portal-link-1d = 1 day
+portal-link-7d = 7 days
+portal-link-read-only = Read only (can look, but change nothing)
+portal-link-create = Create link
+portal-link-url = Link
+portal-link-copy = Copy
+portal-link-copied = Copied.
+portal-link-copy-by-hand = The link is selected: copy it with Ctrl+C (⌘C on a Mac).
+# $date is when the link expires.
+portal-link-made = Whoever opens this link can manage this account's webhooks until { $date }. It is shown only now: copy it before you close this form.
+portal-link-made-read-only = Whoever opens this link can see this account's webhooks, delivery logs and health until { $date }, but change nothing. It is shown only now: copy it before you close this form.
+# The browser tab's title in the portal.
+portal-title = { $account } – hookd
+portal-who = Portal for { $account }
+portal-read-only = read only
+portal-until = valid until { $date }
+portal-ended-title = This portal link no longer works
+portal-ended-text = It has expired or has been revoked. Ask for a new link.
+admin-replay = Resend failed deliveries since …
+replay-title = Resend deliveries of { $webhook }
+replay-since = Since
+# Followed by one checkbox per delivery status (delivery-failed, delivery-expired, …).
+replay-statuses = Deliveries with the status
+replay-hint = Each delivery gets a fresh series of attempts now, oldest first.
+replay-submit = Resend
+replay-no-since = Enter the date and time to resend from.
+replay-no-status = Choose at least one status.
+replay-scheduled = { $count ->
+    [0] Nothing to resend for “{ $webhook }”: no delivery matched.
+    [one] { $count } delivery scheduled for “{ $webhook }”.
+   *[other] { $count } deliveries scheduled for “{ $webhook }”.
+}
+admin-health = Last 24 hours
+health-no-attempts = No attempts in the last 24 hours
+health-unavailable = not available
+# $rate is a formatted percentage: the share of attempts that succeeded.
+health-rate = { $rate } succeeded
+# $ms is a formatted number of milliseconds: 95% of the responses came at least this fast.
+health-p95 = p95 { $ms } ms
+health-summary = { $attempts ->
+    [one] Last 24 hours: { $attempts } attempt, { $succeeded } succeeded, { $failed } failed
+   *[other] Last 24 hours: { $attempts } attempts, { $succeeded } succeeded, { $failed } failed
+}
+admin-buffered = { $count ->
+    [one] { $count } buffered event
+   *[other] { $count } buffered events
+}
+# Where there are too many to count: $count is the number counted (1,000).
+admin-buffered-many = { $count } or more buffered events
+admin-deliver-buffered-count = { $count ->
+    [one] deliver the buffered event
+   *[other] deliver the { $count } buffered events
+}
+admin-deliver-buffered-many = deliver all buffered events ({ $count } or more)
+admin-confirm-drop = { $count ->
+    [one] Activate “{ $name }” without its buffered event? The event will be dropped.
+   *[other] Activate “{ $name }” without its buffered events? The { $count } events will be dropped.
+}
+admin-confirm-drop-many = Activate “{ $name }” without its buffered events? All of them ({ $count } or more) will be dropped.
+admin-confirm-drop-unknown = Activate “{ $name }” without its buffered events? They will be dropped.
+
+## Portal link pages (GET /portal/… for a link that does not work)
+
+portal-invalid-title = Link not valid
+portal-invalid-text = This portal link is not valid. Check that you copied the whole link, or ask for a new one.
+portal-expired-title = Link expired
+portal-expired-text = This portal link has expired. Ask for a new one.
+portal-revoked-title = Link revoked
+portal-revoked-text = This portal link has been revoked. Ask for a new one.

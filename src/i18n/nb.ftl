@@ -37,6 +37,10 @@ date-month = { $month ->
 ## Notifications
 
 notification-deactivated = Webhooken «{ $name }» ({ $url }) er deaktivert: { $reason }. Hendelsene holdes tilbake til { $until }.
+notification-failing = { $count ->
+    [one] Webhooken «{ $name }» ({ $url }) feiler: ett mislykket forsøk siden { $since }; det siste: { $error }. Hvis den fortsetter å feile, blir den deaktivert og hendelsene holdes tilbake.
+   *[other] Webhooken «{ $name }» ({ $url }) feiler: { $count } mislykkede forsøk på rad siden { $since }; det siste: { $error }. Hvis den fortsetter å feile, blir den deaktivert og hendelsene holdes tilbake.
+}
 
 ## Activation pages
 
@@ -88,6 +92,8 @@ outcome-tls-error = TLS-feil
 outcome-dns-error = DNS-feil
 outcome-blocked = blokkert
 outcome-invalid-response = ugyldig svar
+outcome-auth-error = autentiseringsfeil
+outcome-template-error = malfeil
 
 ## Problem titles
 
@@ -146,6 +152,36 @@ admin-events-hint = Hendelser (skilt med komma eller linjeskift)
 admin-version = Versjon { $version }
 admin-save = Lagre
 admin-cancel = Avbryt
+admin-auth = Autentisering
+admin-auth-none = Ingen
+admin-auth-basic = Basic (brukernavn og passord)
+admin-auth-bearer = Bearer-token
+admin-auth-oauth2 = OAuth 2.0 (client credentials)
+admin-auth-mtls = Klientsertifikat (mTLS)
+admin-auth-username = Brukernavn
+admin-auth-password = Passord
+admin-auth-token = Token
+admin-auth-token-url = Token-URL
+admin-auth-client-id = Klient-ID
+admin-auth-client-secret = Klienthemmelighet
+admin-auth-scope = Scope (valgfritt)
+admin-auth-audience = Audience (valgfritt)
+admin-auth-certificate = Sertifikat (PEM)
+admin-auth-private-key = Privat nøkkel (PEM)
+admin-unchanged = (uendret)
+admin-certificate-facts = Lagret sertifikat: { $subject }, gyldig til { $date }.
+admin-filter = Filter (CEL-uttrykk, valgfritt)
+admin-template = Innhold
+admin-template-none = Standardkonvolutt
+admin-template-slack = Slack-melding
+admin-template-discord = Discord-melding
+admin-template-body = Egen mal (Jinja)
+admin-template-body-text = Mal
+admin-template-content-type = Innholdstype
+admin-signature = Signaturer
+admin-signature-v1 = v1 (HMAC med hemmeligheten)
+admin-signature-v1a = v1a (Ed25519 med den offentlige nøkkelen)
+admin-signature-v1-v1a = v1 og v1a
 admin-saved = «{ $name }» er lagret (versjon { $version }).
 admin-created = «{ $name }» er opprettet.
 admin-version-conflict = Noen andre har endret denne webhooken i mellomtiden (nå versjon { $version }). Last inn på nytt og prøv igjen.
@@ -162,6 +198,9 @@ admin-activated-dropped = { $count ->
    *[other] «{ $name }» er reaktivert: { $count } tilbakeholdte hendelser er forkastet.
 }
 admin-test-sent = Testhendelse sendt til «{ $name }».
+admin-test-body = Sendt innhold ({ $type }):
+admin-test-waiting = Venter på mottakerens svar…
+admin-test-answer = Mottakerens svar:
 admin-log-title = Leveringslogg
 admin-log-of = Leveringslogg for { $webhook }
 admin-refresh = Oppdater
@@ -175,3 +214,71 @@ admin-attempt = Forsøk { $number }
 admin-no-attempt = ingen forsøk ennå
 admin-next-attempt = neste forsøk { $date }
 admin-duration = { $ms } ms
+
+## The admin page: portal links, portal mode, replay, health, activating with buffered events
+
+admin-portal-link = Portallenke
+admin-portal-link-for = Portallenke for { $account }
+portal-link-title = Ny portallenke for { $account }
+portal-link-expires = Gyldig i
+portal-link-1h = 1 time
+portal-link-1d = 1 døgn
+portal-link-7d = 7 dager
+portal-link-read-only = Bare lesetilgang (kan se, men ikke endre noe)
+portal-link-create = Opprett lenke
+portal-link-url = Lenke
+portal-link-copy = Kopier
+portal-link-copied = Kopiert.
+portal-link-copy-by-hand = Lenken er merket: Kopier den med Ctrl+C (⌘C på Mac).
+portal-link-made = Alle som åpner denne lenken, kan administrere webhookene til kontoen fram til { $date }. Den vises bare nå: Kopier den før du lukker skjemaet.
+portal-link-made-read-only = Alle som åpner denne lenken, kan se webhookene, leveringsloggene og tilstanden til kontoen fram til { $date }, men ikke endre noe. Den vises bare nå: Kopier den før du lukker skjemaet.
+portal-title = { $account } – hookd
+portal-who = Portal for { $account }
+portal-read-only = bare lesetilgang
+portal-until = gyldig til { $date }
+portal-ended-title = Denne portallenken virker ikke lenger
+portal-ended-text = Den er utløpt eller trukket tilbake. Be om en ny lenke.
+admin-replay = Send mislykkede leveringer på nytt siden …
+replay-title = Send leveringer til { $webhook } på nytt
+replay-since = Siden
+replay-statuses = Leveringer med status
+replay-hint = Hver levering får nå en ny serie forsøk, den eldste først.
+replay-submit = Send på nytt
+replay-no-since = Angi dato og klokkeslett det skal sendes på nytt fra.
+replay-no-status = Velg minst én status.
+replay-scheduled = { $count ->
+    [0] Ingenting å sende på nytt til «{ $webhook }»: Ingen leveringer passet.
+    [one] { $count } levering til «{ $webhook }» sendes på nytt.
+   *[other] { $count } leveringer til «{ $webhook }» sendes på nytt.
+}
+admin-health = Siste 24 timer
+health-no-attempts = Ingen forsøk de siste 24 timene
+health-unavailable = ikke tilgjengelig
+health-rate = { $rate } vellykket
+health-p95 = p95 { $ms } ms
+health-summary = Siste 24 timer: { $attempts } forsøk (vellykket: { $succeeded }, mislykket: { $failed })
+admin-buffered = { $count ->
+    [one] { $count } tilbakeholdt hendelse
+   *[other] { $count } tilbakeholdte hendelser
+}
+admin-buffered-many = { $count } eller flere tilbakeholdte hendelser
+admin-deliver-buffered-count = { $count ->
+    [one] lever den tilbakeholdte hendelsen
+   *[other] lever de { $count } tilbakeholdte hendelsene
+}
+admin-deliver-buffered-many = lever alle tilbakeholdte hendelser ({ $count } eller flere)
+admin-confirm-drop = { $count ->
+    [one] Vil du reaktivere «{ $name }» uten den tilbakeholdte hendelsen? Hendelsen blir forkastet.
+   *[other] Vil du reaktivere «{ $name }» uten de tilbakeholdte hendelsene? De { $count } hendelsene blir forkastet.
+}
+admin-confirm-drop-many = Vil du reaktivere «{ $name }» uten de tilbakeholdte hendelsene? De blir alle forkastet ({ $count } eller flere).
+admin-confirm-drop-unknown = Vil du reaktivere «{ $name }» uten de tilbakeholdte hendelsene? De blir forkastet.
+
+## Portal link pages (GET /portal/… for a link that does not work)
+
+portal-invalid-title = Lenken er ugyldig
+portal-invalid-text = Denne portallenken er ugyldig. Kontroller at du har kopiert hele lenken, eller be om en ny.
+portal-expired-title = Lenken er utløpt
+portal-expired-text = Denne portallenken er utløpt. Be om en ny.
+portal-revoked-title = Lenken er trukket tilbake
+portal-revoked-text = Denne portallenken er trukket tilbake. Be om en ny.

@@ -37,6 +37,10 @@ date-month = { $month ->
 ## Notifications
 
 notification-deactivated = O webhook «{ $name }» ({ $url }) foi desativado: { $reason }. Os respetivos eventos ficam retidos até { $until }.
+notification-failing = { $count ->
+    [one] O webhook «{ $name }» ({ $url }) está a falhar: uma tentativa falhada desde { $since }; a última: { $error }. Se continuar a falhar, será desativado e os respetivos eventos ficarão retidos.
+   *[other] O webhook «{ $name }» ({ $url }) está a falhar: { $count } tentativas falhadas seguidas desde { $since }; a última: { $error }. Se continuar a falhar, será desativado e os respetivos eventos ficarão retidos.
+}
 
 ## Activation pages
 
@@ -88,6 +92,8 @@ outcome-tls-error = erro TLS
 outcome-dns-error = erro DNS
 outcome-blocked = bloqueada
 outcome-invalid-response = resposta inválida
+outcome-auth-error = erro de autenticação
+outcome-template-error = erro de modelo
 
 ## Problem titles
 
@@ -146,6 +152,36 @@ admin-events-hint = Eventos (separados por vírgulas ou mudanças de linha)
 admin-version = Versão { $version }
 admin-save = Guardar
 admin-cancel = Cancelar
+admin-auth = Autenticação
+admin-auth-none = Nenhuma
+admin-auth-basic = Basic (nome de utilizador e palavra-passe)
+admin-auth-bearer = Token bearer
+admin-auth-oauth2 = OAuth 2.0 (credenciais de cliente)
+admin-auth-mtls = Certificado de cliente (mTLS)
+admin-auth-username = Nome de utilizador
+admin-auth-password = Palavra-passe
+admin-auth-token = Token
+admin-auth-token-url = URL do token
+admin-auth-client-id = ID do cliente
+admin-auth-client-secret = Segredo do cliente
+admin-auth-scope = Âmbito (opcional)
+admin-auth-audience = Audiência (opcional)
+admin-auth-certificate = Certificado (PEM)
+admin-auth-private-key = Chave privada (PEM)
+admin-unchanged = (inalterado)
+admin-certificate-facts = Certificado guardado: { $subject }, válido até { $date }.
+admin-filter = Filtro (expressão CEL, opcional)
+admin-template = Conteúdo
+admin-template-none = Envelope padrão
+admin-template-slack = Mensagem do Slack
+admin-template-discord = Mensagem do Discord
+admin-template-body = Modelo próprio (Jinja)
+admin-template-body-text = Modelo
+admin-template-content-type = Tipo de conteúdo
+admin-signature = Assinaturas
+admin-signature-v1 = v1 (HMAC com o segredo)
+admin-signature-v1a = v1a (Ed25519 com a chave pública)
+admin-signature-v1-v1a = v1 e v1a
 admin-saved = «{ $name }» guardado (versão { $version }).
 admin-created = «{ $name }» criado.
 admin-version-conflict = Outra pessoa alterou este webhook entretanto (agora na versão { $version }). Recarregue e tente novamente.
@@ -162,6 +198,9 @@ admin-activated-dropped = { $count ->
    *[other] «{ $name }» reativado: { $count } eventos retidos foram descartados.
 }
 admin-test-sent = Evento de teste enviado para «{ $name }».
+admin-test-body = Conteúdo enviado ({ $type }):
+admin-test-waiting = A aguardar a resposta do destinatário…
+admin-test-answer = Resposta do destinatário:
 admin-log-title = Registo de entregas
 admin-log-of = Registo de entregas de { $webhook }
 admin-refresh = Atualizar
@@ -175,3 +214,74 @@ admin-attempt = Tentativa { $number }
 admin-no-attempt = ainda sem tentativas
 admin-next-attempt = próxima tentativa: { $date }
 admin-duration = { $ms } ms
+
+## The admin page: portal links, portal mode, replay, health, activating with buffered events
+
+admin-portal-link = Ligação do portal
+admin-portal-link-for = Ligação do portal para { $account }
+portal-link-title = Nova ligação do portal para { $account }
+portal-link-expires = Válida durante
+portal-link-1h = 1 hora
+portal-link-1d = 1 dia
+portal-link-7d = 7 dias
+portal-link-read-only = Só de leitura (permite ver, mas não alterar nada)
+portal-link-create = Criar ligação
+portal-link-url = Ligação
+portal-link-copy = Copiar
+portal-link-copied = Copiada.
+portal-link-copy-by-hand = A ligação está selecionada: copie-a com Ctrl+C (⌘C num Mac).
+portal-link-made = Quem abrir esta ligação pode gerir os webhooks desta conta até { $date }. Só é mostrada agora: copie-a antes de fechar este formulário.
+portal-link-made-read-only = Quem abrir esta ligação pode ver os webhooks, os registos de entregas e o estado desta conta até { $date }, mas não pode alterar nada. Só é mostrada agora: copie-a antes de fechar este formulário.
+portal-title = { $account } – hookd
+portal-who = Portal de { $account }
+portal-read-only = só de leitura
+portal-until = válida até { $date }
+portal-ended-title = Esta ligação do portal já não funciona
+portal-ended-text = Expirou ou foi revogada. Peça uma nova ligação.
+admin-replay = Reenviar entregas falhadas desde …
+replay-title = Reenviar entregas de { $webhook }
+replay-since = Desde
+replay-statuses = Entregas com o estado
+replay-hint = Cada entrega recomeça agora uma nova série de tentativas, da mais antiga para a mais recente.
+replay-submit = Reenviar
+replay-no-since = Indique a data e a hora a partir das quais reenviar.
+replay-no-status = Selecione pelo menos um estado.
+replay-scheduled = { $count ->
+    [0] Nada a reenviar para «{ $webhook }»: nenhuma entrega corresponde.
+    [one] { $count } entrega para «{ $webhook }» agendada para reenvio.
+   *[other] { $count } entregas para «{ $webhook }» agendadas para reenvio.
+}
+admin-health = Últimas 24 horas
+health-no-attempts = Nenhuma tentativa nas últimas 24 horas
+health-unavailable = indisponível
+health-rate = taxa de sucesso: { $rate }
+health-p95 = p95 { $ms } ms
+health-summary = { $attempts ->
+    [one] Últimas 24 horas: { $attempts } tentativa (bem-sucedidas: { $succeeded }, falhadas: { $failed })
+   *[other] Últimas 24 horas: { $attempts } tentativas (bem-sucedidas: { $succeeded }, falhadas: { $failed })
+}
+admin-buffered = { $count ->
+    [one] { $count } evento retido
+   *[other] { $count } eventos retidos
+}
+admin-buffered-many = { $count } ou mais eventos retidos
+admin-deliver-buffered-count = { $count ->
+    [one] entregar o evento retido
+   *[other] entregar os { $count } eventos retidos
+}
+admin-deliver-buffered-many = entregar todos os eventos retidos ({ $count } ou mais)
+admin-confirm-drop = { $count ->
+    [one] Reativar «{ $name }» sem o evento retido? O evento será descartado.
+   *[other] Reativar «{ $name }» sem os eventos retidos? Os { $count } eventos serão descartados.
+}
+admin-confirm-drop-many = Reativar «{ $name }» sem os eventos retidos? Serão todos descartados ({ $count } ou mais).
+admin-confirm-drop-unknown = Reativar «{ $name }» sem os eventos retidos? Serão descartados.
+
+## Portal link pages (GET /portal/… for a link that does not work)
+
+portal-invalid-title = Ligação inválida
+portal-invalid-text = Esta ligação do portal não é válida. Verifique se copiou a ligação completa ou peça uma nova.
+portal-expired-title = Ligação expirada
+portal-expired-text = Esta ligação do portal expirou. Peça uma nova.
+portal-revoked-title = Ligação revogada
+portal-revoked-text = Esta ligação do portal foi revogada. Peça uma nova.

@@ -6,7 +6,5 @@
 
 pub mod filter;
 pub mod json;
-// Client certificates for webhooks that authenticate with mTLS: used once webhooks carry `auth`.
-#[allow(dead_code)]
 pub mod pem;
 pub mod template;

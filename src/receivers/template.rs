@@ -78,8 +78,9 @@ thread_local! {
 /// What replaces the end of the data when it does not fit.
 const TRUNCATED: &str = "\n… (truncated)";
 
-/// A chat service with a preset body.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// A chat service with a preset body (stored by its API name).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Preset {
     /// `{"text": "…"}` for Slack incoming webhooks.
     Slack,
@@ -210,10 +211,15 @@ impl Template {
                 });
             }
         };
-        Ok(Template {
+        Ok(Template::of_preset(preset))
+    }
+
+    /// The template of a preset already chosen.
+    pub fn of_preset(preset: Preset) -> Template {
+        Template {
             kind: Kind::Preset(preset),
             content_type: DEFAULT_CONTENT_TYPE.into(),
-        })
+        }
     }
 
     /// The content type the rendered body is sent with.

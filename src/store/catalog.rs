@@ -9,8 +9,9 @@ use std::ops::Bound;
 use std::sync::{Arc, RwLock, RwLockReadGuard};
 
 use crate::crypto::TokenHash;
-use crate::ids::{AccountId, TokenId, WebhookId};
-use crate::model::{Account, TokenRecord, Webhook};
+use crate::ids::{AccountId, PortalLinkId, TokenId, WebhookId};
+use crate::model::{Account, PortalLink, TokenRecord, Webhook};
+use crate::receivers::filter::Filter;
 
 /// One account and everything it owns that lives in memory.
 #[derive(Debug, Clone)]
@@ -32,7 +33,15 @@ pub struct Catalog {
     pub token_hashes: HashMap<TokenHash, (AccountId, TokenId)>,
     /// Webhook id → webhook, for the scheduler and attempt results.
     pub webhooks_by_id: HashMap<WebhookId, Arc<Webhook>>,
+    /// Portal links (few, short-lived), for portal sessions and the links listing.
+    pub portal_links: HashMap<PortalLinkId, PortalLink>,
+    /// The compiled filters of the webhooks that have one. A filter is compiled when a
+    /// webhook is put with a filter text not compiled yet, so fan-out never parses one.
+    pub filters: CompiledFilters,
 }
+
+/// Compiled filters by webhook (see [`Catalog::filters`]).
+pub type CompiledFilters = HashMap<WebhookId, Arc<Filter>>;
 
 impl Catalog {
     /// A catalog of these records (as a backend reads them at start): tokens and webhooks
@@ -62,9 +71,10 @@ impl Catalog {
         catalog
     }
 
-    /// Adds or replaces a webhook in both indexes.
+    /// Adds or replaces a webhook in both indexes, compiling its filter if its text changed.
     pub fn put_webhook(&mut self, webhook: Arc<Webhook>) {
         if let Some(entry) = self.accounts.get_mut(&webhook.account_id) {
+            compile_filter(&mut self.filters, &webhook);
             self.webhooks_by_id.insert(webhook.id, webhook.clone());
             Arc::make_mut(entry).webhooks.insert(webhook.id, webhook);
         }
@@ -76,11 +86,24 @@ impl Catalog {
             Arc::make_mut(entry).webhooks.remove(&webhook_id);
         }
         self.webhooks_by_id.remove(&webhook_id);
+        self.filters.remove(&webhook_id);
     }
 
     /// A webhook by its id.
     pub fn webhook_by_id(&self, id: WebhookId) -> Option<Arc<Webhook>> {
         self.webhooks_by_id.get(&id).cloned()
+    }
+
+    /// Adds a portal link of a known account.
+    pub fn insert_portal_link(&mut self, link: PortalLink) {
+        if self.accounts.contains_key(&link.account_id) {
+            self.portal_links.insert(link.id, link);
+        }
+    }
+
+    /// Removes every portal link of an account (it is being deleted).
+    pub fn remove_portal_links_of(&mut self, account_id: &AccountId) {
+        self.portal_links.retain(|_, l| &l.account_id != account_id);
     }
 
     /// Adds or replaces a token in both indexes.
@@ -89,6 +112,36 @@ impl Catalog {
             self.token_hashes
                 .insert(token.hash, (token.account_id.clone(), token.id));
             Arc::make_mut(entry).tokens.insert(token.id, token);
+        }
+    }
+}
+
+/// Keeps `filters` in step with `webhook`'s filter: compiled once per filter text (a webhook
+/// is put again on every change of its failure count, which must not recompile it). A stored
+/// filter that no longer compiles (refused by a later build) is left out: fan-out then counts
+/// it as an evaluation error, so its webhook gets nothing rather than everything.
+fn compile_filter(filters: &mut CompiledFilters, webhook: &Webhook) {
+    let Some(source) = &webhook.settings.filter else {
+        filters.remove(&webhook.id);
+        return;
+    };
+    if filters
+        .get(&webhook.id)
+        .is_some_and(|compiled| compiled.source() == source)
+    {
+        return;
+    }
+    match Filter::compile(source) {
+        Ok(compiled) => {
+            filters.insert(webhook.id, Arc::new(compiled));
+        }
+        Err(why) => {
+            filters.remove(&webhook.id);
+            tracing::warn!(
+                webhook = %webhook.id,
+                error = %why,
+                "a stored filter does not compile; no event matches it"
+            );
         }
     }
 }

@@ -13,6 +13,7 @@ pub mod health;
 pub(crate) mod pg;
 pub(crate) mod redb;
 pub(crate) mod rules;
+pub mod stats;
 mod types;
 
 use std::path::Path;
@@ -20,20 +21,25 @@ use std::sync::Arc;
 
 use catalog::{Page, SharedCatalog, page};
 pub use redb::OpenError;
-pub use rules::DEACTIVATED_EVENT;
+pub use rules::{DEACTIVATED_EVENT, FAILING_EVENT};
 pub(crate) use types::{Activation, Recorded};
 pub use types::{
     AttemptReport, Deactivated, DeliveryFilter, DeliveryPolicy, DueBatch, DueItem, FanOut,
-    Ingested, LinkTarget, NewEvent, TokenOwner,
+    Ingested, LinkTarget, NewEvent, ReplayRange, TokenOwner, Warned,
 };
 
 use crate::crypto::TokenHash;
 use crate::error::Error;
 use crate::i18n::Lang;
-use crate::ids::{AccountId, DeliveryId, EventId, NotificationId, TokenId, WebhookId};
-use crate::model::{Account, TokenRecord, Webhook, WebhookSettings};
+use crate::ids::{
+    AccountId, DeliveryId, EventId, NotificationId, PortalLinkId, TokenId, WebhookId,
+};
+use crate::model::{Account, PortalLink, TokenRecord, Webhook, WebhookSettings};
 use crate::records::{DeliveryRecord, NotificationRecord, StoredEvent};
 use crate::time::Millis;
+
+/// The most deliveries one transaction of a replay sends again.
+pub const REPLAY_CHUNK: usize = 1000;
 
 /// Told, once per commit, which webhooks have new due work (the engine listens): one call per
 /// commit instead of one wake-up per ingested event.
@@ -378,6 +384,64 @@ impl Store {
         on_backend!(self, b => b.retry_delivery(account_id, delivery_id, now).await)
     }
 
+    /// Sends a webhook's finished deliveries of a time range again (see [`ReplayRange`]),
+    /// oldest first, in transactions of at most [`REPLAY_CHUNK`] deliveries so a large replay
+    /// never holds the writer long. Returns how many were scheduled.
+    pub async fn replay(
+        &self,
+        account_id: AccountId,
+        webhook_id: WebhookId,
+        range: ReplayRange,
+    ) -> Result<usize, Error> {
+        let range = Arc::new(range);
+        let mut scheduled = 0;
+        let mut after = None;
+        loop {
+            let (count, next) = on_backend!(self, b => {
+                b.replay(account_id.clone(), webhook_id, range.clone(), after, REPLAY_CHUNK)
+                    .await
+            })?;
+            scheduled += count;
+            match next {
+                Some(next) => after = Some(next),
+                None => return Ok(scheduled),
+            }
+        }
+    }
+
+    /// A webhook's health over a window ending in the bucket that holds `now`.
+    pub async fn webhook_stats(
+        &self,
+        webhook_id: WebhookId,
+        window: stats::Window,
+        now: Millis,
+    ) -> Result<stats::WindowStats, Error> {
+        let (from, to) = window.slots(now);
+        let slots = on_backend!(self, b => b.webhook_stats(webhook_id, from, to).await)?;
+        Ok(stats::summarize(window, now, slots))
+    }
+
+    /// Forgets what has outlived its use: health slots older than the longest stats window,
+    /// portal links past their expiry.
+    pub async fn purge_expired(&self, now: Millis) -> Result<(), Error> {
+        on_backend!(self, b => b.purge_expired(now).await)
+    }
+
+    /// Stores a new portal link.
+    pub async fn create_portal_link(&self, link: PortalLink) -> Result<PortalLink, Error> {
+        on_backend!(self, b => b.create_portal_link(link).await)
+    }
+
+    /// Revokes a live portal link; its sessions stop working at once.
+    pub async fn revoke_portal_link(
+        &self,
+        account_id: AccountId,
+        link_id: PortalLinkId,
+        now: Millis,
+    ) -> Result<(), Error> {
+        on_backend!(self, b => b.revoke_portal_link(account_id, link_id, now).await)
+    }
+
     /// Reactivates a webhook, replaying or dropping its buffer.
     pub async fn activate(
         &self,
@@ -500,6 +564,25 @@ fn not_found_webhook(id: WebhookId) -> Error {
 }
 
 impl Store {
+    /// A portal link by its id, whether or not it has expired.
+    pub fn portal_link(&self, id: PortalLinkId) -> Option<PortalLink> {
+        self.catalog().read().portal_links.get(&id).cloned()
+    }
+
+    /// An account's portal links that have not expired at `now`, oldest first.
+    pub fn live_portal_links(&self, account_id: &AccountId, now: Millis) -> Vec<PortalLink> {
+        let mut links: Vec<PortalLink> = self
+            .catalog()
+            .read()
+            .portal_links
+            .values()
+            .filter(|l| &l.account_id == account_id && l.is_live(now))
+            .cloned()
+            .collect();
+        links.sort_by_key(|l| l.id);
+        links
+    }
+
     /// The account with this id.
     pub fn account(&self, id: &AccountId) -> Option<Account> {
         self.catalog()

@@ -5,9 +5,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::ids::{AccountId, DeliveryId, EventId, TokenId, WebhookId};
+use crate::ids::{AccountId, DeliveryId, EventId, NotificationId, TokenId, WebhookId};
 use crate::model::Webhook;
-use crate::records::{DeliveryStatus, Outcome};
+use crate::records::{DeliveryStatus, NotificationRecord, Outcome};
 use crate::retry::RetryPolicy;
 use crate::time::Millis;
 
@@ -64,6 +64,8 @@ pub struct Ingested {
     pub replayed: bool,
     /// The deliveries made (empty on a replay).
     pub delivery_ids: Vec<DeliveryId>,
+    /// Webhooks whose filter failed to evaluate for this event (not delivered to).
+    pub filter_errors: u32,
 }
 
 /// The result of one delivery attempt, to be recorded.
@@ -111,6 +113,16 @@ pub struct DeliveryFilter {
     pub status: Option<DeliveryStatus>,
 }
 
+/// Which deliveries of a webhook a replay sends again: those created in `[since, until)` whose
+/// status is among `statuses`, each due `now`.
+#[derive(Debug, Clone)]
+pub struct ReplayRange {
+    pub since: Millis,
+    pub until: Millis,
+    pub statuses: Vec<DeliveryStatus>,
+    pub now: Millis,
+}
+
 /// Everything that decides what happens after an attempt.
 #[derive(Debug, Clone)]
 pub struct DeliveryPolicy {
@@ -121,6 +133,10 @@ pub struct DeliveryPolicy {
     pub deactivate_after: Millis,
     /// `retention.buffer`, in milliseconds.
     pub buffer: Millis,
+    /// `deactivation.warn_after_failures` (0: no early warning).
+    pub warn_after_failures: u32,
+    /// `deactivation.warn_after`, in milliseconds.
+    pub warn_after: Millis,
     /// Base of activation links.
     pub public_url: String,
 }
@@ -135,13 +151,25 @@ pub struct Deactivated {
     /// The system event: its id and the envelope POSTed to `notifications.url`.
     pub event_id: EventId,
     pub envelope: Vec<u8>,
+    /// Filters that failed to evaluate for the system event.
+    pub filter_errors: u32,
 }
 
 /// The result of recording an attempt.
 #[derive(Debug, Clone, Default)]
 pub struct Recorded {
     pub still_pending: bool,
+    /// The early warning this attempt gave, if it gave one.
+    pub warned: Option<Warned>,
     pub deactivated: Option<Deactivated>,
+}
+
+/// What the engine must do after an early warning was committed: tell the operator's
+/// channel (`notifications.url`) and the log.
+#[derive(Debug, Clone)]
+pub struct Warned {
+    pub notification_id: NotificationId,
+    pub notification: NotificationRecord,
 }
 
 /// The result of an activation.

@@ -15,6 +15,7 @@ const PROBLEM_TYPES: &[&str] = &[
     "unauthorized",
     "forbidden",
     "not-found",
+    "gone",
     "method-not-allowed",
     "version-conflict",
     "conflict",

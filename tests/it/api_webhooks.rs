@@ -33,6 +33,10 @@ const WEBHOOK_FIELDS: &[&str] = &[
     "deactivationReason",
     "failureCount",
     "failingSince",
+    "auth",
+    "filter",
+    "template",
+    "signature",
 ];
 
 /// Asserts `secret` is `whsec_` + base64 of 24–64 bytes.
@@ -154,6 +158,10 @@ fn create_returns_every_field_with_its_default_and_the_secret() {
     assert_eq!(w["deactivationReason"], Value::Null);
     assert_eq!(w["failureCount"], 0);
     assert_eq!(w["failingSince"], Value::Null);
+    assert_eq!(w["auth"], Value::Null);
+    assert_eq!(w["filter"], Value::Null);
+    assert_eq!(w["template"], Value::Null);
+    assert_eq!(w["signature"], "v1");
     assert_secret_form(&w["secret"]);
     let id = w["id"].as_str().unwrap().to_string();
 

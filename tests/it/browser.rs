@@ -16,6 +16,8 @@ use base64::Engine;
 use hookd::i18n::{self, Lang};
 use serde_json::{Value, json};
 
+mod account_holders;
+
 const INSTALL: &str = "apt-get update && apt-get install -y chromium chromium-driver";
 const WAIT: Duration = Duration::from_secs(20);
 const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
@@ -534,6 +536,11 @@ fn admin_page_in_headless_chromium() {
         "Delivery log of Bookings v2"
     );
     assert_eq!(receiver.wait_for(1, WAIT)[0].json()["type"], "hookd.ping");
+    // The notice shows the body sent and the receiver's answer.
+    let sent = String::from_utf8(receiver.requests()[0].body.clone()).unwrap();
+    b.wait_text("//div[@id='notice']", "the test's body and answer", |t| {
+        t.contains(&sent) && t.contains("The receiver’s answer:") && t.contains("HTTP 200")
+    });
 
     // A name that is HTML is shown as text, never parsed.
     b.click("//button[@id='create-webhook']");
@@ -547,6 +554,35 @@ fn admin_page_in_headless_chromium() {
         json!(0)
     );
     assert_eq!(b.alert_text(), None, "no script ran");
+
+    // The receiver options: a filter and the Slack preset, through the form into the API.
+    b.click("//button[@id='create-webhook']");
+    b.fill("//input[@id='wh-name']", "Big orders to Slack");
+    b.fill("//textarea[@id='wh-events']", "order.*");
+    b.fill("//input[@id='wh-url']", &receiver.url);
+    b.fill("//textarea[@id='wh-filter']", "data.total >= 100");
+    b.click("//select[@id='wh-template']/option[@value='slack']");
+    assert!(!b.displayed("//textarea[@id='wh-template-body']"));
+    b.click("//select[@id='wh-signature']/option[@value='v1 v1a']");
+    save_form(&b);
+    b.wait_displayed(&row("Big orders to Slack"));
+    let slack = find_webhook("Big orders to Slack").expect("created through the page");
+    assert_eq!(slack["filter"], "data.total >= 100");
+    assert_eq!(slack["template"], json!({"preset": "slack"}));
+    assert_eq!(slack["signature"], "v1 v1a");
+    assert_eq!(slack["auth"], Value::Null);
+    // Editing shows them again, and saving keeps them.
+    action(&b, "Big orders to Slack", "Update");
+    b.wait("the edit form with its filter", |b| {
+        (b.value_of("//textarea[@id='wh-filter']").ok()? == "data.total >= 100").then_some(())
+    });
+    assert_eq!(b.value_of("//select[@id='wh-template']").unwrap(), "slack");
+    save_form(&b);
+    b.wait_gone(FORM);
+    let saved = find_webhook("Big orders to Slack").unwrap();
+    assert_eq!(saved["version"], 2);
+    assert_eq!(saved["filter"], "data.total >= 100");
+    assert_eq!(saved["template"], json!({"preset": "slack"}));
 
     // A webhook deactivated by a 410, and an event so the log has more than one delivery.
     let r = server.post(
@@ -588,12 +624,16 @@ fn admin_page_in_headless_chromium() {
         eprintln!("wrote {}", path.display());
     }
 
-    // Activate it, delivering what was buffered meanwhile.
+    // Activate it, delivering what was buffered meanwhile (chosen by default).
     b.click(&format!("{}//summary", row("Legacy CRM")));
-    b.click(&format!(
-        "{}//label[.='deliver buffered events']",
+    b.wait_displayed(&format!(
+        "{}//label[.='deliver the buffered event']",
         row("Legacy CRM")
     ));
+    assert_eq!(
+        b.exec("return document.querySelector('#webhook-rows .activate input').checked"),
+        json!(true)
+    );
     action(&b, "Legacy CRM", "Activate");
     b.wait_text("//div[@id='notice']", "the activation", |t| {
         t == "Activated “Legacy CRM”: 1 buffered event is being delivered."

@@ -1286,3 +1286,160 @@ crate::on_both_backends!(
     event_send_inline_and_from_file_and_show,
     delivery_list_with_filters_and_retry,
 );
+#[test]
+fn webhook_receiver_options_from_the_command_line() {
+    let server = Server::start();
+    let account = server.create_account("Receivers");
+    let dir = tempfile::tempdir().unwrap();
+    let template = dir.path().join("body.j2");
+    std::fs::write(&template, "{{ event.type }} for {{ event.account }}").unwrap();
+    let created = cli(
+        &server,
+        &[
+            "webhook",
+            "create",
+            &account,
+            "--name",
+            "options",
+            "--url",
+            "http://127.0.0.1:9/hook",
+            "--event",
+            "a.*",
+            "--auth-basic",
+            "ann:pa:ss",
+            "--filter",
+            "data.n > 1",
+            "--template-file",
+            template.to_str().unwrap(),
+            "--content-type",
+            "text/plain",
+            "--signature",
+            "v1 v1a",
+            "--json",
+        ],
+    )
+    .json();
+    assert_eq!(created["auth"], json!({"type": "basic", "username": "ann"}));
+    assert_eq!(created["filter"], "data.n > 1");
+    assert_eq!(
+        created["template"],
+        json!({"body": "{{ event.type }} for {{ event.account }}", "contentType": "text/plain"})
+    );
+    assert_eq!(created["signature"], "v1 v1a");
+    let id = created["id"].as_str().unwrap().to_string();
+    let path = webhook_path(&account, &id);
+    // The password went in whole: split at the first colon only.
+    let receiver = Receiver::ok();
+    let moved = cli(
+        &server,
+        &["webhook", "update", &account, &id, "--url", &receiver.url],
+    );
+    moved.ok();
+    let ping = cli(&server, &["webhook", "test", &account, &id, "--json"]);
+    ping.ok();
+    let got = receiver.wait_for(1, Duration::from_secs(20));
+    let basic = format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode("ann:pa:ss")
+    );
+    assert_eq!(got[0].header("authorization"), Some(basic.as_str()));
+    assert_eq!(got[0].body, format!("hookd.ping for {account}").as_bytes());
+    assert_eq!(got[0].header("content-type"), Some("text/plain"));
+
+    // oauth2, then another token URL with the stored client and secret kept.
+    let updated = cli(
+        &server,
+        &[
+            "webhook",
+            "update",
+            &account,
+            &id,
+            "--auth-oauth2",
+            "http://127.0.0.1:9/token",
+            "--client-id",
+            "client",
+            "--client-secret",
+            "s3cret",
+            "--scope",
+            "events",
+            "--template-preset",
+            "slack",
+            "--json",
+        ],
+    )
+    .json();
+    assert_eq!(updated["auth"]["type"], "oauth2");
+    assert_eq!(updated["template"], json!({"preset": "slack"}));
+    assert_eq!(updated["filter"], "data.n > 1", "kept: {updated}");
+    let moved = cli(
+        &server,
+        &[
+            "webhook",
+            "update",
+            &account,
+            &id,
+            "--auth-oauth2",
+            "http://127.0.0.1:8/token",
+            "--json",
+        ],
+    )
+    .json();
+    assert_eq!(
+        moved["auth"],
+        json!({"type": "oauth2", "tokenUrl": "http://127.0.0.1:8/token", "clientId": "client",
+               "scope": "events", "audience": null})
+    );
+    let table = cli(
+        &server,
+        &["webhook", "update", &account, &id, "--signature", "v1a"],
+    );
+    assert_eq!(
+        field(table.ok(), "auth"),
+        "oauth2 (client at http://127.0.0.1:8/token)"
+    );
+    let secret = cli(&server, &["webhook", "rotate-secret", &account, &id]);
+    assert!(field(secret.ok(), "public key").starts_with("whpk_"));
+
+    // Clearing.
+    let cleared = cli(
+        &server,
+        &[
+            "webhook",
+            "update",
+            &account,
+            &id,
+            "--no-auth",
+            "--no-filter",
+            "--no-template",
+            "--json",
+        ],
+    )
+    .json();
+    for member in ["auth", "filter", "template"] {
+        assert_eq!(cleared[member], Value::Null, "{member}");
+    }
+    assert_eq!(cleared["signature"], "v1a", "kept");
+
+    // Two auth types, a bad USER:PASS, or a template preset beside a file: usage errors.
+    let version = server.get(&path, ADMIN).json["version"].clone();
+    for args in [
+        vec!["--auth-basic", "a:b", "--auth-bearer", "t"],
+        vec!["--auth-basic", "no-colon"],
+        vec!["--template-preset", "slack", "--template-file", "x"],
+        vec!["--no-auth", "--auth-bearer", "t"],
+        vec!["--client-id", "c"],
+    ] {
+        let mut all = vec!["webhook", "update", account.as_str(), id.as_str()];
+        all.extend(args.iter().copied());
+        let out = cli(&server, &all);
+        assert_eq!(out.code(), Some(2), "{args:?}: {}", out.stderr);
+    }
+    assert_eq!(server.get(&path, ADMIN).json["version"], version);
+    // A refused option is the API's 400, named.
+    let out = cli(
+        &server,
+        &["webhook", "update", &account, &id, "--filter", "data.n >"],
+    );
+    assert_eq!(out.code(), Some(1));
+    assert!(out.stderr.contains("filter"), "{}", out.stderr);
+}

@@ -505,6 +505,12 @@ fn test_event_lists_and_shows() {
     let got = receiver.wait_for(1, WAIT).remove(0);
     assert_eq!(got.json()["type"], "hookd.ping");
     assert_eq!(got.header("webhook-id"), r.json["eventId"].as_str());
+    // The answer shows the very body the receiver gets.
+    assert_eq!(
+        r.json["body"].as_str().map(str::as_bytes),
+        Some(&got.body[..])
+    );
+    assert_eq!(r.json["contentType"], "application/json");
     let delivery_id = r.json["deliveryId"].as_str().unwrap().to_string();
     let d = eventually(WAIT, || {
         let d = server.get(

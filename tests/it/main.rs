@@ -4,6 +4,7 @@
 
 mod common;
 
+mod account_holders;
 mod api_accounts;
 mod api_auth;
 mod api_webhooks;
@@ -24,6 +25,7 @@ mod openapi;
 mod properties;
 mod receive;
 mod receiver_faults;
+mod receivers;
 mod soak;
 mod startup;
 mod storage_faults;

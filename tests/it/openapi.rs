@@ -233,6 +233,10 @@ fn the_named_schemas_exist_with_api_md_field_names() {
                 "deactivationReason",
                 "failureCount",
                 "failingSince",
+                "auth",
+                "filter",
+                "template",
+                "signature",
             ],
         ),
         (
@@ -247,6 +251,10 @@ fn the_named_schemas_exist_with_api_md_field_names() {
                 "secret",
                 "rateLimit",
                 "ordered",
+                "auth",
+                "filter",
+                "template",
+                "signature",
             ],
         ),
         (
@@ -261,6 +269,35 @@ fn the_named_schemas_exist_with_api_md_field_names() {
                 "rateLimit",
                 "ordered",
                 "version",
+                "auth",
+                "filter",
+                "template",
+                "signature",
+            ],
+        ),
+        ("WebhookSecret", &["secret", "publicKey"]),
+        ("AuthBasic", &["type", "username", "password"]),
+        ("AuthBearer", &["type", "token"]),
+        (
+            "AuthOAuth2",
+            &[
+                "type",
+                "tokenUrl",
+                "clientId",
+                "clientSecret",
+                "scope",
+                "audience",
+            ],
+        ),
+        (
+            "AuthMtls",
+            &[
+                "type",
+                "certificate",
+                "privateKey",
+                "certificateSubject",
+                "certificateNotAfter",
+                "certificateSha256",
             ],
         ),
         (
@@ -321,6 +358,22 @@ fn the_named_schemas_exist_with_api_md_field_names() {
             assert!(props.contains_key(*field), "{name} lacks `{field}`");
         }
     }
+    // Every attempt outcome, the receiver-side outcomes included; the signature schemes.
+    let outcomes = &schemas["Attempt"]["properties"]["outcome"]["enum"];
+    for outcome in ["success", "tls_error", "auth_error", "template_error"] {
+        assert!(
+            outcomes.as_array().unwrap().iter().any(|o| o == outcome),
+            "{outcome}"
+        );
+    }
+    assert_eq!(
+        schemas["Signature"]["enum"],
+        serde_json::json!(["v1", "v1a", "v1 v1a"])
+    );
+    assert_eq!(
+        schemas["TemplateSpec"]["oneOf"].as_array().unwrap().len(),
+        2
+    );
     // Pages: {items, nextCursor}.
     let pages: Vec<_> = schemas
         .as_object()
@@ -419,6 +472,4 @@ fn backup_is_documented_as_a_binary_download() {
     );
 }
 
-crate::on_both_backends!(
-    served_document_is_openapi_3_1_and_matches_the_route_table,
-);
+crate::on_both_backends!(served_document_is_openapi_3_1_and_matches_the_route_table,);

@@ -31,7 +31,7 @@ pub struct Backlog {
 /// endpoint.
 pub async fn build_backlog(ctx: &Ctx, name: &str, events: u64) -> Result<Backlog, String> {
     let dir = ctx.workdir(name)?;
-    let (hookd, _) = Hookd::start(&ctx.hookd, dir.path(), &Settings::default()).await?;
+    let (hookd, _) = ctx.start_hookd(dir.path(), Settings::default()).await?;
     hookd.create_account().await?;
     let port = free_port()?;
     hookd

@@ -7,12 +7,12 @@ use std::time::Duration;
 use serde_json::json;
 
 use super::{Ctx, Outcome, mb};
-use crate::hookd::{Hookd, Settings};
+use crate::hookd::Settings;
 use crate::report::{Row, Target, Unit};
 
 pub async fn run(ctx: &mut Ctx) -> Outcome {
     let dir = ctx.workdir("footprint")?;
-    let (mut hookd, ready) = Hookd::start(&ctx.hookd, dir.path(), &Settings::default()).await?;
+    let (mut hookd, ready) = ctx.start_hookd(dir.path(), Settings::default()).await?;
     // Let start-up work (store creation, first scheduler pass) settle.
     tokio::time::sleep(Duration::from_secs(1)).await;
     let idle = mb(hookd.rss_kib());

@@ -9,7 +9,7 @@
 use serde_json::{Value, json};
 
 use super::{Ctx, Outcome, hook_url, mb, per};
-use crate::hookd::{Hookd, Settings, free_port};
+use crate::hookd::{Settings, free_port};
 use crate::load::{self, Shape};
 use crate::receiver::Server;
 use crate::report::{Row, Target, Unit};
@@ -47,7 +47,7 @@ pub async fn run(ctx: &mut Ctx) -> Outcome {
     let mut rss_end = Vec::new();
     for phase in &PHASES {
         let dir = ctx.workdir("ingest")?;
-        let (mut hookd, _) = Hookd::start(&ctx.hookd, dir.path(), &Settings::default()).await?;
+        let (mut hookd, _) = ctx.start_hookd(dir.path(), Settings::default()).await?;
         hookd.create_account().await?;
         for i in 0..phase.webhooks {
             hookd

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 use super::{Ctx, Outcome, hook_url, per, wait_unique};
-use crate::hookd::{Hookd, Settings, free_port};
+use crate::hookd::{Settings, free_port};
 use crate::load::{self, Shape};
 use crate::payload::now_us;
 use crate::receiver::Server;
@@ -40,8 +40,9 @@ async fn phase(ctx: &Ctx, port: u16, with_dead: bool) -> Result<Phase, String> {
     let dir = ctx.workdir("isolation")?;
     let settings = Settings {
         delivery_timeout: "5s",
+        ..Settings::default()
     };
-    let (mut hookd, _) = Hookd::start(&ctx.hookd, dir.path(), &settings).await?;
+    let (mut hookd, _) = ctx.start_hookd(dir.path(), settings).await?;
     hookd.create_account().await?;
     hookd
         .create_webhook(&hook_url(port, 0), &["bench.*"], None)

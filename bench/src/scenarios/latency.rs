@@ -10,7 +10,7 @@ use std::time::Duration;
 use serde_json::json;
 
 use super::{Ctx, Outcome, hook_url, per, wait_unique};
-use crate::hookd::{Hookd, Settings, free_port};
+use crate::hookd::{Settings, free_port};
 use crate::load::{self, Shape};
 use crate::receiver::Server;
 use crate::report::{Row, Target, Unit};
@@ -21,7 +21,7 @@ pub async fn run(ctx: &mut Ctx) -> Outcome {
     let receiver = Server::receiver(([127, 0, 0, 1], port).into(), ctx.recorder.clone())
         .map_err(|e| format!("cannot start the receiver: {e}"))?;
     let dir = ctx.workdir("latency")?;
-    let (mut hookd, _) = Hookd::start(&ctx.hookd, dir.path(), &Settings::default()).await?;
+    let (mut hookd, _) = ctx.start_hookd(dir.path(), Settings::default()).await?;
     hookd.create_account().await?;
     hookd
         .create_webhook(&hook_url(port, 0), &["bench.*"], None)

@@ -7,11 +7,13 @@
 
 pub mod backlog;
 pub mod ceilings;
+pub mod cluster;
 pub mod drain;
 pub mod footprint;
 pub mod ingest;
 pub mod isolation;
 pub mod latency;
+pub mod receivers;
 pub mod sustained;
 
 use std::path::PathBuf;
@@ -23,11 +25,12 @@ use serde_json::Value;
 
 use crate::hookd::Hookd;
 use crate::load::{Shape, Spec};
+use crate::postgres::PgCluster;
 use crate::receiver::Recorder;
 use crate::report::Row;
 
-/// Every scenario's name, in the order they run.
-pub const NAMES: [&str; 7] = [
+/// Every scenario's name, in the order they run (`cluster` only with the postgres backend).
+pub const NAMES: [&str; 9] = [
     "ingest",
     "drain",
     "sustained",
@@ -35,7 +38,13 @@ pub const NAMES: [&str; 7] = [
     "isolation",
     "backlog",
     "footprint",
+    "cluster",
+    "receivers",
 ];
+
+/// The scenarios a run of the postgres backend makes unless told otherwise (the others need
+/// the embedded store's file, or take longer than they tell about a database).
+pub const POSTGRES_DEFAULT: [&str; 4] = ["ingest", "drain", "latency", "cluster"];
 
 /// Sizes and durations of one run (`--quick` scales them all down).
 #[derive(Clone, Debug)]
@@ -52,6 +61,8 @@ pub struct Scale {
     pub latency_duration: Duration,
     pub isolation_events: u64,
     pub backlog_events: u64,
+    /// Events of each phase of the receivers scenario (each fans out to ten webhooks).
+    pub receivers_events: u64,
     pub ceiling_phase: Duration,
     pub fsync_duration: Duration,
 }
@@ -72,6 +83,7 @@ impl Scale {
                 latency_duration: Duration::from_secs(3),
                 isolation_events: 5_000,
                 backlog_events: 50_000,
+                receivers_events: 2_000,
                 ceiling_phase: Duration::from_secs(2),
                 fsync_duration: Duration::from_secs(1),
             }
@@ -89,6 +101,7 @@ impl Scale {
                 latency_duration: Duration::from_secs(30),
                 isolation_events: 50_000,
                 backlog_events: 1_000_000,
+                receivers_events: 20_000,
                 ceiling_phase: Duration::from_secs(5),
                 fsync_duration: Duration::from_secs(2),
             }
@@ -141,12 +154,29 @@ pub struct Ctx {
     pub recorder: Arc<Recorder>,
     pub ceilings: Ceilings,
     pub carried: Carried,
+    /// The PostgreSQL server when the run measures the postgres backend.
+    pub postgres: Option<Arc<PgCluster>>,
 }
 
 /// What a scenario returns: its table rows and its raw figures.
 pub type Outcome = Result<(Vec<Row>, Value), String>;
 
 impl Ctx {
+    /// Starts a hookd in `dir` with `settings`, on a fresh database of its own when the run
+    /// measures the postgres backend. Returns it and its time to ready.
+    pub async fn start_hookd(
+        &self,
+        dir: &std::path::Path,
+        mut settings: crate::hookd::Settings,
+    ) -> Result<(Hookd, Duration), String> {
+        if let Some(db) = &self.postgres {
+            settings.postgres_url = Some(db.new_database("bench")?);
+        }
+        let (mut hookd, ready) = Hookd::start(&self.hookd, dir, &settings).await?;
+        hookd.database = self.postgres.clone();
+        Ok((hookd, ready))
+    }
+
     /// A fresh, self-deleting work dir for one hookd.
     pub fn workdir(&self, name: &str) -> Result<tempfile::TempDir, String> {
         tempfile::Builder::new()

@@ -10,7 +10,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use super::{Ctx, Outcome, hook_url, mb, per, wait_unique};
-use crate::hookd::{Hookd, Settings, free_port};
+use crate::hookd::{Settings, free_port};
 use crate::load::{self, Shape};
 use crate::payload::now_us;
 use crate::receiver::Server;
@@ -83,7 +83,7 @@ fn allowed_backlog(rate: f64) -> f64 {
 
 async fn trial(ctx: &Ctx, port: u16, rate: f64, duration: Duration) -> Result<Trial, String> {
     let dir = ctx.workdir("sustained")?;
-    let (mut hookd, _) = Hookd::start(&ctx.hookd, dir.path(), &Settings::default()).await?;
+    let (mut hookd, _) = ctx.start_hookd(dir.path(), Settings::default()).await?;
     hookd.create_account().await?;
     hookd
         .create_webhook(&hook_url(port, 0), &["bench.*"], None)

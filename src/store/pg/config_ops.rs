@@ -15,9 +15,9 @@ use crate::crypto::TokenHash;
 use crate::error::Error;
 use crate::i18n::Lang;
 use crate::ids::{AccountId, TokenId, WebhookId};
-use crate::model::{Account, PreviousSecret, TokenRecord, Webhook, WebhookSettings, WebhookStatus};
+use crate::model::{Account, TokenRecord, Webhook, WebhookSettings};
 use crate::store::catalog::AccountEntry;
-use crate::store::redb::PREVIOUS_SECRET_GRACE_MS;
+use crate::store::rules;
 use crate::store::types::TokenOwner;
 use crate::time::Millis;
 
@@ -194,11 +194,8 @@ impl PgStore {
             .ok_or_else(|| not_found_account(&id))?;
         let seq: i64 = row.get(0);
         let account: Account = from_json(row.get(1))?;
-        tx.execute("DELETE FROM hookd_tokens WHERE account_id = $1", &[&id.as_str()])
-            .await
-            .db(shared)?;
         tx.execute(
-            "DELETE FROM hookd_webhooks WHERE account_id = $1",
+            "DELETE FROM hookd_tokens WHERE account_id = $1",
             &[&id.as_str()],
         )
         .await
@@ -211,24 +208,48 @@ impl PgStore {
             "hookd_idempotency",
             "hookd_notifications",
         ] {
-            tx.execute(&format!("DELETE FROM {table} WHERE account_seq = $1"), &[&seq])
-                .await
-                .db(shared)?;
+            tx.execute(
+                &format!("DELETE FROM {table} WHERE account_seq = $1"),
+                &[&seq],
+            )
+            .await
+            .db(shared)?;
         }
+        tx.execute(
+            "DELETE FROM hookd_stats WHERE webhook_id IN
+                 (SELECT id FROM hookd_webhooks WHERE account_id = $1)",
+            &[&id.as_str()],
+        )
+        .await
+        .db(shared)?;
+        tx.execute(
+            "DELETE FROM hookd_portal_links WHERE account_id = $1",
+            &[&id.as_str()],
+        )
+        .await
+        .db(shared)?;
+        tx.execute(
+            "DELETE FROM hookd_webhooks WHERE account_id = $1",
+            &[&id.as_str()],
+        )
+        .await
+        .db(shared)?;
         tx.execute("DELETE FROM hookd_accounts WHERE id = $1", &[&id.as_str()])
             .await
             .db(shared)?;
         let version = sync::bump(&*tx, shared).await?;
         shared.commit(tx).await?;
         apply_catalog(shared, version, |c| {
-            if let Some(entry) = c.accounts.remove(&id) {
+            if let Some(entry) = c.accounts.get(&id).cloned() {
                 for token in entry.tokens.values() {
                     c.token_hashes.remove(&token.hash);
                 }
                 for webhook_id in entry.webhooks.keys() {
-                    c.webhooks_by_id.remove(webhook_id);
+                    c.remove_webhook(&id, *webhook_id);
                 }
             }
+            c.remove_portal_links_of(&id);
+            c.accounts.remove(&id);
         });
         Ok(account)
     }
@@ -255,7 +276,11 @@ impl PgStore {
         };
         tx.execute(
             "INSERT INTO hookd_tokens (id, account_id, record) VALUES ($1, $2, $3)",
-            &[&uid(token.id), &token.account_id.as_str(), &to_json(&token)?],
+            &[
+                &uid(token.id),
+                &token.account_id.as_str(),
+                &to_json(&token)?,
+            ],
         )
         .await
         .db(shared)?;
@@ -333,22 +358,14 @@ impl PgStore {
         let mut client = shared.client().await?;
         let tx = client.transaction().await.db(shared)?;
         let seq = account_seq(&*tx, shared, &account_id).await?;
-        let webhook = Webhook {
-            id: WebhookId::generate(),
+        let webhook = rules::new_webhook(
+            WebhookId::generate(),
             account_id,
-            created: now,
-            updated: now,
-            version: 1,
-            user_identifier,
             settings,
             secret,
-            previous_secret: None,
-            status: WebhookStatus::Active,
-            deactivated: None,
-            deactivation_reason: None,
-            failure_count: 0,
-            failing_since: None,
-        };
+            user_identifier,
+            now,
+        );
         tx.execute(
             "INSERT INTO hookd_webhooks (id, account_id, account_seq, record) VALUES ($1, $2, $3, $4)",
             &[
@@ -382,12 +399,7 @@ impl PgStore {
                     current: current.version,
                 });
             }
-            Ok(Webhook {
-                settings,
-                version: current.version + 1,
-                updated: now,
-                ..current
-            })
+            Ok(rules::updated_webhook(&current, settings, now))
         })
         .await
     }
@@ -401,15 +413,7 @@ impl PgStore {
         now: Millis,
     ) -> Result<Webhook, Error> {
         self.change_webhook(account_id, webhook_id, |current| {
-            Ok(Webhook {
-                previous_secret: Some(PreviousSecret {
-                    secret: current.secret.clone(),
-                    until: now + PREVIOUS_SECRET_GRACE_MS,
-                }),
-                secret,
-                updated: now,
-                ..current
-            })
+            Ok(rules::rotated_webhook(&current, secret, now))
         })
         .await
     }
@@ -471,12 +475,23 @@ impl PgStore {
         )
         .await
         .db(shared)?;
-        tx.execute("DELETE FROM hookd_webhooks WHERE id = $1", &[&uid(webhook_id)])
-            .await
-            .db(shared)?;
+        tx.execute(
+            "DELETE FROM hookd_stats WHERE webhook_id = $1",
+            &[&uid(webhook_id)],
+        )
+        .await
+        .db(shared)?;
+        tx.execute(
+            "DELETE FROM hookd_webhooks WHERE id = $1",
+            &[&uid(webhook_id)],
+        )
+        .await
+        .db(shared)?;
         let version = sync::bump(&*tx, shared).await?;
         shared.commit(tx).await?;
-        apply_catalog(shared, version, |c| c.remove_webhook(&account_id, webhook_id));
+        apply_catalog(shared, version, |c| {
+            c.remove_webhook(&account_id, webhook_id)
+        });
         Ok(())
     }
 }

@@ -140,7 +140,7 @@ pub async fn dedicated(
         >,
     ),
     String,
-> {
+>{
     let tls = connector(target.tls)?;
     match tokio::time::timeout(CONNECT_WAIT, target.config.connect(tls)).await {
         Ok(Ok(pair)) => Ok(pair),

@@ -66,9 +66,8 @@ async fn read(client: &Client, sender: &Sender) -> Result<(), Error> {
 }
 
 async fn read_in(client: &Client, sender: &Sender) -> Result<(), Error> {
-    let meta = |key: &'static str| async move {
-        schema::meta_get(client, key).await.map_err(storage)
-    };
+    let meta =
+        |key: &'static str| async move { schema::meta_get(client, key).await.map_err(storage) };
     let signing_key = meta(META_SIGNING_KEY)
         .await?
         .and_then(|hex| schema::from_hex::<32>(&hex))
@@ -354,7 +353,11 @@ async fn write_page(
                 seqs.insert(account.id.as_str().to_string(), account.seq as i64);
                 tx.execute(
                     "INSERT INTO hookd_accounts (id, seq, record) VALUES ($1, $2, $3)",
-                    &[&account.id.as_str(), &(account.seq as i64), &super::to_json(&account)?],
+                    &[
+                        &account.id.as_str(),
+                        &(account.seq as i64),
+                        &super::to_json(&account)?,
+                    ],
                 )
                 .await
                 .map_err(storage)?;
@@ -364,7 +367,11 @@ async fn write_page(
             for token in rows {
                 tx.execute(
                     "INSERT INTO hookd_tokens (id, account_id, record) VALUES ($1, $2, $3)",
-                    &[&uid(token.id), &token.account_id.as_str(), &super::to_json(&token)?],
+                    &[
+                        &uid(token.id),
+                        &token.account_id.as_str(),
+                        &super::to_json(&token)?,
+                    ],
                 )
                 .await
                 .map_err(storage)?;
@@ -372,10 +379,7 @@ async fn write_page(
         }
         Page::Webhooks(rows) => {
             for webhook in rows {
-                let seq = seqs
-                    .get(webhook.account_id.as_str())
-                    .copied()
-                    .unwrap_or(-1);
+                let seq = seqs.get(webhook.account_id.as_str()).copied().unwrap_or(-1);
                 tx.execute(
                     "INSERT INTO hookd_webhooks (id, account_id, account_seq, record)
                      VALUES ($1, $2, $3, $4)",
@@ -393,7 +397,10 @@ async fn write_page(
         Page::Events(rows) => {
             let seq: Vec<i64> = rows.iter().map(|(s, _)| *s as i64).collect();
             let ids: Vec<Uuid> = rows.iter().map(|(_, e)| uid(e.id)).collect();
-            let types: Vec<&str> = rows.iter().map(|(_, e)| e.meta.event_type.as_str()).collect();
+            let types: Vec<&str> = rows
+                .iter()
+                .map(|(_, e)| e.meta.event_type.as_str())
+                .collect();
             let created: Vec<i64> = rows.iter().map(|(_, e)| e.meta.created).collect();
             let keys: Vec<Option<&str>> = rows
                 .iter()
@@ -410,7 +417,15 @@ async fn write_page(
                  SELECT * FROM unnest($1::bigint[], $2::uuid[], $3::text[], $4::bigint[],
                      $5::text[], $6::jsonb[], $7::int[], $8::int[], $9::bytea[])",
                 &[
-                    &seq, &ids, &types, &created, &keys, &deliveries, &starts, &ends, &envelopes,
+                    &seq,
+                    &ids,
+                    &types,
+                    &created,
+                    &keys,
+                    &deliveries,
+                    &starts,
+                    &ends,
+                    &envelopes,
                 ],
             )
             .await
@@ -487,7 +502,11 @@ async fn write_page(
             for (id, record) in rows {
                 tx.execute(
                     "INSERT INTO hookd_notifications (account_seq, id, record) VALUES ($1, $2, $3)",
-                    &[&(record.account_seq as i64), &uid(id), &super::to_json(&record)?],
+                    &[
+                        &(record.account_seq as i64),
+                        &uid(id),
+                        &super::to_json(&record)?,
+                    ],
                 )
                 .await
                 .map_err(storage)?;
@@ -507,12 +526,10 @@ impl PgStore {
             crate::crypto::base64url(&crate::crypto::random_bytes::<9>())
         );
         let path = std::env::temp_dir().join(name);
-        let (client, connection) = connect::dedicated(&shared.target)
-            .await
-            .map_err(|e| {
-                shared.availability.fail(&e);
-                Error::StoreUnavailable(crate::error::Unstored::NothingStored)
-            })?;
+        let (client, connection) = connect::dedicated(&shared.target).await.map_err(|e| {
+            shared.availability.fail(&e);
+            Error::StoreUnavailable(crate::error::Unstored::NothingStored)
+        })?;
         tokio::spawn(async move {
             let _ = connection.await;
         });

@@ -136,6 +136,8 @@ struct Plan<'r> {
     /// The body's hash when it has an idempotency key.
     hash: Option<[u8; 32]>,
     webhooks: Vec<Arc<Webhook>>,
+    /// Webhooks whose filter gave no answer for the event.
+    filter_errors: u32,
     /// Decided before anything is written: a replay, a conflict, or `None` to store.
     answer: Option<Result<Ingested, Error>>,
     /// Another event of this batch with the same idempotency key, stored or replayed first.
@@ -178,6 +180,13 @@ pub(super) async fn ingest_in(
                 None => Vec::new(),
             };
             for event in &request.events {
+                let fanned_out = rules::fan_out(
+                    webhooks.iter(),
+                    &catalog.filters,
+                    &request.account_id,
+                    event,
+                    request.fan_out,
+                );
                 plans.push(Plan {
                     request: r,
                     event,
@@ -186,7 +195,8 @@ pub(super) async fn ingest_in(
                     now: request.now,
                     id: ids.event(request.now),
                     hash: event.idempotency_key.as_ref().map(|_| event.body_hash()),
-                    webhooks: rules::fan_out(webhooks.iter(), &event.event_type, request.fan_out),
+                    webhooks: fanned_out.webhooks,
+                    filter_errors: fanned_out.filter_errors,
                     answer: None,
                     same_key_as: None,
                 });
@@ -292,7 +302,8 @@ pub(super) async fn ingest_in(
                     *key += 1;
                 }
                 if record.status == DeliveryStatus::Buffered {
-                    rows.buffer.push((plan.seq, uid(webhook.id), uid(delivery_id)));
+                    rows.buffer
+                        .push((plan.seq, uid(webhook.id), uid(delivery_id)));
                 } else {
                     rows.due.push((
                         plan.seq,
@@ -332,6 +343,7 @@ pub(super) async fn ingest_in(
                     deliveries: deliveries.len() as u32,
                     replayed: false,
                     delivery_ids: deliveries.iter().map(|(d, _)| *d).collect(),
+                    filter_errors: plan.filter_errors,
                 },
                 envelope: bytes,
             }));
@@ -361,9 +373,11 @@ pub(super) async fn ingest_in(
         let Some(first) = plans[i].same_key_as else {
             continue;
         };
-        let same_body = plans[first].hash.as_ref().zip(plans[i].hash.as_ref()).is_some_and(
-            |(a, b)| crypto::constant_time_eq(a, b),
-        );
+        let same_body = plans[first]
+            .hash
+            .as_ref()
+            .zip(plans[i].hash.as_ref())
+            .is_some_and(|(a, b)| crypto::constant_time_eq(a, b));
         let answer = match &answers[first] {
             Some(Ok(earlier)) if same_body => Ok(StoredEvent {
                 ingested: Ingested {
@@ -375,7 +389,11 @@ pub(super) async fn ingest_in(
             }),
             Some(Err(e)) if same_body => Err(error_copy(e)),
             _ => Err(key_conflict(
-                plans[i].event.idempotency_key.as_deref().unwrap_or_default(),
+                plans[i]
+                    .event
+                    .idempotency_key
+                    .as_deref()
+                    .unwrap_or_default(),
             )),
         };
         answers[i] = Some(answer);
@@ -386,8 +404,7 @@ pub(super) async fn ingest_in(
             if seqs.contains_key(r.account_id.as_str()) {
                 Ok(Vec::with_capacity(r.events.len()))
             } else {
-                Ok(r
-                    .events
+                Ok(r.events
                     .iter()
                     .map(|_| Err(Error::NotFound(format!("account {}", r.account_id))))
                     .collect())
@@ -514,6 +531,7 @@ async fn resolve_idempotency(
                         deliveries: (*count).max(0) as u32,
                         replayed: true,
                         delivery_ids: Vec::new(),
+                        filter_errors: 0,
                     })
                 } else {
                     Err(key_conflict(&key))

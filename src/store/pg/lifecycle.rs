@@ -67,7 +67,12 @@ impl PgStore {
                 tx.execute(
                     "DELETE FROM hookd_due WHERE account_seq = $1 AND webhook_id = $2
                      AND due_key = $3 AND delivery_id = $4",
-                    &[&seq, &webhook_key, &(record.due_key as i64), &uid(delivery_id)],
+                    &[
+                        &seq,
+                        &webhook_key,
+                        &(record.due_key as i64),
+                        &uid(delivery_id),
+                    ],
                 )
                 .await
                 .db(shared)?;
@@ -91,7 +96,13 @@ impl PgStore {
         tx.execute(
             "INSERT INTO hookd_due (account_seq, webhook_id, due_key, delivery_id, due_ms)
              VALUES ($1, $2, $3, $4, $5)",
-            &[&seq, &webhook_key, &(record.due_key as i64), &uid(delivery_id), &now],
+            &[
+                &seq,
+                &webhook_key,
+                &(record.due_key as i64),
+                &uid(delivery_id),
+                &now,
+            ],
         )
         .await
         .db(shared)?;
@@ -101,7 +112,9 @@ impl PgStore {
         )
         .await
         .db(shared)?;
-        sync::notify_due(&*tx, &[record.webhook_id]).await.db(shared)?;
+        sync::notify_due(&*tx, &[record.webhook_id])
+            .await
+            .db(shared)?;
         shared.commit(tx).await?;
         let webhook_id = record.webhook_id;
         Ok((record, webhook_id))
@@ -209,7 +222,9 @@ impl PgStore {
                 .zip(&values)
                 .map(|((id, status), value)| [&seq as _, id as _, status as _, value as _])
                 .collect();
-            for done in super::join_all(params.iter().map(|p| tx.execute(&statement, p)).collect()).await {
+            for done in
+                super::join_all(params.iter().map(|p| tx.execute(&statement, p)).collect()).await
+            {
                 done.db(shared)?;
             }
         }
@@ -380,7 +395,10 @@ impl PgStore {
         let mut items = Vec::with_capacity(limit.min(rows.len()));
         for row in rows.into_iter().take(limit) {
             let id: Uuid = row.get(0);
-            items.push((NotificationId::from_u128(id.as_u128()), from_json(row.get(1))?));
+            items.push((
+                NotificationId::from_u128(id.as_u128()),
+                from_json(row.get(1))?,
+            ));
         }
         let next = if more {
             items.last().map(|(id, _)| *id)

@@ -16,8 +16,9 @@
 //! `/readyz` turns 503, attempt results wait and are recorded once the database is back, and
 //! everything resumes without a restart.
 
-pub(crate) mod connect;
+mod account_holders;
 mod config_ops;
+pub(crate) mod connect;
 pub(crate) mod copy;
 mod ingest;
 mod lifecycle;
@@ -113,7 +114,10 @@ impl PgStore {
     /// Connects, migrates the schema (refusing a newer one), loads the catalog and starts the
     /// background tasks. `admin_token_configured` says whether the operator set an admin token;
     /// if not and the database has none, one is generated.
-    pub async fn open(config: &PostgresConfig, admin_token_configured: bool) -> Result<Opened, String> {
+    pub async fn open(
+        config: &PostgresConfig,
+        admin_token_configured: bool,
+    ) -> Result<Opened, String> {
         let url = config.url.as_deref().ok_or("postgres.url is not set")?;
         let target = connect::parse_url(url)?;
         let pool = connect::pool(&target, config.pool_size.max(2))?;
@@ -152,11 +156,17 @@ impl PgStore {
         let mut workers = Vec::new();
         let ingest_rx = Arc::new(tokio::sync::Mutex::new(ingest_rx));
         for _ in 0..INGEST_WORKERS {
-            workers.push(tokio::spawn(ingest::worker(shared.clone(), ingest_rx.clone())));
+            workers.push(tokio::spawn(ingest::worker(
+                shared.clone(),
+                ingest_rx.clone(),
+            )));
         }
         let record_rx = Arc::new(tokio::sync::Mutex::new(record_rx));
         for _ in 0..RECORD_WORKERS {
-            workers.push(tokio::spawn(record::worker(shared.clone(), record_rx.clone())));
+            workers.push(tokio::spawn(record::worker(
+                shared.clone(),
+                record_rx.clone(),
+            )));
         }
         let background = vec![
             tokio::spawn(sync::run(shared.clone(), closing.clone())),
@@ -233,7 +243,8 @@ impl Shared {
         match self.pool.get().await {
             Ok(client) => Ok(client),
             Err(e) => {
-                self.availability.fail(&format!("cannot connect to the database: {e}"));
+                self.availability
+                    .fail(&format!("cannot connect to the database: {e}"));
                 Err(Error::StoreUnavailable(Unstored::NothingStored))
             }
         }
@@ -243,7 +254,8 @@ impl Shared {
     /// database unavailable.
     fn db_error(&self, e: tokio_postgres::Error) -> Error {
         if is_unreachable(&e) {
-            self.availability.fail(&format!("the database connection failed: {e}"));
+            self.availability
+                .fail(&format!("the database connection failed: {e}"));
             Error::StoreUnavailable(Unstored::NothingStored)
         } else {
             Error::Storage(format!("database: {e}"))
@@ -259,7 +271,8 @@ impl Shared {
                 Ok(())
             }
             Err(e) if is_unreachable(&e) => {
-                self.availability.fail(&format!("the database connection failed: {e}"));
+                self.availability
+                    .fail(&format!("the database connection failed: {e}"));
                 Err(Error::StoreUnavailable(Unstored::OutcomeUnknown))
             }
             Err(e) => Err(Error::Storage(format!("database: {e}"))),

@@ -45,9 +45,9 @@ impl PgStore {
         cap: usize,
         busy: &dyn Fn(DeliveryId) -> bool,
     ) -> Result<DueBatch, Error> {
-        let mut batch = self
-            .runtime()
-            .block_on(claim(self.shared(), webhook_id, now, take, cap))?;
+        let mut batch =
+            self.runtime()
+                .block_on(claim(self.shared(), webhook_id, now, take, cap))?;
         batch.items.retain(|item| !busy(item.delivery_id));
         Ok(batch)
     }
@@ -370,15 +370,22 @@ pub(super) async fn release(shared: &Shared) {
             .await
             .db(shared)?;
         client
-            .execute("DELETE FROM hookd_nodes WHERE node_id = $1", &[&shared.node_id])
+            .execute(
+                "DELETE FROM hookd_nodes WHERE node_id = $1",
+                &[&shared.node_id],
+            )
             .await
             .db(shared)?;
         Ok::<(), Error>(())
     };
     match tokio::time::timeout(connect::CONNECT_WAIT * 2, work).await {
         Ok(Ok(())) => {}
-        Ok(Err(e)) => tracing::warn!(error = %e, "cannot release this node's leases; they expire by themselves"),
-        Err(_) => tracing::warn!("releasing this node's leases timed out; they expire by themselves"),
+        Ok(Err(e)) => {
+            tracing::warn!(error = %e, "cannot release this node's leases; they expire by themselves")
+        }
+        Err(_) => {
+            tracing::warn!("releasing this node's leases timed out; they expire by themselves")
+        }
     }
 }
 

@@ -96,7 +96,11 @@ impl PgStore {
             .take(limit)
             .map(event_of)
             .collect::<Result<Vec<_>, _>>()?;
-        let next = if more { items.last().map(|e| e.id) } else { None };
+        let next = if more {
+            items.last().map(|e| e.id)
+        } else {
+            None
+        };
         Ok((items, next))
     }
 
@@ -165,7 +169,10 @@ impl PgStore {
         let mut items = Vec::with_capacity(limit.min(rows.len()));
         for row in rows.into_iter().take(limit) {
             let id: Uuid = row.get(0);
-            items.push((DeliveryId::from_u128(id.as_u128()), super::delivery_from(row.get(1))?));
+            items.push((
+                DeliveryId::from_u128(id.as_u128()),
+                super::delivery_from(row.get(1))?,
+            ));
         }
         let next = if more {
             items.last().map(|(id, _)| *id)

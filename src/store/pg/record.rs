@@ -15,17 +15,20 @@ use tokio_postgres::GenericClient;
 use tokio_postgres::types::ToSql;
 use uuid::Uuid;
 
+use super::account_holders;
 use super::ingest::{IngestRequest, ingest_in};
 use super::{
     BATCH_TRIES, Batch, Db, Fail, PgStore, Shared, apply_catalog, error_copy, join_all, sync, uid,
 };
 use crate::error::Error;
 use crate::i18n::Lang;
+use crate::ids::WebhookId;
 use crate::model::Webhook;
 use crate::records::{DeliveryRecord, DeliveryStatus, NotificationRecord};
 use crate::store::rules::{self, DEACTIVATED_EVENT};
-use crate::store::types::{AttemptReport, Deactivated, DeliveryPolicy, FanOut, NewEvent, Recorded};
-use crate::ids::WebhookId;
+use crate::store::types::{
+    AttemptReport, Deactivated, DeliveryPolicy, FanOut, NewEvent, Recorded, Warned,
+};
 
 /// The most results in one transaction.
 const MAX_BATCH: usize = 512;
@@ -129,7 +132,11 @@ struct QueueOps {
 
 impl QueueOps {
     /// Writes the waiting changes: one pipelined single-row statement each, by primary key.
-    async fn flush(&mut self, tx: &deadpool_postgres::Transaction<'_>, shared: &Shared) -> Result<(), Fail> {
+    async fn flush(
+        &mut self,
+        tx: &deadpool_postgres::Transaction<'_>,
+        shared: &Shared,
+    ) -> Result<(), Fail> {
         if !self.remove.is_empty() {
             let statement = tx
                 .prepare_cached(
@@ -227,6 +234,7 @@ async fn record_in(
             !webhook.is_deactivated()
                 && (webhook.failure_count > 0
                     || webhook.failing_since.is_some()
+                    || webhook.failing_warned
                     || jobs.iter().any(|j| {
                         uid(j.report.webhook_id) == **id
                             && (!j.report.outcome.is_success() || j.report.gone)
@@ -277,6 +285,7 @@ async fn record_in(
     let mut queue = QueueOps::default();
     let mut results = Vec::with_capacity(jobs.len());
     let mut woken = Vec::new();
+    let mut stats = account_holders::BatchStats::new();
     for job in jobs {
         let report = &job.report;
         let key = (report.account_seq as i64, uid(report.delivery_id));
@@ -289,11 +298,16 @@ async fn record_in(
         if already_recorded(record, report) {
             results.push(Ok(Recorded {
                 still_pending: record.status == DeliveryStatus::Pending,
+                warned: None,
                 deactivated: None,
             }));
             continue;
         }
         let webhook = webhooks.get(&webhook_key).cloned();
+        if webhook.is_some() {
+            // Counted only while the webhook exists: a deleted one's counts are gone with it.
+            account_holders::count_attempt(&mut stats, report);
+        }
         let old_key = record.due_key;
         let change = rules::apply_attempt(record, report, webhook.as_ref(), &job.policy);
         match change {
@@ -327,19 +341,31 @@ async fn record_in(
         dirty.insert(key);
         let mut recorded = Recorded {
             still_pending: record.status == DeliveryStatus::Pending,
+            warned: None,
             deactivated: None,
         };
-        if let Some(webhook) = webhook.filter(|w| {
-            !w.is_deactivated() && counted.binary_search(&webhook_key).is_ok()
-        }) {
-            let webhook = match rules::count_failure(&webhook, report.outcome.is_success(), report.date)
-            {
-                Some(updated) => {
-                    webhooks.insert(webhook_key, updated.clone());
-                    changed.insert(webhook_key);
-                    updated
-                }
-                None => webhook,
+        if let Some(webhook) =
+            webhook.filter(|w| !w.is_deactivated() && counted.binary_search(&webhook_key).is_ok())
+        {
+            let webhook =
+                match rules::count_failure(&webhook, report.outcome.is_success(), report.date) {
+                    Some(updated) => {
+                        webhooks.insert(webhook_key, updated.clone());
+                        changed.insert(webhook_key);
+                        updated
+                    }
+                    None => webhook,
+                };
+            let webhook = if rules::warning_due(&webhook, report, &job.policy) {
+                let (warned_webhook, warned, system_woken) =
+                    warn(&**tx, shared, key.0, &webhook, report).await?;
+                webhooks.insert(webhook_key, warned_webhook.clone());
+                changed.insert(webhook_key);
+                woken.extend(system_woken);
+                recorded.warned = Some(warned);
+                warned_webhook
+            } else {
+                webhook
             };
             if let Some(reason) = rules::deactivation_reason(&webhook, report, &job.policy) {
                 queue.flush(tx, shared).await?;
@@ -371,6 +397,7 @@ async fn record_in(
         results.push(Ok(recorded));
     }
     queue.flush(tx, shared).await?;
+    account_holders::add_stats(&**tx, shared, stats).await?;
     if !dirty.is_empty() {
         let statement = tx
             .prepare_cached(
@@ -382,7 +409,12 @@ async fn record_in(
         let mut rows = Vec::with_capacity(dirty.len());
         for key in &dirty {
             if let Some(record) = deliveries.get(key) {
-                rows.push((key.0, key.1, record.status.as_str(), super::delivery_json(record)?));
+                rows.push((
+                    key.0,
+                    key.1,
+                    record.status.as_str(),
+                    super::delivery_json(record)?,
+                ));
             }
         }
         let params: Vec<[&(dyn ToSql + Sync); 4]> = rows
@@ -460,7 +492,7 @@ async fn deactivate(
         webhook_id: webhook.id,
         created: now,
         message: deactivation.message,
-        activation_url: deactivation.activation_url,
+        activation_url: Some(deactivation.activation_url),
     };
     tx.execute(
         "INSERT INTO hookd_notifications (account_seq, id, record) VALUES ($1, $2, $3)",
@@ -490,7 +522,11 @@ async fn deactivate(
         .and_then(|r| r.ok())
         .and_then(|events| events.into_iter().next())
         .and_then(|e| e.ok())
-        .ok_or_else(|| Fail::Error(Error::Internal("the deactivation event was not stored".into())))?;
+        .ok_or_else(|| {
+            Fail::Error(Error::Internal(
+                "the deactivation event was not stored".into(),
+            ))
+        })?;
     Ok((
         deactivation.webhook,
         Deactivated {
@@ -498,7 +534,72 @@ async fn deactivate(
             reason,
             account_id: webhook.account_id.clone(),
             event_id: stored.ingested.id,
+            filter_errors: stored.ingested.filter_errors,
             envelope: stored.envelope,
+        },
+        outcome.woken,
+    ))
+}
+
+/// Gives a webhook's early warning inside `tx`: the webhook is marked as warned for this
+/// failing streak, a `webhook.failing` notification is stored, and the system event goes to
+/// the account's other webhooks that listen for it. Returns the webhook as warned, what the
+/// engine announces, and the webhooks the system event gave due work.
+async fn warn(
+    tx: &impl GenericClient,
+    shared: &Shared,
+    seq: i64,
+    webhook: &Webhook,
+    report: &AttemptReport,
+) -> Result<(Webhook, Warned, Vec<WebhookId>), Fail> {
+    let language = shared
+        .catalog
+        .read()
+        .accounts
+        .get(&webhook.account_id)
+        .map_or(Lang::default(), |e| e.account.language);
+    let warning = rules::warning(webhook, report, language);
+    super::config_ops::put_webhook(tx, shared, &warning.webhook).await?;
+    let notification_id = shared
+        .ids
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .notification(report.date);
+    let notification = NotificationRecord {
+        kind: "webhook.failing".into(),
+        account_id: webhook.account_id.clone(),
+        account_seq: seq as u64,
+        webhook_id: webhook.id,
+        created: report.date,
+        message: warning.message,
+        activation_url: None,
+    };
+    tx.execute(
+        "INSERT INTO hookd_notifications (account_seq, id, record) VALUES ($1, $2, $3)",
+        &[&seq, &uid(notification_id), &super::to_json(&notification)?],
+    )
+    .await
+    .batch(shared)?;
+    let outcome = ingest_in(
+        tx,
+        shared,
+        &[IngestRequest {
+            account_id: webhook.account_id.clone(),
+            events: vec![NewEvent {
+                event_type: rules::FAILING_EVENT.to_string(),
+                data: warning.event_data,
+                idempotency_key: None,
+            }],
+            fan_out: FanOut::SubscribersExcept(webhook.id),
+            now: report.date,
+        }],
+    )
+    .await?;
+    Ok((
+        warning.webhook,
+        Warned {
+            notification_id,
+            notification,
         },
         outcome.woken,
     ))

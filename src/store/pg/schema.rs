@@ -13,7 +13,8 @@ use crate::error::Error;
 
 /// The migrations, in order: migration `i` (from 0) brings the schema to version `i + 1`.
 /// Never edit one that was released; add a new one.
-pub const MIGRATIONS: &[&str] = &[r#"
+pub const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE hookd_accounts (
     id text PRIMARY KEY,
     seq bigint NOT NULL UNIQUE,
@@ -95,7 +96,22 @@ CREATE TABLE hookd_nodes (
     last_seen timestamptz NOT NULL
 );
 INSERT INTO hookd_meta (key, value) VALUES ('next_account_seq', '1'), ('catalog_version', '0');
-"#];
+"#,
+    r#"
+CREATE TABLE hookd_stats (
+    webhook_id uuid NOT NULL,
+    slot bigint NOT NULL,
+    counts bytea NOT NULL,
+    PRIMARY KEY (webhook_id, slot)
+);
+CREATE TABLE hookd_portal_links (
+    id uuid PRIMARY KEY,
+    account_id text NOT NULL,
+    expires_ms bigint NOT NULL,
+    record jsonb NOT NULL
+);
+"#,
+];
 
 /// The schema version this build writes: a database with a larger one was set up by a newer
 /// hookd and is refused.
@@ -116,6 +132,8 @@ pub const RECORD_TABLES: &[&str] = &[
     "hookd_buffer",
     "hookd_idempotency",
     "hookd_notifications",
+    "hookd_stats",
+    "hookd_portal_links",
 ];
 
 /// Meta keys.
@@ -168,9 +186,9 @@ async fn migrate_locked(
     for version in stored + 1..=SCHEMA_VERSION {
         let tx = client.transaction().await.map_err(fail)?;
         let sql = MIGRATIONS[(version - 1) as usize];
-        tx.batch_execute(sql).await.map_err(|e| {
-            format!("cannot migrate the database schema to version {version}: {e}")
-        })?;
+        tx.batch_execute(sql)
+            .await
+            .map_err(|e| format!("cannot migrate the database schema to version {version}: {e}"))?;
         tx.execute(
             "INSERT INTO hookd_meta (key, value) VALUES ($1, $2)
              ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",

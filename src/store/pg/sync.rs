@@ -20,7 +20,7 @@ use super::schema::META_CATALOG_VERSION;
 use super::{Db, Shared, connect};
 use crate::error::Error;
 use crate::ids::WebhookId;
-use crate::model::{Account, TokenRecord, Webhook};
+use crate::model::{Account, PortalLink, TokenRecord, Webhook};
 use crate::store::catalog::Catalog;
 
 /// How often the catalog version is polled, in case a notice was lost.
@@ -80,7 +80,15 @@ async fn load_in(client: &tokio_postgres::Client) -> Result<(i64, Catalog), Stri
     {
         webhooks.push(row.try_get::<_, Json<Webhook>>(0).map_err(fail)?.0);
     }
-    Ok((version, Catalog::from_records(accounts, tokens, webhooks)))
+    let mut catalog = Catalog::from_records(accounts, tokens, webhooks);
+    for row in client
+        .query("SELECT record FROM hookd_portal_links", &[])
+        .await
+        .map_err(fail)?
+    {
+        catalog.insert_portal_link(row.try_get::<_, Json<PortalLink>>(0).map_err(fail)?.0);
+    }
+    Ok((version, catalog))
 }
 
 /// Raises the catalog version inside a configuration change's transaction and notifies the

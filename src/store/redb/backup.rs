@@ -56,6 +56,8 @@ impl RedbStore {
             copy_table!(from, to, BUFFER);
             copy_table!(from, to, IDEMPOTENCY);
             copy_table!(from, to, NOTIFICATIONS);
+            copy_table!(from, to, STATS);
+            copy_table!(from, to, PORTAL_LINKS);
             to.commit()?;
             Ok::<(), Error>(())
         })();

@@ -13,14 +13,12 @@ use super::{RedbStore, WriteCtx};
 use crate::crypto::TokenHash;
 use crate::error::Error;
 use crate::i18n::Lang;
-use crate::ids::{AccountId, TokenId, WebhookId};
-use crate::model::{Account, PreviousSecret, TokenRecord, Webhook, WebhookSettings, WebhookStatus};
+use crate::ids::{AccountId, PortalLinkId, TokenId, WebhookId};
+use crate::model::{Account, PortalLink, TokenRecord, Webhook, WebhookSettings};
 use crate::store::catalog::AccountEntry;
+use crate::store::rules;
 use crate::store::types::TokenOwner;
 use crate::time::Millis;
-
-/// How long a rotated-out secret keeps signing beside the new one.
-pub const PREVIOUS_SECRET_GRACE_MS: Millis = 24 * 3600 * 1000;
 
 fn not_found_account(id: &AccountId) -> Error {
     Error::NotFound(format!("account {id}"))
@@ -141,7 +139,20 @@ impl WriteCtx<'_> {
                 webhooks.remove(webhook_id.to_string().as_str())?;
             }
         }
+        let links: Vec<PortalLinkId> = self
+            .catalog()
+            .portal_links
+            .values()
+            .filter(|l| &l.account_id == id)
+            .map(|l| l.id)
+            .collect();
+        for link_id in links {
+            self.portal_links()?.remove(link_id.as_u128())?;
+        }
         let webhook_ids: Vec<WebhookId> = entry.webhooks.keys().copied().collect();
+        for webhook_id in &webhook_ids {
+            self.purge_stats(*webhook_id, u64::MAX)?;
+        }
         self.purge_account_traffic(entry.account.seq, &webhook_ids)?;
         self.accounts()?.remove(id.as_str())?;
         let catalog = self.catalog_mut();
@@ -151,8 +162,64 @@ impl WriteCtx<'_> {
         for webhook_id in entry.webhooks.keys() {
             catalog.remove_webhook(id, *webhook_id);
         }
+        catalog.remove_portal_links_of(id);
         catalog.accounts.remove(id);
         Ok(entry.account.clone())
+    }
+
+    /// Stores a portal link of an existing account (the caller holds the link token; the
+    /// record has only its hash).
+    pub fn create_portal_link(&mut self, link: PortalLink) -> Result<PortalLink, Error> {
+        if !self.catalog().accounts.contains_key(&link.account_id) {
+            return Err(not_found_account(&link.account_id));
+        }
+        self.portal_links()?
+            .insert(link.id.as_u128(), encode(&link)?.as_slice())?;
+        self.catalog_mut().insert_portal_link(link.clone());
+        Ok(link)
+    }
+
+    /// Revokes a live portal link of the account: its sessions stop working as soon as this
+    /// returns. An expired link is as gone as a revoked one (404).
+    pub fn revoke_portal_link(
+        &mut self,
+        account_id: &AccountId,
+        link_id: PortalLinkId,
+        now: Millis,
+    ) -> Result<(), Error> {
+        let known = self
+            .catalog()
+            .portal_links
+            .get(&link_id)
+            .is_some_and(|l| &l.account_id == account_id && l.is_live(now));
+        if !known {
+            return Err(Error::NotFound(format!("portal link {link_id}")));
+        }
+        self.portal_links()?.remove(link_id.as_u128())?;
+        self.catalog_mut().portal_links.remove(&link_id);
+        Ok(())
+    }
+
+    /// Forgets portal links past their expiry.
+    pub fn purge_expired_portal_links(&mut self, now: Millis) -> Result<(), Error> {
+        let expired: Vec<PortalLinkId> = self
+            .catalog()
+            .portal_links
+            .values()
+            .filter(|l| !l.is_live(now))
+            .map(|l| l.id)
+            .collect();
+        if expired.is_empty() {
+            return Ok(());
+        }
+        for link_id in &expired {
+            self.portal_links()?.remove(link_id.as_u128())?;
+        }
+        let catalog = self.catalog_mut();
+        for link_id in &expired {
+            catalog.portal_links.remove(link_id);
+        }
+        Ok(())
     }
 
     /// Issues a token for an account; the caller holds the plaintext, only `hash` is stored.
@@ -243,22 +310,14 @@ impl WriteCtx<'_> {
         if !self.catalog().accounts.contains_key(account_id) {
             return Err(not_found_account(account_id));
         }
-        let webhook = Webhook {
-            id: WebhookId::generate(),
-            account_id: account_id.clone(),
-            created: now,
-            updated: now,
-            version: 1,
-            user_identifier,
+        let webhook = rules::new_webhook(
+            WebhookId::generate(),
+            account_id.clone(),
             settings,
             secret,
-            previous_secret: None,
-            status: WebhookStatus::Active,
-            deactivated: None,
-            deactivation_reason: None,
-            failure_count: 0,
-            failing_since: None,
-        };
+            user_identifier,
+            now,
+        );
         self.put_webhook(&webhook)?;
         self.store_webhook_in_catalog(webhook.clone());
         Ok(webhook)
@@ -307,12 +366,7 @@ impl WriteCtx<'_> {
                 current: current.version,
             });
         }
-        let webhook = Webhook {
-            settings,
-            version: current.version + 1,
-            updated: now,
-            ..(*current).clone()
-        };
+        let webhook = rules::updated_webhook(&current, settings, now);
         self.put_webhook(&webhook)?;
         self.store_webhook_in_catalog(webhook.clone());
         Ok(webhook)
@@ -326,12 +380,13 @@ impl WriteCtx<'_> {
     ) -> Result<(), Error> {
         self.existing_webhook(account_id, webhook_id)?;
         self.cancel_webhook_deliveries(webhook_id)?;
+        self.purge_stats(webhook_id, u64::MAX)?;
         self.webhooks()?.remove(webhook_id.to_string().as_str())?;
         self.catalog_mut().remove_webhook(account_id, webhook_id);
         Ok(())
     }
 
-    /// Replaces a webhook's secret; the old one keeps signing for 24 hours.
+    /// Replaces a webhook's secret and `v1a` key pair; the old ones keep signing for 24 hours.
     pub fn rotate_webhook_secret(
         &mut self,
         account_id: &AccountId,
@@ -340,15 +395,7 @@ impl WriteCtx<'_> {
         now: Millis,
     ) -> Result<Webhook, Error> {
         let current = self.existing_webhook(account_id, webhook_id)?;
-        let webhook = Webhook {
-            previous_secret: Some(PreviousSecret {
-                secret: current.secret.clone(),
-                until: now + PREVIOUS_SECRET_GRACE_MS,
-            }),
-            secret,
-            updated: now,
-            ..(*current).clone()
-        };
+        let webhook = rules::rotated_webhook(&current, secret, now);
         self.put_webhook(&webhook)?;
         self.store_webhook_in_catalog(webhook.clone());
         Ok(webhook)
@@ -401,6 +448,22 @@ impl RedbStore {
     /// See [`WriteCtx::delete_account`].
     pub async fn delete_account(&self, id: AccountId) -> Result<Account, Error> {
         self.write(move |ctx| ctx.delete_account(&id)).await
+    }
+
+    /// See [`WriteCtx::create_portal_link`].
+    pub async fn create_portal_link(&self, link: PortalLink) -> Result<PortalLink, Error> {
+        self.write(move |ctx| ctx.create_portal_link(link)).await
+    }
+
+    /// See [`WriteCtx::revoke_portal_link`].
+    pub async fn revoke_portal_link(
+        &self,
+        account_id: AccountId,
+        link_id: PortalLinkId,
+        now: Millis,
+    ) -> Result<(), Error> {
+        self.write(move |ctx| ctx.revoke_portal_link(&account_id, link_id, now))
+            .await
     }
 
     /// See [`WriteCtx::create_token`].

@@ -149,10 +149,7 @@ pub fn write(path: &Path, mut receiver: Receiver) -> Result<Counts, Error> {
         let tx = db.begin_write()?;
         {
             let mut meta = tx.open_table(META)?;
-            meta.insert(
-                META_SCHEMA_VERSION,
-                SCHEMA_VERSION.to_be_bytes().as_slice(),
-            )?;
+            meta.insert(META_SCHEMA_VERSION, SCHEMA_VERSION.to_be_bytes().as_slice())?;
         }
         for table in [ACCOUNTS, TOKENS, WEBHOOKS] {
             tx.open_table(table)?;

@@ -12,7 +12,9 @@ use crate::links::{self};
 use crate::model::Webhook;
 use crate::records::{DeliveryRecord, DeliveryStatus, NotificationRecord, StoredEvent};
 use crate::store::rules::{self, DEACTIVATED_EVENT};
-use crate::store::types::{Activation, Deactivated, DeliveryPolicy, FanOut, LinkTarget, NewEvent};
+use crate::store::types::{
+    Activation, AttemptReport, Deactivated, DeliveryPolicy, FanOut, LinkTarget, NewEvent, Warned,
+};
 use crate::time::Millis;
 
 impl WriteCtx<'_> {
@@ -43,7 +45,7 @@ impl WriteCtx<'_> {
             webhook_id: webhook.id,
             created: now,
             message: deactivation.message,
-            activation_url: deactivation.activation_url,
+            activation_url: Some(deactivation.activation_url),
         };
         let notification_id = self.ids.notification(now);
         self.notifications()?.insert(
@@ -72,7 +74,58 @@ impl WriteCtx<'_> {
             account_id: webhook.account_id.clone(),
             event_id: event.id,
             envelope,
+            filter_errors: event.filter_errors,
         })
+    }
+
+    /// Gives the early warning that a webhook is failing: the webhook is marked as warned for
+    /// this streak, a `webhook.failing` notification is stored, and the system event goes to
+    /// the account's other webhooks that listen for it. Returns the warning and the webhook as
+    /// it now stands.
+    pub fn warn(
+        &mut self,
+        webhook: &Webhook,
+        report: &AttemptReport,
+    ) -> Result<(Warned, Webhook), Error> {
+        let (seq, language) = self
+            .catalog()
+            .accounts
+            .get(&webhook.account_id)
+            .map(|e| (e.account.seq, e.account.language))
+            .ok_or_else(|| Error::NotFound(format!("account {}", webhook.account_id)))?;
+        let warning = rules::warning(webhook, report, language);
+        self.replace_webhook(warning.webhook.clone())?;
+        let notification = NotificationRecord {
+            kind: "webhook.failing".into(),
+            account_id: webhook.account_id.clone(),
+            account_seq: seq,
+            webhook_id: webhook.id,
+            created: report.date,
+            message: warning.message,
+            activation_url: None,
+        };
+        let notification_id = self.ids.notification(report.date);
+        self.notifications()?.insert(
+            notification_id.as_u128(),
+            super::tables::encode(&notification)?.as_slice(),
+        )?;
+        self.ingest(
+            &webhook.account_id,
+            NewEvent {
+                event_type: rules::FAILING_EVENT.to_string(),
+                data: warning.event_data,
+                idempotency_key: None,
+            },
+            FanOut::SubscribersExcept(webhook.id),
+            report.date,
+        )?;
+        Ok((
+            Warned {
+                notification_id,
+                notification,
+            },
+            warning.webhook,
+        ))
     }
 
     /// Moves every pending delivery of a webhook from the due-queue to the buffer.

@@ -10,6 +10,7 @@ mod config_ops;
 mod disk;
 pub(crate) mod image;
 mod lifecycle;
+mod stats;
 mod tables;
 mod traffic;
 mod wal;
@@ -23,7 +24,6 @@ use redb::{Database, ReadableDatabase, ReadableTable};
 use crate::store::catalog::{Catalog, SharedCatalog};
 use crate::store::health::Health;
 use tables::*;
-pub(crate) use config_ops::PREVIOUS_SECRET_GRACE_MS;
 pub use writer::WriteCtx;
 use writer::Writer;
 
@@ -298,7 +298,11 @@ fn load_catalog(db: &Database) -> Result<Catalog, Error> {
     for row in tx.open_table(WEBHOOKS)?.iter()? {
         webhooks.push(decode(row?.1.value())?);
     }
-    Ok(Catalog::from_records(accounts, tokens, webhooks))
+    let mut catalog = Catalog::from_records(accounts, tokens, webhooks);
+    for row in tx.open_table(PORTAL_LINKS)?.iter()? {
+        catalog.insert_portal_link(decode(row?.1.value())?);
+    }
+    Ok(catalog)
 }
 
 /// `what` went wrong opening the store in `data_dir`; when the cause is a full disk, says so
@@ -376,6 +380,8 @@ fn initialise(db: &Database, admin_token_configured: bool) -> Result<Initialised
         tx.open_table(BUFFER)?;
         tx.open_table(IDEMPOTENCY)?;
         tx.open_table(NOTIFICATIONS)?;
+        tx.open_table(STATS)?;
+        tx.open_table(PORTAL_LINKS)?;
         (signing_key, admin_hash, generated)
     };
     tx.commit()?;

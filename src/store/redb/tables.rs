@@ -52,6 +52,11 @@ pub const BUFFER: TableDefinition<(u128, u128), u64> = TableDefinition::new("buf
 pub const IDEMPOTENCY: TableDefinition<(u64, &str), &[u8]> = TableDefinition::new("idempotency");
 /// Notification id → notification record (JSON).
 pub const NOTIFICATIONS: TableDefinition<u128, &[u8]> = TableDefinition::new("notifications");
+/// (webhook id, five-minute slot) → attempt counts and latencies
+/// ([`crate::store::stats::SlotCounts`]).
+pub const STATS: TableDefinition<(u128, u64), &[u8]> = TableDefinition::new("stats");
+/// Portal link id → [`crate::model::PortalLink`] (with the link token's hash, never the token).
+pub const PORTAL_LINKS: TableDefinition<u128, &[u8]> = TableDefinition::new("portal_links");
 
 /// Declares the write-side handles of every table: opened on first use in a write batch and
 /// kept open until the batch ends. Opening a redb table in a write transaction costs a lookup
@@ -118,6 +123,8 @@ open_tables! {
     buffer = 8: BUFFER => ((u128, u128), u64),
     idempotency = 9: IDEMPOTENCY => ((u64, &'static str), &'static [u8]),
     notifications = 10: NOTIFICATIONS => (u128, &'static [u8]),
+    stats_table = 11: STATS => ((u128, u64), &'static [u8]),
+    portal_links = 12: PORTAL_LINKS => (u128, &'static [u8]),
 }
 
 /// A table of the write batch whose every change is also noted in the batch's log buffer, so

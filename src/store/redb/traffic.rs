@@ -16,7 +16,7 @@ use crate::records::{DeliveryRecord, DeliveryStatus, EventMeta, StoredEvent, env
 use crate::store::rules;
 use crate::store::types::{
     AttemptReport, DeliveryFilter, DeliveryPolicy, DueBatch, DueItem, FanOut, Ingested, NewEvent,
-    Recorded,
+    Recorded, ReplayRange,
 };
 use crate::time::Millis;
 
@@ -50,14 +50,21 @@ impl WriteCtx<'_> {
                 return self.replay(seq, key, &value, hash);
             }
         }
-        let webhooks: Vec<Arc<Webhook>> = {
+        let fanned_out = {
             let catalog = self.catalog();
             let entry = catalog
                 .accounts
                 .get(account_id)
                 .ok_or_else(|| Error::NotFound(format!("account {account_id}")))?;
-            rules::fan_out(entry.webhooks.values(), &event.event_type, fan_out)
+            rules::fan_out(
+                entry.webhooks.values(),
+                &catalog.filters,
+                account_id,
+                &event,
+                fan_out,
+            )
         };
+        let webhooks = fanned_out.webhooks;
         let event_id = self.ids.event(now);
         let (envelope, data_start, data_end) = envelope(
             event_id,
@@ -117,6 +124,7 @@ impl WriteCtx<'_> {
             deliveries: count,
             replayed: false,
             delivery_ids,
+            filter_errors: fanned_out.filter_errors,
         })
     }
 
@@ -152,6 +160,7 @@ impl WriteCtx<'_> {
             deliveries: stored.meta.deliveries.len() as u32,
             replayed: true,
             delivery_ids: Vec::new(),
+            filter_errors: 0,
         })
     }
 
@@ -212,8 +221,13 @@ impl WriteCtx<'_> {
             }
         }
         self.save_delivery(report.account_seq, report.delivery_id, &record)?;
+        if webhook.is_some() {
+            // Counted only while the webhook exists: a deleted one's counts are gone with it.
+            self.count_attempt(report);
+        }
         let mut recorded = Recorded {
             still_pending: record.status == DeliveryStatus::Pending,
+            warned: None,
             deactivated: None,
         };
         let Some(webhook) = webhook.filter(|w| !w.is_deactivated()) else {
@@ -225,6 +239,13 @@ impl WriteCtx<'_> {
                 updated
             }
             None => (*webhook).clone(),
+        };
+        let webhook = if rules::warning_due(&webhook, report, policy) {
+            let (warned, webhook) = self.warn(&webhook, report)?;
+            recorded.warned = Some(warned);
+            webhook
+        } else {
+            webhook
         };
         let reason = rules::deactivation_reason(&webhook, report, policy);
         if let Some(reason) = reason {
@@ -266,9 +287,7 @@ impl WriteCtx<'_> {
                     delivery_id.as_u128(),
                 ))?;
             }
-            DeliveryStatus::Failed | DeliveryStatus::Succeeded | DeliveryStatus::Expired => {
-                record.series_start = record.attempt_count;
-            }
+            DeliveryStatus::Failed | DeliveryStatus::Succeeded | DeliveryStatus::Expired => {}
             DeliveryStatus::Buffered | DeliveryStatus::Cancelled => {
                 return Err(Error::Conflict(format!(
                     "a {} delivery cannot be retried",
@@ -276,9 +295,21 @@ impl WriteCtx<'_> {
                 )));
             }
         }
-        record.status = DeliveryStatus::Pending;
-        record.next_attempt = Some(now);
-        record.due_key = rules::due_key(webhook.settings.ordered, now);
+        self.send_again(seq, delivery_id, &mut record, &webhook, now)?;
+        let webhook_id = record.webhook_id;
+        Ok((record, webhook_id))
+    }
+
+    /// Puts a delivery (not in the due-queue) back in it, due `now` (see [`rules::send_again`]).
+    fn send_again(
+        &mut self,
+        seq: u64,
+        delivery_id: DeliveryId,
+        record: &mut DeliveryRecord,
+        webhook: &Webhook,
+        now: Millis,
+    ) -> Result<(), Error> {
+        rules::send_again(record, webhook, now);
         self.due()?.insert(
             (
                 record.webhook_id.as_u128(),
@@ -287,9 +318,60 @@ impl WriteCtx<'_> {
             ),
             (seq, now),
         )?;
-        self.save_delivery(seq, delivery_id, &record)?;
-        let webhook_id = record.webhook_id;
-        Ok((record, webhook_id))
+        self.save_delivery(seq, delivery_id, record)
+    }
+
+    /// Sends again, oldest first, up to `limit` deliveries of an active webhook created in
+    /// `[since, until)` (and after `after`) whose status is among `statuses`. Returns how many
+    /// it scheduled and, when the range may hold more, the delivery to continue after.
+    pub fn replay_range(
+        &mut self,
+        account_id: &AccountId,
+        webhook_id: WebhookId,
+        replay: &ReplayRange,
+        after: Option<DeliveryId>,
+        limit: usize,
+    ) -> Result<(usize, Option<DeliveryId>), Error> {
+        let seq = self.account_seq(account_id)?;
+        let webhook = self
+            .catalog()
+            .webhook_by_id(webhook_id)
+            .filter(|w| &w.account_id == account_id)
+            .ok_or_else(|| Error::NotFound(format!("webhook {webhook_id}")))?;
+        if webhook.is_deactivated() {
+            return Err(rules::replay_refused_while_deactivated());
+        }
+        let start = match after {
+            Some(id) => Bound::Excluded((seq, id.as_u128())),
+            None => Bound::Included((seq, crate::ids::v7_floor(replay.since))),
+        };
+        let end = Bound::Excluded((seq, crate::ids::v7_floor(replay.until)));
+        let mut chosen = Vec::new();
+        let mut last = None;
+        {
+            let deliveries = self.deliveries()?;
+            for entry in deliveries.range((start, end))? {
+                let (key, value) = entry?;
+                let id = DeliveryId::from_u128(key.value().1);
+                last = Some(id);
+                let record = DeliveryRecord::decode(value.value())?;
+                if record.webhook_id == webhook_id && replay.statuses.contains(&record.status) {
+                    chosen.push((id, record));
+                    if chosen.len() == limit {
+                        break;
+                    }
+                }
+            }
+        }
+        let more = chosen.len() == limit;
+        let count = chosen.len();
+        for (id, mut record) in chosen {
+            self.send_again(seq, id, &mut record, &webhook, replay.now)?;
+        }
+        if count > 0 {
+            self.woken.push(webhook_id);
+        }
+        Ok((count, if more { last } else { None }))
     }
 
     /// Cancels every pending and buffered delivery of a webhook (it is being deleted).
@@ -420,6 +502,19 @@ impl RedbStore {
         now: Millis,
     ) -> Result<(DeliveryRecord, WebhookId), Error> {
         self.write(move |ctx| ctx.retry_delivery(&account_id, delivery_id, now))
+            .await
+    }
+
+    /// One chunk of a replay (see [`WriteCtx::replay_range`]).
+    pub async fn replay(
+        &self,
+        account_id: AccountId,
+        webhook_id: WebhookId,
+        range: Arc<ReplayRange>,
+        after: Option<DeliveryId>,
+        limit: usize,
+    ) -> Result<(usize, Option<DeliveryId>), Error> {
+        self.write(move |ctx| ctx.replay_range(&account_id, webhook_id, &range, after, limit))
             .await
     }
 

@@ -33,6 +33,7 @@ use crate::error::{Error, Unstored};
 use crate::ids::{IdGen, WebhookId};
 use crate::store::catalog::{Catalog, SharedCatalog};
 use crate::store::health::Health;
+use crate::store::stats::SlotCounts;
 
 /// The most jobs committed in one transaction; bounds latency of the first job in a batch.
 pub const MAX_BATCH: usize = 4096;
@@ -81,6 +82,8 @@ pub struct WriteCtx<'a> {
     pub(super) woken: Vec<WebhookId>,
     /// Every change the batch made, for the write-ahead log.
     pub(super) log: LogBuffer,
+    /// Attempt counts of this batch per (webhook, slot), written once at its end.
+    pub(super) stats: std::collections::HashMap<(u128, u64), SlotCounts>,
 }
 
 /// The catalog as a job sees it: the batch's staged copy, or the published one.
@@ -118,6 +121,7 @@ impl<'a> WriteCtx<'a> {
             signing_key: &[0; 32],
             woken: Vec::new(),
             log: LogBuffer::default(),
+            stats: std::collections::HashMap::new(),
         }
     }
 
@@ -422,6 +426,15 @@ fn run(
                 let (completion, poison) = (job.run)(&mut ctx);
                 poisoned = poisoned.max(poison);
                 completions.push(completion);
+            }
+            if poisoned == Poison::None
+                && let Err(e) = ctx.flush_stats()
+            {
+                poisoned = if e.is_fault() {
+                    Poison::Fault
+                } else {
+                    Poison::Corrupt
+                };
             }
             woken = ctx.woken;
             log = ctx.log;

@@ -212,10 +212,7 @@ impl Server {
         let config = format!(
             "data_dir = {:?}\n{}\n",
             self.dir.join("data").to_str().unwrap(),
-            merge_sections(
-                &merge_sections(BASE_CONFIG, &storage),
-                &self.extra_config
-            ),
+            merge_sections(&merge_sections(BASE_CONFIG, &storage), &self.extra_config),
         );
         std::fs::write(self.config_path(), config).unwrap();
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_hookd"));
@@ -575,6 +572,28 @@ pub fn is_time(v: &Value) -> bool {
             23 => *c == b'Z',
             _ => c.is_ascii_digit(),
         })
+}
+
+/// RFC 3339 UTC of a Unix time in seconds (`2026-11-22T10:15:02Z`).
+pub fn rfc3339_secs(secs: i64) -> String {
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    // Howard Hinnant's civil_from_days.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem / 60 % 60,
+        rem % 60
+    )
 }
 
 /// Milliseconds since the Unix epoch of an API time (`2026-11-22T10:15:02.123Z`), so tests can

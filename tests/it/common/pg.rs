@@ -89,7 +89,11 @@ impl Cluster {
                 .arg(&dir)
                 .status()
                 .expect("chown");
-            assert!(status.success(), "cannot hand {} to postgres", dir.display());
+            assert!(
+                status.success(),
+                "cannot hand {} to postgres",
+                dir.display()
+            );
         }
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
