@@ -43,7 +43,6 @@ fn notifications(server: &Server, kind: &str) -> Vec<Value> {
         .collect()
 }
 
-#[test]
 fn a_failing_webhook_is_warned_about_once_per_streak() {
     let notices = Receiver::ok();
     let server = Server::start_with(
@@ -138,7 +137,6 @@ fn a_failing_webhook_is_warned_about_once_per_streak() {
     });
 }
 
-#[test]
 fn no_warning_when_it_is_turned_off() {
     let server = Server::start_with(
         &format!(
@@ -199,7 +197,6 @@ fn replay(server: &Server, account: &str, hook: &str, body: &Value) -> Resp {
     )
 }
 
-#[test]
 fn replay_sends_a_range_again_oldest_first_as_a_fresh_series() {
     let server = Server::start_with(
         "[delivery]\nretry_schedule = [\"100ms\"]\n[deactivation]\nafter_failures = 1000\n[retention]\nevents = \"1h\"\n",
@@ -296,7 +293,6 @@ fn replay_sends_a_range_again_oldest_first_as_a_fresh_series() {
     settled(&server, &account, &hook, 3);
 }
 
-#[test]
 fn replay_refuses_bad_ranges_deactivated_webhooks_and_strangers() {
     let server = Server::start_with("[retention]\nevents = \"1h\"\n", &[]);
     let gone = Receiver::start(|_, _| Reply::status(410));
@@ -362,7 +358,6 @@ fn replay_refuses_bad_ranges_deactivated_webhooks_and_strangers() {
     assert_eq!(gone.count(), 1, "a refused replay sends nothing");
 }
 
-#[test]
 fn stats_count_attempts_in_utc_buckets_with_latency_of_responses() {
     let server = Server::start_with("[delivery]\nretry_schedule = [\"100ms\"]\n", &[]);
     let receiver = Receiver::start(|n, _| {
@@ -509,7 +504,6 @@ fn open_portal(server: &Server, url: &str) -> Resp {
     request("POST", &server.url(path), None, None)
 }
 
-#[test]
 fn portal_links_open_one_account_and_stop_when_revoked() {
     let server = Server::start();
     let r = server.post(
@@ -666,7 +660,6 @@ fn portal_links_open_one_account_and_stop_when_revoked() {
     assert_eq!(page.status, 404);
 }
 
-#[test]
 fn read_only_portal_sessions_see_but_change_nothing() {
     let server = Server::start();
     let account = server.create_account("Hotel Porto");
@@ -752,7 +745,6 @@ fn read_only_portal_sessions_see_but_change_nothing() {
     assert_eq!(w.json["name"], "hook");
 }
 
-#[test]
 fn portal_link_requests_are_checked() {
     let server = Server::start_with(
         "[limits]\nmax_body_bytes = 2048\nmax_event_bytes = 1024\n",
@@ -811,3 +803,14 @@ fn portal_link_requests_are_checked() {
     let page = request("GET", &url, None, None);
     assert_eq!(page.status, 410, "{}", page.text);
 }
+
+crate::on_both_backends!(
+    a_failing_webhook_is_warned_about_once_per_streak,
+    no_warning_when_it_is_turned_off,
+    replay_sends_a_range_again_oldest_first_as_a_fresh_series,
+    replay_refuses_bad_ranges_deactivated_webhooks_and_strangers,
+    stats_count_attempts_in_utc_buckets_with_latency_of_responses,
+    portal_links_open_one_account_and_stop_when_revoked,
+    read_only_portal_sessions_see_but_change_nothing,
+    portal_link_requests_are_checked,
+);

@@ -127,7 +127,6 @@ fn verify_entries(request: &Received, secrets: &[&str], public_keys: &[&str]) ->
 
 // Authentication ------------------------------------------------------------------------------
 
-#[test]
 fn basic_and_bearer_credentials_are_sent_and_kept_on_put_back() {
     let receiver = Receiver::ok();
     let server = Server::start();
@@ -194,7 +193,6 @@ fn token_endpoint() -> Receiver {
     })
 }
 
-#[test]
 fn oauth2_tokens_are_granted_cached_across_attempts_and_refreshed_after_a_401() {
     let tokens = token_endpoint();
     // The third request (n = 2) is refused as unauthorized; every other one succeeds.
@@ -262,7 +260,6 @@ fn oauth2_tokens_are_granted_cached_across_attempts_and_refreshed_after_a_401() 
     assert_eq!(third["attempts"][0]["statusCode"], 401, "{third}");
 }
 
-#[test]
 fn a_failing_token_endpoint_makes_auth_errors_that_are_retried() {
     let tokens = Receiver::start(|n, _| match n {
         0 => Reply::status(500).with_body("down"),
@@ -443,7 +440,6 @@ fn tls_receiver(server_ca: &TestCa, client_ca: &TestCa) -> TlsReceiver {
     }
 }
 
-#[test]
 fn client_certificates_from_a_private_ca_reach_a_receiver_that_requires_them() {
     let server_ca = test_ca("receiver CA");
     let client_ca = test_ca("client CA");
@@ -528,7 +524,6 @@ fn client_certificates_from_a_private_ca_reach_a_receiver_that_requires_them() {
 
 // Filters -------------------------------------------------------------------------------------
 
-#[test]
 fn filters_choose_deliveries_and_evaluation_errors_are_counted() {
     let receiver = Receiver::ok();
     let server = Server::start();
@@ -620,7 +615,6 @@ fn filters_choose_deliveries_and_evaluation_errors_are_counted() {
 
 // Templates -----------------------------------------------------------------------------------
 
-#[test]
 fn templates_shape_the_body_that_is_signed_and_sent() {
     let receiver = Receiver::ok();
     let server = Server::start();
@@ -730,7 +724,6 @@ fn templates_shape_the_body_that_is_signed_and_sent() {
     assert_eq!(failed["attempts"][0]["outcome"], "template_error");
 }
 
-#[test]
 fn a_template_that_fails_for_an_event_fails_its_delivery_at_once() {
     let receiver = Receiver::ok();
     let server = Server::start_with(FAST_RETRIES, &[]);
@@ -768,7 +761,6 @@ fn a_template_that_fails_for_an_event_fails_its_delivery_at_once() {
 
 // Signatures ----------------------------------------------------------------------------------
 
-#[test]
 fn v1a_signatures_verify_with_the_public_key_and_rotation_sends_old_and_new() {
     let receiver = Receiver::ok();
     let server = Server::start();
@@ -849,7 +841,6 @@ fn v1a_signatures_verify_with_the_public_key_and_rotation_sends_old_and_new() {
 
 // Secrets -------------------------------------------------------------------------------------
 
-#[test]
 fn secrets_never_show_in_responses_the_delivery_log_or_hookds_own_log() {
     let tokens = Receiver::start(|_, _| {
         Reply::ok().with_body(r#"{"access_token":"at-TOKEN-7f3a9c","expires_in":60}"#)
@@ -937,7 +928,6 @@ fn secrets_never_show_in_responses_the_delivery_log_or_hookds_own_log() {
 
 // Validation ----------------------------------------------------------------------------------
 
-#[test]
 fn invalid_receiver_options_are_refused_naming_the_field() {
     let server = Server::start_with(
         "[delivery]\nallow_private_targets = false\nallow_http = false\n",
@@ -1108,7 +1098,6 @@ fn invalid_receiver_options_are_refused_naming_the_field() {
     assert_eq!(list.json["items"], json!([]));
 }
 
-#[test]
 fn put_back_of_an_mtls_webhook_keeps_its_key_and_a_new_certificate_must_match_it() {
     let server = Server::start();
     let account = server.create_account("Clinic");
@@ -1154,3 +1143,17 @@ fn put_back_of_an_mtls_webhook_keeps_its_key_and_a_new_certificate_must_match_it
         ["secret"]
     );
 }
+
+crate::on_both_backends!(
+    basic_and_bearer_credentials_are_sent_and_kept_on_put_back,
+    oauth2_tokens_are_granted_cached_across_attempts_and_refreshed_after_a_401,
+    a_failing_token_endpoint_makes_auth_errors_that_are_retried,
+    client_certificates_from_a_private_ca_reach_a_receiver_that_requires_them,
+    filters_choose_deliveries_and_evaluation_errors_are_counted,
+    templates_shape_the_body_that_is_signed_and_sent,
+    a_template_that_fails_for_an_event_fails_its_delivery_at_once,
+    v1a_signatures_verify_with_the_public_key_and_rotation_sends_old_and_new,
+    secrets_never_show_in_responses_the_delivery_log_or_hookds_own_log,
+    invalid_receiver_options_are_refused_naming_the_field,
+    put_back_of_an_mtls_webhook_keeps_its_key_and_a_new_certificate_must_match_it,
+);
