@@ -1443,3 +1443,176 @@ fn webhook_receiver_options_from_the_command_line() {
     assert_eq!(out.code(), Some(1));
     assert!(out.stderr.contains("filter"), "{}", out.stderr);
 }
+
+// Moving between backends ---------------------------------------------------------------------
+
+/// What a copy must keep, read from a server: the account seen with its own token, the
+/// webhook and its secret, and the second page of events reached with a cursor of the store
+/// the copy was taken from.
+fn copied_state(server: &Server, account: &str, token: &str, webhook: &str, cursor: &str) -> Value {
+    let hooks = format!("/v1/accounts/{account}/webhooks");
+    let seen = server.get(&format!("/v1/accounts/{account}"), token);
+    assert_eq!(seen.status, 200, "the token works: {}", seen.text);
+    let secret = server.get(&format!("{hooks}/{webhook}/secret"), ADMIN);
+    assert_eq!(secret.status, 200, "{}", secret.text);
+    let page = server.get(
+        &format!("/v1/accounts/{account}/events?limit=2&cursor={cursor}"),
+        token,
+    );
+    assert_eq!(page.status, 200, "the cursor works: {}", page.text);
+    let ids: Vec<Value> = page.json["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["id"].clone())
+        .collect();
+    json!({"secret": secret.json["secret"], "page": ids, "account": seen.json["id"]})
+}
+
+/// Sends an event and checks the receiver gets it signed with `secret`.
+fn signed_with(
+    server: &Server,
+    receiver: &Receiver,
+    account: &str,
+    token: &str,
+    secret: &str,
+    n: usize,
+) {
+    let sent = server.post(
+        &format!("/v1/accounts/{account}/events"),
+        token,
+        &json!({"type": "a.copied", "data": {"n": n}}),
+    );
+    assert_eq!(sent.status, 202, "{}", sent.text);
+    let got = receiver.wait_for(n, Duration::from_secs(30));
+    let last = got
+        .iter()
+        .find(|r| r.header("webhook-id") == sent.json["id"].as_str())
+        .expect("the new event arrived");
+    let expected = standard_signature(
+        secret,
+        last.header("webhook-id").unwrap(),
+        last.header("webhook-timestamp").unwrap(),
+        &last.body,
+    );
+    assert!(
+        last.header("webhook-signature")
+            .unwrap()
+            .split(' ')
+            .any(|s| s == expected),
+        "signed with the copied secret"
+    );
+}
+
+#[test]
+fn store_copy_round_trip_keeps_ids_secrets_cursors_and_signatures() {
+    let Some(pg) = crate::common::pg::cluster() else {
+        eprintln!("SKIPPED: PostgreSQL is not installed");
+        return;
+    };
+    let receiver = Receiver::ok();
+    let mut source = Server::start();
+    let account = source.create_account("Copied");
+    let (_, token) = source.create_token(&account);
+    let hook = source.post(
+        &format!("/v1/accounts/{account}/webhooks"),
+        ADMIN,
+        &json!({"name": "copied", "eventUrl": receiver.url, "eventList": ["a.*"]}),
+    );
+    assert_eq!(hook.status, 201, "{}", hook.text);
+    let webhook = hook.json["id"].as_str().unwrap().to_string();
+    let secret = hook.json["secret"].as_str().unwrap().to_string();
+    for n in 1..=5 {
+        signed_with(&source, &receiver, &account, &token, &secret, n);
+    }
+    let first = source.get(&format!("/v1/accounts/{account}/events?limit=2"), &token);
+    let cursor = first.json["nextCursor"].as_str().unwrap().to_string();
+    let before = copied_state(&source, &account, &token, &webhook, &cursor);
+    assert_eq!(before["page"].as_array().unwrap().len(), 2);
+    source.stop();
+
+    // redb → postgres.
+    let url = pg.new_database();
+    let from = format!("redb:{}", source.data_dir().display());
+    let copied = run(&["store", "copy", &from, &url], &[], None);
+    assert!(copied.ok().contains("events"), "{}", copied.stdout);
+    // A second copy into a store with records is refused and changes nothing.
+    let again = run(&["store", "copy", &from, &url], &[], None);
+    assert_eq!(again.code(), Some(1));
+    assert!(
+        again.stderr.contains("already holds records"),
+        "{}",
+        again.stderr
+    );
+    let mut on_postgres = Server::start_on_database(&url);
+    assert_eq!(
+        copied_state(&on_postgres, &account, &token, &webhook, &cursor),
+        before
+    );
+    signed_with(&on_postgres, &receiver, &account, &token, &secret, 6);
+    on_postgres.stop();
+
+    // postgres → redb.
+    let back = Server::start_prepared("", &[], |dir| {
+        let to = format!("redb:{}", dir.display());
+        let copied = run(&["store", "copy", &url, &to], &[], None);
+        assert!(copied.ok().contains("events"), "{}", copied.stdout);
+    });
+    assert_eq!(
+        copied_state(&back, &account, &token, &webhook, &cursor),
+        before
+    );
+    signed_with(&back, &receiver, &account, &token, &secret, 7);
+}
+
+#[test]
+fn backup_of_the_postgres_backend_is_an_embedded_store_file() {
+    let Some(pg) = crate::common::pg::cluster() else {
+        eprintln!("SKIPPED: PostgreSQL is not installed");
+        return;
+    };
+    let source = Server::start_on_database(&pg.new_database());
+    let account = source.create_account("Backed up");
+    let hook = source.post(
+        &format!("/v1/accounts/{account}/webhooks"),
+        ADMIN,
+        &json!({"name": "kept", "eventUrl": "http://127.0.0.1:9/x", "eventList": ["a.*"]}),
+    );
+    assert_eq!(hook.status, 201, "{}", hook.text);
+    let event = source.post(
+        &format!("/v1/accounts/{account}/events"),
+        ADMIN,
+        &json!({"type": "a.kept", "data": {"kept": true}}),
+    );
+    assert_eq!(event.status, 202, "{}", event.text);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("backup.redb");
+    cli(&source, &["backup", file.to_str().unwrap()]).ok();
+
+    let restored = Server::start_prepared("", &[], |data| {
+        std::fs::copy(&file, data.join("hookd.redb")).expect("restore the file");
+    });
+    let hooks = restored.get(&format!("/v1/accounts/{account}/webhooks"), ADMIN);
+    assert_eq!(
+        hooks.json["items"][0]["id"], hook.json["id"],
+        "{}",
+        hooks.text
+    );
+    let secret = restored.get(
+        &format!(
+            "/v1/accounts/{account}/webhooks/{}/secret",
+            hook.json["id"].as_str().unwrap()
+        ),
+        ADMIN,
+    );
+    assert_eq!(secret.json["secret"], hook.json["secret"]);
+    let shown = restored.get(
+        &format!(
+            "/v1/accounts/{account}/events/{}",
+            event.json["id"].as_str().unwrap()
+        ),
+        ADMIN,
+    );
+    assert_eq!(shown.status, 200, "{}", shown.text);
+    assert_eq!(shown.json["data"], json!({"kept": true}));
+}

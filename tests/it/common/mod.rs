@@ -197,6 +197,26 @@ impl Server {
         server
     }
 
+    /// Starts a server on the postgres backend with the database at `url` (one a store was
+    /// copied into, say), whatever the test's backend.
+    pub fn start_on_database(url: &str) -> Server {
+        let tmp = tempfile::tempdir().expect("temp dir");
+        let dir = tmp.path().to_path_buf();
+        let mut server = Server {
+            child: None,
+            base: String::new(),
+            dir,
+            _tmp: Some(tmp),
+            log: Arc::new(Mutex::new(Vec::new())),
+            extra_config: String::new(),
+            env: Vec::new(),
+            database: Some(url.to_string()),
+        };
+        std::fs::create_dir_all(server.data_dir()).expect("data dir");
+        server.spawn();
+        server
+    }
+
     /// The configuration file the server runs with.
     pub fn config_path(&self) -> PathBuf {
         self.dir.join("hookd.toml")
