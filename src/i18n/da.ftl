@@ -1,7 +1,11 @@
 # hookd — dansk. Same message ids and variables as en.ftl (the reference; its header says
 # which Fluent constructs may be used). Address as in Danish software: imperatives and "du";
 # quotation marks »…«.
-# Terms: webhook (en, -en, -s), hændelse, levering, tilbageholdt (buffered).
+# Terms, one word per concept: webhook (en webhook, webhooken, webhooks), hændelse (event),
+# levering (delivery), leveringsforsøg/forsøg (attempt), konto (account), token (et token,
+# tokenet), portallink (portal link), tilbageholde/tilbageholdt (buffer/buffered), gensende
+# (resend/replay), levere (deliver), kassere (discard/drop), deaktivere/genaktivere
+# (deactivate; activate and reactivate, which are the same action), slået til/fra (enabled/disabled).
 
 ## Shared by hookd and the admin page
 
@@ -10,7 +14,7 @@ field-url = URL
 field-events = Hændelser
 field-status = Status
 
-reason-gone = endepunktet svarede 410 Gone
+reason-gone = endepunktet svarede med 410 Gone
 reason-failures = { $count ->
     [one] { $count } mislykket leveringsforsøg siden { $since }; seneste fejl: { $error }
    *[other] { $count } mislykkede leveringsforsøg i træk siden { $since }; seneste fejl: { $error }
@@ -36,10 +40,10 @@ date-month = { $month ->
 
 ## Notifications
 
-notification-deactivated = Webhooken »{ $name }« ({ $url }) er deaktiveret: { $reason }. Dens hændelser tilbageholdes indtil { $until }.
+notification-deactivated = Webhooken »{ $name }« ({ $url }) er blevet deaktiveret: { $reason }. Dens hændelser tilbageholdes indtil { $until }.
 notification-failing = { $count ->
-    [one] Webhooken »{ $name }« ({ $url }) fejler: ét mislykket forsøg siden { $since }; det seneste: { $error }. Hvis den bliver ved med at fejle, deaktiveres den, og dens hændelser tilbageholdes.
-   *[other] Webhooken »{ $name }« ({ $url }) fejler: { $count } mislykkede forsøg i træk siden { $since }; det seneste: { $error }. Hvis den bliver ved med at fejle, deaktiveres den, og dens hændelser tilbageholdes.
+    [one] Webhooken »{ $name }« ({ $url }) fejler: ét mislykket leveringsforsøg siden { $since }; seneste fejl: { $error }. Hvis den bliver ved med at fejle, deaktiveres den, og dens hændelser tilbageholdes.
+   *[other] Webhooken »{ $name }« ({ $url }) fejler: { $count } mislykkede leveringsforsøg i træk siden { $since }; seneste fejl: { $error }. Hvis den bliver ved med at fejle, deaktiveres den, og dens hændelser tilbageholdes.
 }
 
 ## Activation pages
@@ -65,13 +69,13 @@ activation-done-replayed = { $count ->
 }
 activation-done-dropped = { $count ->
     [0] Webhooken »{ $name }« er aktiv igen. Der var ingen tilbageholdte hændelser.
-    [one] Webhooken »{ $name }« er aktiv igen. Den tilbageholdte hændelse er kasseret.
-   *[other] Webhooken »{ $name }« er aktiv igen. De { $count } tilbageholdte hændelser er kasseret.
+    [one] Webhooken »{ $name }« er aktiv igen. Den tilbageholdte hændelse er blevet kasseret.
+   *[other] Webhooken »{ $name }« er aktiv igen. De { $count } tilbageholdte hændelser er blevet kasseret.
 }
 activation-invalid-title = Linket er ugyldigt
-activation-invalid-text = Dette genaktiveringslink er ugyldigt: Det kan være blevet ændret, eller dets webhook er slettet.
+activation-invalid-text = Dette genaktiveringslink er ugyldigt: Det kan være blevet ændret, eller webhooken er blevet slettet.
 activation-gone-title = Linket er ikke længere gyldigt
-activation-gone-text = Dette genaktiveringslink er allerede brugt, webhooken er genaktiveret på anden måde, eller linket er udløbet, fordi de tilbageholdte hændelser ikke længere opbevares.
+activation-gone-text = Dette genaktiveringslink er allerede blevet brugt, webhooken er blevet genaktiveret på anden måde, eller linket er udløbet, fordi de tilbageholdte hændelser ikke længere opbevares.
 
 ## Webhook and delivery states, attempt outcomes
 
@@ -123,7 +127,7 @@ admin-signed-in-account = Logget ind med et kontotoken
 admin-current-account = konto { $name } ({ $id })
 admin-token-expired = Tokenet accepteres ikke længere. Log ind igen.
 admin-network-error = Netværksfejl
-admin-network-error-detail = Der er ikke forbindelse til hookd ({ $error }).
+admin-network-error-detail = Der kunne ikke oprettes forbindelse til hookd ({ $error }).
 admin-error = Fejl
 admin-account-title = Konto
 admin-choose-account = Vælg en konto
@@ -169,7 +173,7 @@ admin-auth-audience = Audience (valgfrit)
 admin-auth-certificate = Certifikat (PEM)
 admin-auth-private-key = Privat nøgle (PEM)
 admin-unchanged = (uændret)
-admin-certificate-facts = Gemt certifikat: { $subject }, gyldigt til { $date }.
+admin-certificate-facts = Gemt certifikat: { $subject }, gyldigt indtil { $date }.
 admin-filter = Filter (CEL-udtryk, valgfrit)
 admin-template = Indhold
 admin-template-none = Standardkuvert
@@ -194,8 +198,8 @@ admin-activated-replayed = { $count ->
 }
 admin-activated-dropped = { $count ->
     [0] »{ $name }« er genaktiveret; der var ingen tilbageholdte hændelser.
-    [one] »{ $name }« er genaktiveret: { $count } tilbageholdt hændelse er kasseret.
-   *[other] »{ $name }« er genaktiveret: { $count } tilbageholdte hændelser er kasseret.
+    [one] »{ $name }« er genaktiveret: { $count } tilbageholdt hændelse er blevet kasseret.
+   *[other] »{ $name }« er genaktiveret: { $count } tilbageholdte hændelser er blevet kasseret.
 }
 admin-test-sent = Der er sendt en testhændelse til »{ $name }«.
 admin-test-body = Sendt indhold ({ $type }):
@@ -229,34 +233,34 @@ portal-link-create = Opret link
 portal-link-url = Link
 portal-link-copy = Kopiér
 portal-link-copied = Kopieret.
-portal-link-copy-by-hand = Linket er markeret: Kopiér det med Ctrl+C (⌘C på en Mac).
-portal-link-made = Alle, der åbner dette link, kan administrere kontoens webhooks indtil { $date }. Det vises kun nu: Kopiér det, før du lukker formularen.
-portal-link-made-read-only = Alle, der åbner dette link, kan se kontoens webhooks, leveringslogs og tilstand indtil { $date }, men ikke ændre noget. Det vises kun nu: Kopiér det, før du lukker formularen.
+portal-link-copy-by-hand = Linket er markeret: Kopiér det med Ctrl+C (⌘C på Mac).
+portal-link-made = Alle, der åbner dette link, kan administrere kontoens webhooks indtil { $date }. Linket vises kun denne ene gang: Kopiér det, før du lukker formularen.
+portal-link-made-read-only = Alle, der åbner dette link, kan se kontoens webhooks, leveringslogs og tilstand indtil { $date }, men ikke ændre noget. Linket vises kun denne ene gang: Kopiér det, før du lukker formularen.
 portal-title = { $account } – hookd
 portal-who = Portal for { $account }
 portal-read-only = kun læseadgang
 portal-until = gyldigt indtil { $date }
 portal-ended-title = Dette portallink virker ikke længere
 portal-ended-text = Det er udløbet eller blevet tilbagekaldt. Bed om et nyt link.
-admin-replay = Send mislykkede leveringer igen siden …
-replay-title = Send leveringer til { $webhook } igen
+admin-replay = Gensend mislykkede leveringer siden …
+replay-title = Gensend leveringer til { $webhook }
 replay-since = Siden
 replay-statuses = Leveringer med status
-replay-hint = Hver levering får nu en ny række forsøg, den ældste først.
-replay-submit = Send igen
-replay-no-since = Angiv dato og klokkeslæt, der skal sendes igen fra.
+replay-hint = Hver levering får nu en ny række forsøg, de ældste først.
+replay-submit = Gensend
+replay-no-since = Angiv, fra hvilken dato og hvilket klokkeslæt der skal gensendes.
 replay-no-status = Vælg mindst én status.
 replay-scheduled = { $count ->
-    [0] Intet at sende igen til »{ $webhook }«: Ingen leveringer passede.
-    [one] { $count } levering til »{ $webhook }« sendes igen.
-   *[other] { $count } leveringer til »{ $webhook }« sendes igen.
+    [0] Intet at gensende til »{ $webhook }«: Ingen leveringer opfyldte kriterierne.
+    [one] { $count } levering til »{ $webhook }« bliver gensendt.
+   *[other] { $count } leveringer til »{ $webhook }« bliver gensendt.
 }
 admin-health = Seneste 24 timer
 health-no-attempts = Ingen forsøg i de seneste 24 timer
 health-unavailable = ikke tilgængelig
-health-rate = { $rate } vellykket
+health-rate = { $rate } lykkedes
 health-p95 = p95 { $ms } ms
-health-summary = Seneste 24 timer: { $attempts } forsøg (vellykket: { $succeeded }, mislykket: { $failed })
+health-summary = Seneste 24 timer: { $attempts } forsøg, { $succeeded } lykkedes, { $failed } mislykkedes
 admin-buffered = { $count ->
     [one] { $count } tilbageholdt hændelse
    *[other] { $count } tilbageholdte hændelser
@@ -271,7 +275,7 @@ admin-confirm-drop = { $count ->
     [one] Vil du genaktivere »{ $name }« uden den tilbageholdte hændelse? Hændelsen bliver kasseret.
    *[other] Vil du genaktivere »{ $name }« uden de tilbageholdte hændelser? De { $count } hændelser bliver kasseret.
 }
-admin-confirm-drop-many = Vil du genaktivere »{ $name }« uden de tilbageholdte hændelser? De bliver alle kasseret ({ $count } eller flere).
+admin-confirm-drop-many = Vil du genaktivere »{ $name }« uden de tilbageholdte hændelser? Alle ({ $count } eller flere) bliver kasseret.
 admin-confirm-drop-unknown = Vil du genaktivere »{ $name }« uden de tilbageholdte hændelser? De bliver kasseret.
 
 ## Portal link pages (GET /portal/… for a link that does not work)

@@ -1,6 +1,10 @@
 # hookd — Deutsch. Same message ids and variables as en.ftl (the reference; its header says
 # which Fluent constructs may be used). Formal address (Sie); quotation marks „…“.
-# Terms: Webhook (der), Ereignis, Zustellung, zwischengespeichert (buffered).
+# Terms, one per concept: Webhook (der), Ereignis (event), Zustellung (delivery),
+# Zustellversuch (attempt; „Versuch“ in the delivery log), Konto (account), Token (das),
+# Portal-Link, zwischenspeichern (buffer), erneut senden (replay/resend), deaktivieren and
+# reaktivieren (deactivate, activate/reactivate), ein-/ausgeschaltet (enabled/disabled),
+# verwerfen (discard/drop), erstellen (create).
 
 ## Shared by hookd and the admin page
 
@@ -37,8 +41,8 @@ date-month = { $month ->
 
 notification-deactivated = Der Webhook „{ $name }“ ({ $url }) wurde deaktiviert: { $reason }. Seine Ereignisse werden bis zum { $until } zwischengespeichert.
 notification-failing = { $count ->
-    [one] Der Webhook „{ $name }“ ({ $url }) schlägt fehl: ein fehlgeschlagener Versuch seit { $since }; zuletzt: { $error }. Schlägt er weiterhin fehl, wird er deaktiviert und seine Ereignisse werden zwischengespeichert.
-   *[other] Der Webhook „{ $name }“ ({ $url }) schlägt fehl: { $count } fehlgeschlagene Versuche in Folge seit { $since }; zuletzt: { $error }. Schlägt er weiterhin fehl, wird er deaktiviert und seine Ereignisse werden zwischengespeichert.
+    [one] Zustellungen an den Webhook „{ $name }“ ({ $url }) schlagen fehl: ein fehlgeschlagener Zustellversuch seit dem { $since }; letzter Fehler: { $error }. Schlagen sie weiterhin fehl, wird der Webhook deaktiviert und seine Ereignisse werden zwischengespeichert.
+   *[other] Zustellungen an den Webhook „{ $name }“ ({ $url }) schlagen fehl: { $count } fehlgeschlagene Zustellversuche in Folge seit dem { $since }; letzter Fehler: { $error }. Schlagen sie weiterhin fehl, wird der Webhook deaktiviert und seine Ereignisse werden zwischengespeichert.
 }
 
 ## Activation pages
@@ -60,7 +64,7 @@ activation-done-title = Webhook reaktiviert
 activation-done-replayed = { $count ->
     [0] Der Webhook „{ $name }“ ist wieder aktiv. Es waren keine Ereignisse zwischengespeichert.
     [one] Der Webhook „{ $name }“ ist wieder aktiv. Das zwischengespeicherte Ereignis wird zugestellt.
-   *[other] Der Webhook „{ $name }“ ist wieder aktiv. Die { $count } zwischengespeicherten Ereignisse werden zugestellt, die ältesten zuerst.
+   *[other] Der Webhook „{ $name }“ ist wieder aktiv. Die { $count } zwischengespeicherten Ereignisse werden zugestellt, beginnend mit dem ältesten.
 }
 activation-done-dropped = { $count ->
     [0] Der Webhook „{ $name }“ ist wieder aktiv. Es waren keine Ereignisse zwischengespeichert.
@@ -68,9 +72,9 @@ activation-done-dropped = { $count ->
    *[other] Der Webhook „{ $name }“ ist wieder aktiv. Die { $count } zwischengespeicherten Ereignisse wurden verworfen.
 }
 activation-invalid-title = Link ungültig
-activation-invalid-text = Dieser Reaktivierungslink ist ungültig: Er wurde möglicherweise verändert, oder sein Webhook wurde gelöscht.
+activation-invalid-text = Dieser Reaktivierungslink ist ungültig: Möglicherweise wurde er verändert oder der zugehörige Webhook wurde gelöscht.
 activation-gone-title = Link nicht mehr gültig
-activation-gone-text = Dieser Reaktivierungslink wurde bereits verwendet, der Webhook wurde auf anderem Weg reaktiviert, oder der Link ist abgelaufen, weil die zwischengespeicherten Ereignisse nicht mehr aufbewahrt werden.
+activation-gone-text = Dieser Reaktivierungslink wurde bereits verwendet, der Webhook wurde auf anderem Weg reaktiviert oder der Link ist abgelaufen, weil die zwischengespeicherten Ereignisse nicht mehr aufbewahrt werden.
 
 ## Webhook and delivery states, attempt outcomes
 
@@ -122,7 +126,7 @@ admin-signed-in-account = Mit einem Konto-Token angemeldet
 admin-current-account = Konto { $name } ({ $id })
 admin-token-expired = Das Token wird nicht mehr akzeptiert. Bitte melden Sie sich erneut an.
 admin-network-error = Netzwerkfehler
-admin-network-error-detail = hookd ist nicht erreichbar ({ $error }).
+admin-network-error-detail = hookd konnte nicht erreicht werden ({ $error }).
 admin-error = Fehler
 admin-account-title = Konto
 admin-choose-account = Konto auswählen
@@ -131,7 +135,7 @@ admin-account-id = Konto-ID
 admin-account-id-hint = Dieses Token gehört zu einem bestimmten Konto: Geben Sie dessen ID ein.
 admin-webhooks-title = Webhooks
 admin-webhooks-of = Webhooks von { $account }
-admin-create-webhook = Neuen Webhook anlegen
+admin-create-webhook = Neuen Webhook erstellen
 admin-reload = Neu laden
 admin-failures = Fehlschläge
 admin-actions = Aktionen
@@ -143,7 +147,7 @@ admin-send-test = Testereignis senden
 admin-delivery-log = Zustellprotokoll
 admin-deliver-buffered = zwischengespeicherte Ereignisse zustellen
 admin-activate = Reaktivieren
-admin-form-create = Neuen Webhook anlegen
+admin-form-create = Neuen Webhook erstellen
 admin-form-update = Webhook bearbeiten
 admin-enabled = Eingeschaltet
 admin-account = Konto
@@ -168,10 +172,10 @@ admin-auth-audience = Audience (optional)
 admin-auth-certificate = Zertifikat (PEM)
 admin-auth-private-key = Privater Schlüssel (PEM)
 admin-unchanged = (unverändert)
-admin-certificate-facts = Gespeichertes Zertifikat: { $subject }, gültig bis { $date }.
+admin-certificate-facts = Gespeichertes Zertifikat: { $subject }, gültig bis zum { $date }.
 admin-filter = Filter (CEL-Ausdruck, optional)
 admin-template = Inhalt
-admin-template-none = Standard-Umschlag
+admin-template-none = Standardumschlag
 admin-template-slack = Slack-Nachricht
 admin-template-discord = Discord-Nachricht
 admin-template-body = Eigene Vorlage (Jinja)
@@ -182,8 +186,8 @@ admin-signature-v1 = v1 (HMAC mit dem Geheimnis)
 admin-signature-v1a = v1a (Ed25519 mit dem öffentlichen Schlüssel)
 admin-signature-v1-v1a = v1 und v1a
 admin-saved = „{ $name }“ gespeichert (Version { $version }).
-admin-created = „{ $name }“ angelegt.
-admin-version-conflict = Jemand anderes hat diesen Webhook inzwischen geändert (jetzt Version { $version }). Laden Sie ihn neu und versuchen Sie es noch einmal.
+admin-created = „{ $name }“ erstellt.
+admin-version-conflict = Jemand anders hat diesen Webhook inzwischen geändert (jetzt Version { $version }). Laden Sie ihn neu und versuchen Sie es noch einmal.
 admin-confirm-remove = Den Webhook „{ $name }“ entfernen? Seine ausstehenden Zustellungen werden abgebrochen.
 admin-removed = „{ $name }“ entfernt.
 admin-activated-replayed = { $count ->
@@ -198,20 +202,20 @@ admin-activated-dropped = { $count ->
 }
 admin-test-sent = Testereignis an „{ $name }“ gesendet.
 admin-test-body = Gesendeter Inhalt ({ $type }):
-admin-test-waiting = Warten auf die Antwort des Empfängers…
+admin-test-waiting = Warten auf die Antwort des Empfängers …
 admin-test-answer = Antwort des Empfängers:
 admin-log-title = Zustellprotokoll
-admin-log-of = Zustellprotokoll von { $webhook }
+admin-log-of = Zustellprotokoll für { $webhook }
 admin-refresh = Aktualisieren
 admin-close = Schließen
-admin-loading = Wird geladen…
+admin-loading = Wird geladen …
 admin-no-deliveries = Noch keine Zustellungen.
 admin-created-column = Erstellt
 admin-event = Ereignis
 admin-attempts = Versuche
 admin-attempt = Versuch { $number }
 admin-no-attempt = noch kein Versuch
-admin-next-attempt = nächster Versuch { $date }
+admin-next-attempt = nächster Versuch am { $date }
 admin-duration = { $ms } ms
 
 ## The admin page: portal links, portal mode, replay, health, activating with buffered events
@@ -223,17 +227,17 @@ portal-link-expires = Gültig für
 portal-link-1h = 1 Stunde
 portal-link-1d = 1 Tag
 portal-link-7d = 7 Tage
-portal-link-read-only = Nur lesen (ansehen, aber nichts ändern)
+portal-link-read-only = Nur Lesezugriff (ansehen, aber nichts ändern)
 portal-link-create = Link erstellen
 portal-link-url = Link
 portal-link-copy = Kopieren
 portal-link-copied = Kopiert.
 portal-link-copy-by-hand = Der Link ist markiert: Kopieren Sie ihn mit Strg+C (⌘C auf dem Mac).
-portal-link-made = Wer diesen Link öffnet, kann bis zum { $date } die Webhooks dieses Kontos verwalten. Er wird nur jetzt angezeigt: Kopieren Sie ihn, bevor Sie dieses Formular schließen.
-portal-link-made-read-only = Wer diesen Link öffnet, kann bis zum { $date } die Webhooks, Zustellprotokolle und den Zustand dieses Kontos ansehen, aber nichts ändern. Er wird nur jetzt angezeigt: Kopieren Sie ihn, bevor Sie dieses Formular schließen.
+portal-link-made = Wer diesen Link öffnet, kann bis zum { $date } die Webhooks dieses Kontos verwalten. Er wird nur dieses eine Mal angezeigt: Kopieren Sie ihn, bevor Sie dieses Formular schließen.
+portal-link-made-read-only = Wer diesen Link öffnet, kann bis zum { $date } die Webhooks dieses Kontos samt Zustellprotokollen und Zustand ansehen, aber nichts ändern. Er wird nur dieses eine Mal angezeigt: Kopieren Sie ihn, bevor Sie dieses Formular schließen.
 portal-title = { $account } – hookd
 portal-who = Portal für { $account }
-portal-read-only = nur lesen
+portal-read-only = nur Lesezugriff
 portal-until = gültig bis zum { $date }
 portal-ended-title = Dieser Portal-Link funktioniert nicht mehr
 portal-ended-text = Er ist abgelaufen oder wurde widerrufen. Bitte fordern Sie einen neuen Link an.
@@ -241,12 +245,12 @@ admin-replay = Fehlgeschlagene Zustellungen seit … erneut senden
 replay-title = Zustellungen an { $webhook } erneut senden
 replay-since = Seit
 replay-statuses = Zustellungen mit dem Status
-replay-hint = Jede Zustellung beginnt jetzt eine neue Versuchsreihe, die älteste zuerst.
+replay-hint = Jede Zustellung erhält jetzt eine neue Serie von Zustellversuchen, beginnend mit der ältesten.
 replay-submit = Erneut senden
-replay-no-since = Bitte geben Sie Datum und Uhrzeit an, ab denen erneut gesendet werden soll.
+replay-no-since = Bitte geben Sie Datum und Uhrzeit ein, ab denen erneut gesendet werden soll.
 replay-no-status = Bitte wählen Sie mindestens einen Status.
 replay-scheduled = { $count ->
-    [0] Für „{ $webhook }“ gibt es nichts erneut zu senden: Keine Zustellung passt.
+    [0] Für „{ $webhook }“ gibt es nichts erneut zu senden: Keine Zustellung entspricht der Auswahl.
     [one] { $count } Zustellung an „{ $webhook }“ wird erneut gesendet.
    *[other] { $count } Zustellungen an „{ $webhook }“ werden erneut gesendet.
 }
@@ -270,7 +274,7 @@ admin-deliver-buffered-count = { $count ->
 }
 admin-deliver-buffered-many = alle zwischengespeicherten Ereignisse zustellen ({ $count } oder mehr)
 admin-confirm-drop = { $count ->
-    [one] Den Webhook „{ $name }“ ohne das zwischengespeicherte Ereignis reaktivieren? Es wird verworfen.
+    [one] Den Webhook „{ $name }“ ohne das zwischengespeicherte Ereignis reaktivieren? Das Ereignis wird verworfen.
    *[other] Den Webhook „{ $name }“ ohne die zwischengespeicherten Ereignisse reaktivieren? Die { $count } Ereignisse werden verworfen.
 }
 admin-confirm-drop-many = Den Webhook „{ $name }“ ohne die zwischengespeicherten Ereignisse reaktivieren? Alle ({ $count } oder mehr) werden verworfen.

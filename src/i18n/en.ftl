@@ -67,8 +67,8 @@ date-month = { $month ->
 # $name and $url are the webhook's; $reason is reason-gone or reason-failures; $until a date.
 notification-deactivated = The webhook “{ $name }” ({ $url }) was deactivated: { $reason }. Its events are buffered until { $until }.
 notification-failing = { $count ->
-    [one] The webhook “{ $name }” ({ $url }) is failing: one failed attempt since { $since }; the last: { $error }. If it keeps failing, it will be deactivated and its events buffered.
-   *[other] The webhook “{ $name }” ({ $url }) is failing: { $count } failed attempts in a row since { $since }; the last: { $error }. If it keeps failing, it will be deactivated and its events buffered.
+    [one] Deliveries to the webhook “{ $name }” ({ $url }) are failing: one failed attempt since { $since }; error: { $error }. If it keeps failing, it will be deactivated and its events buffered.
+   *[other] Deliveries to the webhook “{ $name }” ({ $url }) are failing: { $count } failed attempts in a row since { $since }; last error: { $error }. If it keeps failing, it will be deactivated and its events buffered.
 }
 
 ## Activation pages (GET and POST /activate/…)

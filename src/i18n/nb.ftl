@@ -1,7 +1,13 @@
 # hookd — norsk bokmål. Same message ids and variables as en.ftl (the reference; its header
 # says which Fluent constructs may be used). Address as in Norwegian software: imperatives and
-# "du"; quotation marks «…».
-# Terms: webhook (en, -en, -er), hendelse, levering, tilbakeholdt (buffered).
+# "du"; quotation marks «…»; stor forbokstav after a colon when a full sentence follows.
+# Terms, one per concept: webhook (en webhook, webhooken, webhooker, webhookene), hendelse
+# (event), levering/levere (delivery/deliver), forsøk/leveringsforsøk (attempt), konto
+# (account), token (et token, tokenet), portallenke (portal link), holde tilbake/tilbakeholdt
+# (buffer/buffered), sende på nytt (resend, replay), forkaste (discard, drop), aktivere,
+# deaktivere, reaktivere (activate, deactivate, reactivate), slått på/slått av
+# (enabled/disabled), fjerne (remove), slette (delete), trekke tilbake (revoke), utløpe
+# (expire), mottaker (receiver), endepunkt (endpoint).
 
 ## Shared by hookd and the admin page
 
@@ -10,7 +16,7 @@ field-url = URL
 field-events = Hendelser
 field-status = Status
 
-reason-gone = endepunktet svarte 410 Gone
+reason-gone = Endepunktet svarte med 410 Gone
 reason-failures = { $count ->
     [one] { $count } mislykket leveringsforsøk siden { $since }; siste feil: { $error }
    *[other] { $count } mislykkede leveringsforsøk på rad siden { $since }; siste feil: { $error }
@@ -36,10 +42,10 @@ date-month = { $month ->
 
 ## Notifications
 
-notification-deactivated = Webhooken «{ $name }» ({ $url }) er deaktivert: { $reason }. Hendelsene holdes tilbake til { $until }.
+notification-deactivated = Webhooken «{ $name }» ({ $url }) ble deaktivert: { $reason }. Hendelsene holdes tilbake og oppbevares til { $until }.
 notification-failing = { $count ->
-    [one] Webhooken «{ $name }» ({ $url }) feiler: ett mislykket forsøk siden { $since }; det siste: { $error }. Hvis den fortsetter å feile, blir den deaktivert og hendelsene holdes tilbake.
-   *[other] Webhooken «{ $name }» ({ $url }) feiler: { $count } mislykkede forsøk på rad siden { $since }; det siste: { $error }. Hvis den fortsetter å feile, blir den deaktivert og hendelsene holdes tilbake.
+    [one] Webhooken «{ $name }» ({ $url }) feiler: ett mislykket leveringsforsøk siden { $since }; siste feil: { $error }. Hvis den fortsetter å feile, blir den deaktivert, og hendelsene holdes tilbake.
+   *[other] Webhooken «{ $name }» ({ $url }) feiler: { $count } mislykkede leveringsforsøk på rad siden { $since }; siste feil: { $error }. Hvis den fortsetter å feile, blir den deaktivert, og hendelsene holdes tilbake.
 }
 
 ## Activation pages
@@ -71,7 +77,7 @@ activation-done-dropped = { $count ->
 activation-invalid-title = Lenken er ugyldig
 activation-invalid-text = Denne reaktiveringslenken er ugyldig: Den kan ha blitt endret, eller webhooken er slettet.
 activation-gone-title = Lenken er ikke lenger gyldig
-activation-gone-text = Denne reaktiveringslenken er allerede brukt, webhooken er reaktivert på en annen måte, eller lenken er utløpt fordi de tilbakeholdte hendelsene ikke lenger oppbevares.
+activation-gone-text = Enten er denne reaktiveringslenken allerede brukt, webhooken er reaktivert på en annen måte, eller lenken er utløpt fordi de tilbakeholdte hendelsene ikke lenger oppbevares.
 
 ## Webhook and delivery states, attempt outcomes
 
@@ -117,7 +123,7 @@ admin-sign-out = Logg ut
 admin-sign-in-title = Logg inn
 admin-token = Token
 admin-sign-in = Logg inn
-admin-token-hint = Administratortokenet eller et kontotoken ({ $example }). Det lagres bare i denne nettleserfanen, til du logger ut eller lukker fanen.
+admin-token-hint = Administratortokenet eller et kontotoken ({ $example }). Det lagres bare i denne nettleserfanen til du logger ut eller lukker fanen.
 admin-signed-in-admin = Logget inn som administrator
 admin-signed-in-account = Logget inn med et kontotoken
 admin-current-account = konto { $name } ({ $id })
@@ -129,7 +135,7 @@ admin-account-title = Konto
 admin-choose-account = Velg en konto
 admin-open = Åpne
 admin-account-id = Konto-ID
-admin-account-id-hint = Dette tokenet tilhører én bestemt konto: Skriv inn kontoens ID.
+admin-account-id-hint = Dette tokenet hører til én bestemt konto: Skriv inn ID-en til kontoen.
 admin-webhooks-title = Webhooker
 admin-webhooks-of = Webhooker for { $account }
 admin-create-webhook = Opprett ny webhook
@@ -143,7 +149,7 @@ admin-remove = Fjern
 admin-send-test = Send testhendelse
 admin-delivery-log = Leveringslogg
 admin-deliver-buffered = lever tilbakeholdte hendelser
-admin-activate = Reaktiver
+admin-activate = Aktiver
 admin-form-create = Opprett ny webhook
 admin-form-update = Rediger webhook
 admin-enabled = Slått på
@@ -188,16 +194,16 @@ admin-version-conflict = Noen andre har endret denne webhooken i mellomtiden (n�
 admin-confirm-remove = Vil du fjerne webhooken «{ $name }»? Ventende leveringer blir avbrutt.
 admin-removed = «{ $name }» er fjernet.
 admin-activated-replayed = { $count ->
-    [0] «{ $name }» er reaktivert; det var ingen tilbakeholdte hendelser.
-    [one] «{ $name }» er reaktivert: { $count } tilbakeholdt hendelse blir levert.
-   *[other] «{ $name }» er reaktivert: { $count } tilbakeholdte hendelser blir levert.
+    [0] «{ $name }» er aktivert; det var ingen tilbakeholdte hendelser.
+    [one] «{ $name }» er aktivert: { $count } tilbakeholdt hendelse blir levert.
+   *[other] «{ $name }» er aktivert: { $count } tilbakeholdte hendelser blir levert.
 }
 admin-activated-dropped = { $count ->
-    [0] «{ $name }» er reaktivert; det var ingen tilbakeholdte hendelser.
-    [one] «{ $name }» er reaktivert: { $count } tilbakeholdt hendelse er forkastet.
-   *[other] «{ $name }» er reaktivert: { $count } tilbakeholdte hendelser er forkastet.
+    [0] «{ $name }» er aktivert; det var ingen tilbakeholdte hendelser.
+    [one] «{ $name }» er aktivert: { $count } tilbakeholdt hendelse er forkastet.
+   *[other] «{ $name }» er aktivert: { $count } tilbakeholdte hendelser er forkastet.
 }
-admin-test-sent = Testhendelse sendt til «{ $name }».
+admin-test-sent = En testhendelse er sendt til «{ $name }».
 admin-test-body = Sendt innhold ({ $type }):
 admin-test-waiting = Venter på mottakerens svar…
 admin-test-answer = Mottakerens svar:
@@ -229,27 +235,27 @@ portal-link-create = Opprett lenke
 portal-link-url = Lenke
 portal-link-copy = Kopier
 portal-link-copied = Kopiert.
-portal-link-copy-by-hand = Lenken er merket: Kopier den med Ctrl+C (⌘C på Mac).
-portal-link-made = Alle som åpner denne lenken, kan administrere webhookene til kontoen fram til { $date }. Den vises bare nå: Kopier den før du lukker skjemaet.
-portal-link-made-read-only = Alle som åpner denne lenken, kan se webhookene, leveringsloggene og tilstanden til kontoen fram til { $date }, men ikke endre noe. Den vises bare nå: Kopier den før du lukker skjemaet.
+portal-link-copy-by-hand = Lenken er markert: Kopier den med Ctrl+C (⌘C på Mac).
+portal-link-made = Alle som åpner denne lenken, kan administrere webhookene til denne kontoen fram til { $date }. Lenken vises bare nå: Kopier den før du lukker dette skjemaet.
+portal-link-made-read-only = Alle som åpner denne lenken, kan se webhookene til denne kontoen, med leveringslogger og helsestatus, fram til { $date }, men ikke endre noe. Lenken vises bare nå: Kopier den før du lukker dette skjemaet.
 portal-title = { $account } – hookd
 portal-who = Portal for { $account }
 portal-read-only = bare lesetilgang
 portal-until = gyldig til { $date }
 portal-ended-title = Denne portallenken virker ikke lenger
-portal-ended-text = Den er utløpt eller trukket tilbake. Be om en ny lenke.
-admin-replay = Send mislykkede leveringer på nytt siden …
+portal-ended-text = Den er utløpt eller har blitt trukket tilbake. Be om en ny lenke.
+admin-replay = Send mislykkede leveringer på nytt fra …
 replay-title = Send leveringer til { $webhook } på nytt
-replay-since = Siden
+replay-since = Fra
 replay-statuses = Leveringer med status
-replay-hint = Hver levering får nå en ny serie forsøk, den eldste først.
+replay-hint = Hver levering får nå en ny serie med forsøk, de eldste først.
 replay-submit = Send på nytt
 replay-no-since = Angi dato og klokkeslett det skal sendes på nytt fra.
 replay-no-status = Velg minst én status.
 replay-scheduled = { $count ->
-    [0] Ingenting å sende på nytt til «{ $webhook }»: Ingen leveringer passet.
-    [one] { $count } levering til «{ $webhook }» sendes på nytt.
-   *[other] { $count } leveringer til «{ $webhook }» sendes på nytt.
+    [0] Ingenting å sende på nytt til «{ $webhook }»: Ingen leveringer passet til utvalget.
+    [one] { $count } levering til «{ $webhook }» blir sendt på nytt.
+   *[other] { $count } leveringer til «{ $webhook }» blir sendt på nytt.
 }
 admin-health = Siste 24 timer
 health-no-attempts = Ingen forsøk de siste 24 timene
@@ -268,11 +274,11 @@ admin-deliver-buffered-count = { $count ->
 }
 admin-deliver-buffered-many = lever alle tilbakeholdte hendelser ({ $count } eller flere)
 admin-confirm-drop = { $count ->
-    [one] Vil du reaktivere «{ $name }» uten den tilbakeholdte hendelsen? Hendelsen blir forkastet.
-   *[other] Vil du reaktivere «{ $name }» uten de tilbakeholdte hendelsene? De { $count } hendelsene blir forkastet.
+    [one] Vil du aktivere «{ $name }» uten den tilbakeholdte hendelsen? Hendelsen blir forkastet.
+   *[other] Vil du aktivere «{ $name }» uten de tilbakeholdte hendelsene? De { $count } hendelsene blir forkastet.
 }
-admin-confirm-drop-many = Vil du reaktivere «{ $name }» uten de tilbakeholdte hendelsene? De blir alle forkastet ({ $count } eller flere).
-admin-confirm-drop-unknown = Vil du reaktivere «{ $name }» uten de tilbakeholdte hendelsene? De blir forkastet.
+admin-confirm-drop-many = Vil du aktivere «{ $name }» uten de tilbakeholdte hendelsene? Alle ({ $count } eller flere) blir forkastet.
+admin-confirm-drop-unknown = Vil du aktivere «{ $name }» uten de tilbakeholdte hendelsene? De blir forkastet.
 
 ## Portal link pages (GET /portal/… for a link that does not work)
 

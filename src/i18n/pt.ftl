@@ -1,7 +1,9 @@
 # hookd — português (europeu). Same message ids and variables as en.ftl (the reference; its
 # header says which Fluent constructs may be used). Neutral, formal address (no "tu", no
 # "você"; buttons in the infinitive); quotation marks «…»; spelling of the 1990 agreement.
-# Terms: webhook (o), evento, entrega, retido (buffered).
+# Terms: webhook (o), evento, entrega, tentativa, conta, token, ligação do portal (portal link),
+# retido / reter (buffered), reenviar (resend), reativar / desativar (activate / deactivate),
+# ligado / desligado (enabled / disabled), eliminar (remove), descartar (drop / discard).
 
 ## Shared by hookd and the admin page
 
@@ -38,8 +40,8 @@ date-month = { $month ->
 
 notification-deactivated = O webhook «{ $name }» ({ $url }) foi desativado: { $reason }. Os respetivos eventos ficam retidos até { $until }.
 notification-failing = { $count ->
-    [one] O webhook «{ $name }» ({ $url }) está a falhar: uma tentativa falhada desde { $since }; a última: { $error }. Se continuar a falhar, será desativado e os respetivos eventos ficarão retidos.
-   *[other] O webhook «{ $name }» ({ $url }) está a falhar: { $count } tentativas falhadas seguidas desde { $since }; a última: { $error }. Se continuar a falhar, será desativado e os respetivos eventos ficarão retidos.
+    [one] O webhook «{ $name }» ({ $url }) está a falhar: uma tentativa de entrega falhada desde { $since }; último erro: { $error }. Se continuar a falhar, será desativado e os respetivos eventos ficarão retidos.
+   *[other] O webhook «{ $name }» ({ $url }) está a falhar: { $count } tentativas de entrega falhadas seguidas desde { $since }; último erro: { $error }. Se continuar a falhar, será desativado e os respetivos eventos ficarão retidos.
 }
 
 ## Activation pages
@@ -69,9 +71,9 @@ activation-done-dropped = { $count ->
    *[other] O webhook «{ $name }» está novamente ativo. Os { $count } eventos retidos foram descartados.
 }
 activation-invalid-title = Ligação inválida
-activation-invalid-text = Esta ligação de reativação não é válida: pode ter sido alterada, ou o respetivo webhook foi eliminado.
+activation-invalid-text = Esta ligação de reativação não é válida: pode ter sido alterada ou o respetivo webhook foi eliminado.
 activation-gone-title = A ligação já não é válida
-activation-gone-text = Esta ligação de reativação já foi utilizada, o webhook foi reativado de outra forma, ou a ligação expirou porque os eventos retidos já não são guardados.
+activation-gone-text = Esta ligação de reativação já foi utilizada, ou o webhook foi reativado de outra forma, ou a ligação expirou porque os eventos retidos deixaram de ser guardados.
 
 ## Webhook and delivery states, attempt outcomes
 
@@ -97,7 +99,7 @@ outcome-template-error = erro de modelo
 
 ## Problem titles
 
-problem-validation-error = A validação falhou
+problem-validation-error = Falha na validação
 problem-unauthorized = Não autenticado
 problem-forbidden = Acesso negado
 problem-not-found = Não encontrado
@@ -139,7 +141,7 @@ admin-actions = Ações
 admin-actions-for = Ações para { $webhook }
 admin-no-webhooks = Ainda não há webhooks.
 admin-update = Editar
-admin-remove = Remover
+admin-remove = Eliminar
 admin-send-test = Enviar evento de teste
 admin-delivery-log = Registo de entregas
 admin-deliver-buffered = entregar os eventos retidos
@@ -148,14 +150,14 @@ admin-form-create = Criar novo webhook
 admin-form-update = Editar webhook
 admin-enabled = Ligado
 admin-account = Conta
-admin-events-hint = Eventos (separados por vírgulas ou mudanças de linha)
+admin-events-hint = Eventos (separados por vírgulas ou um por linha)
 admin-version = Versão { $version }
 admin-save = Guardar
 admin-cancel = Cancelar
 admin-auth = Autenticação
 admin-auth-none = Nenhuma
 admin-auth-basic = Basic (nome de utilizador e palavra-passe)
-admin-auth-bearer = Token bearer
+admin-auth-bearer = Token Bearer
 admin-auth-oauth2 = OAuth 2.0 (credenciais de cliente)
 admin-auth-mtls = Certificado de cliente (mTLS)
 admin-auth-username = Nome de utilizador
@@ -168,11 +170,11 @@ admin-auth-scope = Âmbito (opcional)
 admin-auth-audience = Audiência (opcional)
 admin-auth-certificate = Certificado (PEM)
 admin-auth-private-key = Chave privada (PEM)
-admin-unchanged = (inalterado)
+admin-unchanged = (sem alterações)
 admin-certificate-facts = Certificado guardado: { $subject }, válido até { $date }.
 admin-filter = Filtro (expressão CEL, opcional)
 admin-template = Conteúdo
-admin-template-none = Envelope padrão
+admin-template-none = Envelope predefinido
 admin-template-slack = Mensagem do Slack
 admin-template-discord = Mensagem do Discord
 admin-template-body = Modelo próprio (Jinja)
@@ -185,12 +187,12 @@ admin-signature-v1-v1a = v1 e v1a
 admin-saved = «{ $name }» guardado (versão { $version }).
 admin-created = «{ $name }» criado.
 admin-version-conflict = Outra pessoa alterou este webhook entretanto (agora na versão { $version }). Recarregue e tente novamente.
-admin-confirm-remove = Remover o webhook «{ $name }»? As respetivas entregas pendentes serão canceladas.
-admin-removed = «{ $name }» removido.
+admin-confirm-remove = Eliminar o webhook «{ $name }»? As respetivas entregas pendentes serão canceladas.
+admin-removed = «{ $name }» eliminado.
 admin-activated-replayed = { $count ->
     [0] «{ $name }» reativado; não havia eventos retidos.
-    [one] «{ $name }» reativado: { $count } evento retido vai ser entregue.
-   *[other] «{ $name }» reativado: { $count } eventos retidos vão ser entregues.
+    [one] «{ $name }» reativado: { $count } evento retido está a ser entregue.
+   *[other] «{ $name }» reativado: { $count } eventos retidos estão a ser entregues.
 }
 admin-activated-dropped = { $count ->
     [0] «{ $name }» reativado; não havia eventos retidos.
@@ -230,8 +232,8 @@ portal-link-url = Ligação
 portal-link-copy = Copiar
 portal-link-copied = Copiada.
 portal-link-copy-by-hand = A ligação está selecionada: copie-a com Ctrl+C (⌘C num Mac).
-portal-link-made = Quem abrir esta ligação pode gerir os webhooks desta conta até { $date }. Só é mostrada agora: copie-a antes de fechar este formulário.
-portal-link-made-read-only = Quem abrir esta ligação pode ver os webhooks, os registos de entregas e o estado desta conta até { $date }, mas não pode alterar nada. Só é mostrada agora: copie-a antes de fechar este formulário.
+portal-link-made = Quem abrir esta ligação pode gerir os webhooks desta conta até { $date }. Só é mostrada uma vez: copie-a antes de fechar este formulário.
+portal-link-made-read-only = Quem abrir esta ligação pode ver os webhooks, os registos de entregas e o estado de funcionamento desta conta até { $date }, mas não pode alterar nada. Só é mostrada uma vez: copie-a antes de fechar este formulário.
 portal-title = { $account } – hookd
 portal-who = Portal de { $account }
 portal-read-only = só de leitura
@@ -242,12 +244,12 @@ admin-replay = Reenviar entregas falhadas desde …
 replay-title = Reenviar entregas de { $webhook }
 replay-since = Desde
 replay-statuses = Entregas com o estado
-replay-hint = Cada entrega recomeça agora uma nova série de tentativas, da mais antiga para a mais recente.
+replay-hint = Cada entrega, da mais antiga para a mais recente, recebe agora uma nova série de tentativas.
 replay-submit = Reenviar
-replay-no-since = Indique a data e a hora a partir das quais reenviar.
+replay-no-since = Indique a partir de que data e hora pretende reenviar.
 replay-no-status = Selecione pelo menos um estado.
 replay-scheduled = { $count ->
-    [0] Nada a reenviar para «{ $webhook }»: nenhuma entrega corresponde.
+    [0] Nada a reenviar para «{ $webhook }»: nenhuma entrega corresponde aos critérios.
     [one] { $count } entrega para «{ $webhook }» agendada para reenvio.
    *[other] { $count } entregas para «{ $webhook }» agendadas para reenvio.
 }
