@@ -78,7 +78,7 @@ fn a_failing_webhook_is_warned_about_once_per_streak() {
     assert_eq!(warning["webhookId"], hook.as_str());
     assert_eq!(warning["activationUrl"], Value::Null);
     let message = warning["message"].as_str().unwrap();
-    assert!(message.contains("schlägt fehl"), "{message}");
+    assert!(message.contains("schlagen fehl"), "{message}");
     assert!(message.contains("HTTP 500"), "{message}");
     let w = server.get(&format!("/v1/accounts/klinik/webhooks/{hook}"), ADMIN);
     assert_eq!(w.json["status"], "active");
