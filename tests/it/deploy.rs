@@ -1,7 +1,8 @@
 //! The deployment files do what README.md ("Running it for real") and docs/deployment.md say:
 //! the systemd unit (checked by `systemd-analyze verify` where that tool exists, and always by
-//! reading its directives) and the Dockerfile (read instruction by instruction: no Docker engine
-//! is needed).
+//! reading its directives), the Dockerfile (read instruction by instruction: no Docker engine
+//! is needed), and the cluster example of contrib/cluster/ (its unit kept in step with the
+//! single-machine one, its Compose file read as the YAML it is).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -48,8 +49,8 @@ fn parse_unit(text: &str) -> Unit {
         }
         let (key, value) = entry
             .split_once('=')
-            .unwrap_or_else(|| panic!("{UNIT}: not a key=value line: {entry:?}"));
-        assert!(!section.is_empty(), "{UNIT}: {key} outside a section");
+            .unwrap_or_else(|| panic!("unit file: not a key=value line: {entry:?}"));
+        assert!(!section.is_empty(), "unit file: {key} outside a section");
         unit.entry(section.clone())
             .or_default()
             .entry(key.trim().to_string())
@@ -148,14 +149,20 @@ fn systemd_analyze() -> Option<PathBuf> {
 
 #[test]
 fn unit_passes_systemd_analyze_verify() {
-    let text = read(UNIT);
+    verify_with_systemd(UNIT);
+}
+
+/// Runs `systemd-analyze verify` on the unit at `rel` where the tool exists (else only checks
+/// that it parses into `[Service]` and `[Install]`).
+fn verify_with_systemd(rel: &str) {
+    let text = read(rel);
     let Some(tool) = systemd_analyze() else {
-        // The directives are asserted by `unit_has_the_required_directives` either way.
+        // The directives are asserted by the tests that read them either way.
         println!(
-            "systemd-analyze is not installed: {UNIT} was checked by parsing its directives only \
+            "systemd-analyze is not installed: {rel} was checked by parsing its directives only \
              (install the `systemd` package to verify it)"
         );
-        eprintln!("note: systemd-analyze not found; {UNIT} not verified by systemd");
+        eprintln!("note: systemd-analyze not found; {rel} not verified by systemd");
         let unit = parse_unit(&text);
         assert!(unit.contains_key("Service") && unit.contains_key("Install"));
         return;
@@ -165,7 +172,8 @@ fn unit_passes_systemd_analyze_verify() {
     let dir = tempfile::tempdir().unwrap();
     let shipped = "/usr/local/bin/hookd";
     assert!(text.contains(shipped));
-    let unit_path = dir.path().join("hookd.service");
+    let name = Path::new(rel).file_name().unwrap();
+    let unit_path = dir.path().join(name);
     std::fs::write(
         &unit_path,
         text.replace(shipped, env!("CARGO_BIN_EXE_hookd")),
@@ -179,17 +187,18 @@ fn unit_passes_systemd_analyze_verify() {
         .expect("run systemd-analyze verify");
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
-    println!("systemd-analyze verify {UNIT}: {}", out.status);
+    println!("systemd-analyze verify {rel}: {}", out.status);
     // Bad values and unknown keys are only warnings ("…, ignoring") with exit status 0: any
     // complaint about the unit fails the test.
+    let name = name.to_string_lossy();
     let complaints: Vec<&str> = stdout
         .lines()
         .chain(stderr.lines())
-        .filter(|l| l.contains("hookd.service") || l.contains("ignoring") || l.contains("Unknown"))
+        .filter(|l| l.contains(&*name) || l.contains("ignoring") || l.contains("Unknown"))
         .collect();
     assert!(
         out.status.success() && complaints.is_empty(),
-        "systemd-analyze verify failed ({}):\n{stdout}\n{stderr}",
+        "systemd-analyze verify {rel} failed ({}):\n{stdout}\n{stderr}",
         out.status
     );
 }
@@ -449,4 +458,379 @@ fn deployment_doc_covers_docker_systemd_backup_and_upgrade() {
         );
     }
     assert!(Path::new(&root().join(UNIT)).exists());
+}
+
+// ---------------------------------------------------------------------------------------------
+// The cluster example (contrib/cluster/).
+// ---------------------------------------------------------------------------------------------
+
+const CLUSTER_UNIT: &str = "contrib/cluster/hookd-node.service";
+const COMPOSE: &str = "contrib/cluster/compose.yaml";
+
+/// `[Service]` keys of the single-machine unit that say where hookd keeps its data, how it is
+/// started and stopped, or how it gets its settings: a cluster node may set these otherwise.
+/// Every other key is part of the sandbox and must be the same in both units.
+const NOT_SANDBOX: &[&str] = &[
+    "Type",
+    "ExecStart",
+    "Environment",
+    "EnvironmentFile",
+    "LoadCredential",
+    "StateDirectory",
+    "StateDirectoryMode",
+    "WorkingDirectory",
+    "Restart",
+    "RestartSec",
+    "KillSignal",
+    "TimeoutStopSec",
+    "LimitNOFILE",
+];
+
+/// `KEY=value` pairs of a unit's `Environment=` lines.
+fn unit_env(unit: &Unit) -> BTreeMap<String, String> {
+    let mut env = BTreeMap::new();
+    for line in unit["Service"].get("Environment").into_iter().flatten() {
+        for pair in line.split_whitespace() {
+            if let Some((k, v)) = pair.trim_matches('"').split_once('=') {
+                env.insert(k.to_string(), v.to_string());
+            }
+        }
+    }
+    env
+}
+
+#[test]
+fn cluster_unit_keeps_the_single_node_sandbox_and_names_postgres() {
+    let single = parse_unit(&read(UNIT));
+    let node = parse_unit(&read(CLUSTER_UNIT));
+    let s = "Service";
+    let sandbox: Vec<&String> = single[s]
+        .keys()
+        .filter(|k| !NOT_SANDBOX.contains(&k.as_str()))
+        .collect();
+    // The single-machine unit's sandbox is some twenty directives; a parser that found none
+    // would make the comparison below empty.
+    assert!(sandbox.len() >= 20, "sandbox directives found: {sandbox:?}");
+    for key in sandbox {
+        assert_eq!(
+            node[s].get(key),
+            single[s].get(key),
+            "{CLUSTER_UNIT}: [Service] {key}= as in {UNIT}"
+        );
+    }
+    for key in ["ExecStart", "Restart", "KillSignal", "TimeoutStopSec"] {
+        assert_eq!(
+            last(&node, s, key),
+            last(&single, s, key),
+            "{CLUSTER_UNIT}: [Service] {key}= as in {UNIT}"
+        );
+    }
+    assert_eq!(
+        last(&node, "Install", "WantedBy"),
+        Some("multi-user.target")
+    );
+
+    // The postgres backend, its URL from a credential, and no data directory.
+    let env = unit_env(&node);
+    assert_eq!(
+        env.get("HOOKD_STORAGE_BACKEND").map(String::as_str),
+        Some("postgres"),
+        "{CLUSTER_UNIT}: Environment=HOOKD_STORAGE_BACKEND=postgres, got {env:?}"
+    );
+    assert!(
+        !env.contains_key("HOOKD_DATA_DIR") && !node[s].contains_key("StateDirectory"),
+        "{CLUSTER_UNIT}: a node keeps nothing on its disk"
+    );
+    let credentials: Vec<&str> = node[s]
+        .get("LoadCredential")
+        .into_iter()
+        .flatten()
+        .filter_map(|c| c.split_once(':').map(|(name, _)| name))
+        .collect();
+    for var in ["HOOKD_POSTGRES_URL_FILE", "HOOKD_ADMIN_TOKEN_FILE"] {
+        let path = env
+            .get(var)
+            .unwrap_or_else(|| panic!("{CLUSTER_UNIT}: Environment={var}=…, got {env:?}"));
+        let credential = path
+            .strip_prefix("%d/")
+            .unwrap_or_else(|| panic!("{CLUSTER_UNIT}: {var} names a credential (%d/…): {path}"));
+        assert!(
+            credentials.contains(&credential),
+            "{CLUSTER_UNIT}: {var} reads the credential {credential:?}, loaded by LoadCredential= \
+             (loaded: {credentials:?})"
+        );
+    }
+    assert!(
+        !env.contains_key("HOOKD_POSTGRES_URL") && !env.contains_key("HOOKD_ADMIN_TOKEN"),
+        "{CLUSTER_UNIT}: secrets stay out of the environment"
+    );
+}
+
+#[test]
+fn cluster_unit_passes_systemd_analyze_verify() {
+    verify_with_systemd(CLUSTER_UNIT);
+}
+
+/// A node of the YAML subset the Compose file is written in: block mappings, block sequences,
+/// and scalars (a flow sequence such as `["CMD", "x"]` stays one scalar).
+#[derive(Debug, Clone, PartialEq)]
+enum Yaml {
+    Scalar(String),
+    Map(Vec<(String, Yaml)>),
+    List(Vec<Yaml>),
+}
+
+impl Yaml {
+    fn get(&self, key: &str) -> Option<&Yaml> {
+        match self {
+            Yaml::Map(entries) => entries.iter().find(|(k, _)| k == key).map(|(_, v)| v),
+            _ => None,
+        }
+    }
+
+    fn str(&self) -> Option<&str> {
+        match self {
+            Yaml::Scalar(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    fn keys(&self) -> Vec<&str> {
+        match self {
+            Yaml::Map(entries) => entries.iter().map(|(k, _)| k.as_str()).collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    fn items(&self) -> Vec<&str> {
+        match self {
+            Yaml::List(items) => items.iter().filter_map(Yaml::str).collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// The value at a path of keys.
+    fn at(&self, path: &[&str]) -> Option<&Yaml> {
+        path.iter().try_fold(self, |node, key| node.get(key))
+    }
+}
+
+/// Reads the YAML subset of [`Yaml`]; panics on anything else (anchors and aliases included),
+/// so the Compose file stays readable by this test.
+fn parse_yaml(text: &str) -> Yaml {
+    let lines: Vec<(usize, &str)> = text
+        .lines()
+        .filter(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#'))
+        .map(|l| (l.len() - l.trim_start().len(), l.trim()))
+        .collect();
+    let mut at = 0;
+    let node = yaml_block(&lines, &mut at, 0);
+    assert_eq!(
+        at,
+        lines.len(),
+        "YAML: unexpected indentation at {:?}",
+        lines.get(at)
+    );
+    node
+}
+
+fn yaml_scalar(text: &str) -> String {
+    assert!(
+        !text.starts_with('&') && !text.starts_with('*') && !text.starts_with('{'),
+        "YAML: only plain scalars, flow sequences and block collections here: {text:?}"
+    );
+    let unquoted = text
+        .strip_prefix('"')
+        .and_then(|t| t.strip_suffix('"'))
+        .or_else(|| text.strip_prefix('\'').and_then(|t| t.strip_suffix('\'')));
+    unquoted.unwrap_or(text).to_string()
+}
+
+/// The block starting at `lines[*at]`, whose lines are indented by `indent`.
+fn yaml_block(lines: &[(usize, &str)], at: &mut usize, indent: usize) -> Yaml {
+    let is_list = lines[*at].1.starts_with("- ");
+    let mut map = Vec::new();
+    let mut list = Vec::new();
+    while let Some(&(depth, line)) = lines.get(*at) {
+        if depth < indent {
+            break;
+        }
+        assert_eq!(depth, indent, "YAML: unexpected indentation: {line:?}");
+        *at += 1;
+        if is_list {
+            let item = line
+                .strip_prefix("- ")
+                .unwrap_or_else(|| panic!("YAML: a list item expected: {line:?}"));
+            list.push(Yaml::Scalar(yaml_scalar(item)));
+            continue;
+        }
+        let (key, value) = line
+            .split_once(':')
+            .unwrap_or_else(|| panic!("YAML: not a key: value line: {line:?}"));
+        let value = value.trim();
+        let child = if !value.is_empty() {
+            Yaml::Scalar(yaml_scalar(value))
+        } else {
+            match lines.get(*at) {
+                // A nested block (a list may also sit at its key's own indentation).
+                Some(&(d, next)) if d > indent || (d == indent && next.starts_with("- ")) => {
+                    yaml_block(lines, at, d)
+                }
+                _ => Yaml::Scalar(String::new()),
+            }
+        };
+        map.push((yaml_scalar(key.trim()), child));
+    }
+    if is_list {
+        Yaml::List(list)
+    } else {
+        Yaml::Map(map)
+    }
+}
+
+#[test]
+fn yaml_subset_parser_reads_maps_lists_and_scalars() {
+    let doc = parse_yaml(
+        "# c\nname: x\nservices:\n  a:\n    image: \"postgres:16\"\n    ports:\n      - \"8081:8080\"\n    test: [\"CMD\", \"y\"]\n  b:\n    env:\n      K: v\nvolumes:\n  data:\n",
+    );
+    assert_eq!(doc.keys(), ["name", "services", "volumes"]);
+    assert_eq!(
+        doc.at(&["services", "a", "image"]).and_then(Yaml::str),
+        Some("postgres:16")
+    );
+    assert_eq!(
+        doc.at(&["services", "a", "ports"]).unwrap().items(),
+        ["8081:8080"]
+    );
+    assert_eq!(
+        doc.at(&["services", "a", "test"]).and_then(Yaml::str),
+        Some("[\"CMD\", \"y\"]")
+    );
+    assert_eq!(
+        doc.at(&["services", "b", "env", "K"]).and_then(Yaml::str),
+        Some("v")
+    );
+    assert_eq!(doc.at(&["volumes"]).unwrap().keys(), ["data"]);
+}
+
+#[test]
+fn compose_file_runs_two_hookd_nodes_on_one_postgres() {
+    let doc = parse_yaml(&read(COMPOSE));
+    let services = doc.get("services").expect("services:");
+    let top_secrets = doc.get("secrets").map(Yaml::keys).unwrap_or_default();
+    let top_volumes = doc.get("volumes").map(Yaml::keys).unwrap_or_default();
+
+    // One PostgreSQL service (16), its data in a named volume, with a healthcheck.
+    let postgres: Vec<&str> = services
+        .keys()
+        .into_iter()
+        .filter(|&name| {
+            services
+                .at(&[name, "image"])
+                .and_then(Yaml::str)
+                .is_some_and(|i| i.starts_with("postgres:16"))
+        })
+        .collect();
+    assert_eq!(
+        postgres.len(),
+        1,
+        "one postgres:16 service, found {postgres:?}"
+    );
+    let db = postgres[0];
+    let db_volumes = services
+        .at(&[db, "volumes"])
+        .expect("postgres volumes:")
+        .items();
+    assert!(
+        db_volumes.iter().any(|v| v
+            .split_once(':')
+            .is_some_and(|(name, _)| top_volumes.contains(&name))),
+        "the database's data in a named volume: {db_volumes:?}"
+    );
+    assert!(
+        services.at(&[db, "healthcheck", "test"]).is_some(),
+        "the postgres service has a healthcheck"
+    );
+
+    // Two hookd nodes, each built from the repository's Dockerfile.
+    let compose_dir = root().join(COMPOSE).parent().unwrap().to_path_buf();
+    let nodes: Vec<&str> = services
+        .keys()
+        .into_iter()
+        .filter(|&name| {
+            services
+                .at(&[name, "build", "context"])
+                .and_then(Yaml::str)
+                .is_some_and(|c| {
+                    compose_dir.join(c).join("Dockerfile").canonicalize().ok()
+                        == root().join("Dockerfile").canonicalize().ok()
+                })
+        })
+        .collect();
+    assert_eq!(
+        nodes.len(),
+        2,
+        "two hookd services built from the repository's Dockerfile, found {nodes:?}"
+    );
+    let mut host_ports = Vec::new();
+    let mut admin_tokens = Vec::new();
+    for &node in &nodes {
+        let env = services.at(&[node, "environment"]).expect("environment:");
+        let var = |name: &str| env.get(name).and_then(Yaml::str);
+        assert_eq!(
+            var("HOOKD_STORAGE_BACKEND"),
+            Some("postgres"),
+            "{node}: HOOKD_STORAGE_BACKEND=postgres"
+        );
+        assert!(
+            var("HOOKD_POSTGRES_URL_FILE").is_some() || var("HOOKD_POSTGRES_URL").is_some(),
+            "{node}: HOOKD_POSTGRES_URL or HOOKD_POSTGRES_URL_FILE"
+        );
+        let secrets = services
+            .at(&[node, "secrets"])
+            .map(Yaml::items)
+            .unwrap_or_default();
+        for secret in &secrets {
+            assert!(
+                top_secrets.contains(secret),
+                "{node}: secret {secret} is defined at the top level"
+            );
+        }
+        for file_var in ["HOOKD_POSTGRES_URL_FILE", "HOOKD_ADMIN_TOKEN_FILE"] {
+            if let Some(path) = var(file_var) {
+                let secret = path.strip_prefix("/run/secrets/").unwrap_or_else(|| {
+                    panic!("{node}: {file_var} is a Compose secret (/run/secrets/…): {path}")
+                });
+                assert!(
+                    secrets.contains(&secret),
+                    "{node}: {file_var} reads the secret {secret}, which it is given"
+                );
+            }
+        }
+        admin_tokens.push(var("HOOKD_ADMIN_TOKEN_FILE").expect("a shared admin token"));
+        assert_eq!(
+            services
+                .at(&[node, "depends_on", db, "condition"])
+                .and_then(Yaml::str),
+            Some("service_healthy"),
+            "{node} starts once the database is healthy"
+        );
+        let ports = services.at(&[node, "ports"]).expect("ports:").items();
+        assert_eq!(ports.len(), 1, "{node}: one published port");
+        host_ports.push(ports[0].split(':').next().unwrap().to_string());
+    }
+    assert_ne!(host_ports[0], host_ports[1], "each node on its own port");
+    assert_eq!(
+        admin_tokens[0], admin_tokens[1],
+        "one admin token for both nodes"
+    );
+
+    // The secrets' files stay out of git and out of the image's build context.
+    let ignored = read(".dockerignore");
+    assert!(
+        ignored
+            .lines()
+            .any(|l| l.trim() == "contrib/cluster/secrets/"),
+        ".dockerignore lists contrib/cluster/secrets/"
+    );
 }
