@@ -79,7 +79,7 @@ pub enum Unstored {
     /// The request was refused before anything of it reached the disk.
     NothingStored,
     /// The store failed while making this request durable: it may have reached the disk and
-    /// be applied when hookd restarts, or not. A retry with the same idempotency key is safe.
+    /// be applied once the store is back, or not. A retry with the same idempotency key is safe.
     OutcomeUnknown,
 }
 
@@ -223,7 +223,7 @@ impl Error {
                 "the store cannot write after a storage fault; nothing of this request was stored. hookd is restarting: try again shortly".into()
             }
             Error::StoreUnavailable(Unstored::OutcomeUnknown) => {
-                "the store failed while saving this request, so its outcome is unknown: it may have been stored and take effect when hookd restarts. Retrying an event with the same idempotency key is safe".into()
+                "the store failed while saving this request, so its outcome is unknown: it may have been stored (and take effect once the store is back). Retrying an event with the same idempotency key is safe".into()
             }
             Error::Storage(_) | Error::Corrupt(_) | Error::Internal(_) => {
                 "an internal error occurred; the server log has the cause".into()

@@ -1,8 +1,11 @@
-//! The catalog: an in-memory mirror of the configuration records (accounts, tokens, webhooks).
+//! The catalog: an in-memory mirror of the configuration records (accounts, tokens, webhooks,
+//! portal links).
 //!
 //! Configuration is small and read on every request (authentication, fan-out), so it is served
-//! from memory; redb stays the source of truth. Only the writer thread changes the catalog, in
-//! step with the transaction it runs; if a batch fails, the catalog is rebuilt from the store.
+//! from memory; the store stays the source of truth. On the embedded backend only the writer
+//! thread changes the catalog, in step with the transaction it runs (if a batch fails, the
+//! catalog is rebuilt from the store); on the postgres backend a node applies its own committed
+//! changes and reloads the whole catalog when another node's change is announced.
 
 use std::collections::{BTreeMap, HashMap};
 use std::ops::Bound;
