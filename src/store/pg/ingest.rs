@@ -425,6 +425,10 @@ fn key_conflict(key: &str) -> Error {
     ))
 }
 
+/// What an idempotency key is held by: the event id, the hash of the body that first used it,
+/// and that event's type, creation time and delivery count (absent if the event is gone).
+type KeyHolder = (Uuid, Vec<u8>, Option<(String, i64, i32)>);
+
 /// Claims the idempotency keys of the batch's events; an event whose key is already held
 /// becomes a replay of the event that holds it (or a conflict).
 async fn resolve_idempotency(
@@ -487,8 +491,7 @@ async fn resolve_idempotency(
         .iter()
         .filter_map(|&i| plans[i].event.idempotency_key.as_deref())
         .collect();
-    let mut held: HashMap<(i64, String), (Uuid, Vec<u8>, Option<(String, i64, i32)>)> =
-        HashMap::new();
+    let mut held: HashMap<(i64, String), KeyHolder> = HashMap::new();
     for row in tx
         .query(
             "SELECT i.account_seq, i.key, i.event_id, i.body_hash,
@@ -507,10 +510,9 @@ async fn resolve_idempotency(
         .await
         .batch(shared)?
     {
-        let event = match row.get::<_, Option<String>>(4) {
-            Some(event_type) => Some((event_type, row.get(5), row.get(6))),
-            None => None,
-        };
+        let event = row
+            .get::<_, Option<String>>(4)
+            .map(|event_type| (event_type, row.get(5), row.get(6)));
         held.insert((row.get(0), row.get(1)), (row.get(2), row.get(3), event));
     }
     for i in taken {

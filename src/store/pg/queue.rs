@@ -31,7 +31,7 @@ const POLL: Duration = Duration::from_secs(1);
 /// The most a readiness probe waits for the database.
 const PROBE_WAIT: Duration = Duration::from_secs(2);
 /// The session lock whose holder runs buffer expiry and retention purge ("hookdhk").
-const HOUSEKEEPING_LOCK: i64 = 0x686f_6f6b_6468_6b;
+const HOUSEKEEPING_LOCK: i64 = 0x0068_6f6f_6b64_686b;
 
 impl PgStore {
     /// Claims up to `take` due deliveries of a webhook for this node (at most `cap` running

@@ -119,7 +119,7 @@ pub const SCHEMA_VERSION: u64 = MIGRATIONS.len() as u64;
 
 /// The advisory lock migrations run under, so that nodes starting together migrate one at a
 /// time ("hookd" in ASCII).
-const MIGRATION_LOCK: i64 = 0x686f_6f6b_64;
+const MIGRATION_LOCK: i64 = 0x0068_6f6f_6b64;
 
 /// Every table hookd keeps its records in (`hookd_meta` and `hookd_nodes` aside).
 pub const RECORD_TABLES: &[&str] = &[

@@ -41,7 +41,7 @@ pub async fn load(client: &deadpool_postgres::Object) -> Result<(i64, Catalog), 
         .batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
         .await
         .map_err(fail)?;
-    let result = load_in(&***client).await;
+    let result = load_in(client).await;
     let _ = client.batch_execute("COMMIT").await;
     result
 }
