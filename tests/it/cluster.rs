@@ -170,8 +170,8 @@ fn metric(node: &Server, name: &str) -> f64 {
         .sum()
 }
 
-/// This node's id in the database: the smallest of those registered (node ids are UUID v7,
-/// and the first node registered before the second was started).
+/// The first node's id in the database: the smallest of those registered (node ids are
+/// UUID v7, and the first node registered before the second was started).
 fn first_node_id(database: &str) -> String {
     let ids = pg::run_sql(database, "SELECT node_id FROM hookd_nodes ORDER BY node_id");
     ids.lines().next().expect("a registered node").to_string()
@@ -821,4 +821,29 @@ fn a_database_outage_is_ridden_out_without_a_restart() {
     wait_all_succeeded(&b, &account, &hook, &accepted, Instant::now() + WAIT);
     let seen = arrivals(&receiver.requests());
     assert!(accepted.iter().all(|id| seen.contains_key(id)));
+}
+
+#[test]
+fn a_slow_attempt_keeps_its_lease() {
+    let Some(db) = database() else { return };
+    let config = "[postgres]\nlease = \"3s\"\n[delivery]\ntimeout = \"20s\"\n";
+    let a = Server::start_node(&db, config);
+    let b = Server::join(&a, config);
+    // Answered after more than two leases: only renewal keeps the other node from taking the
+    // delivery over meanwhile.
+    let receiver = Receiver::start(|_, _| Reply::ok().after(Duration::from_secs(8)));
+    let account = a.create_account("Clinic");
+    let hook = webhook(&a, &account, &receiver.url, &["booking.*"], json!({}));
+    wait_for_webhooks(&b, &account, 1);
+    let accepted: HashSet<String> = ingest_batch(&a, &account, "booking.created", 0, 2)
+        .into_iter()
+        .collect();
+    wait_all_succeeded(&b, &account, &hook, &accepted, Instant::now() + WAIT);
+    let seen = arrivals(&receiver.requests());
+    assert_eq!(
+        seen.keys().cloned().collect::<HashSet<_>>(),
+        accepted,
+        "{seen:?}"
+    );
+    assert!(seen.values().all(|n| *n == 1), "sent again: {seen:?}");
 }
