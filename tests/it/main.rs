@@ -10,6 +10,7 @@ mod api_auth;
 mod api_webhooks;
 mod browser;
 mod cli;
+mod cluster;
 mod compatibility;
 mod crash;
 mod crash_loop;

@@ -71,8 +71,8 @@ pub(crate) struct Shared {
     pool: Pool,
     target: connect::Target,
     catalog: SharedCatalog,
-    /// The catalog version (`hookd_meta.catalog_version`) the published catalog holds.
-    catalog_version: Mutex<i64>,
+    /// The catalog versions (`hookd_meta.catalog_version`) the published catalog holds.
+    catalog_version: Mutex<sync::Versions>,
     /// Asks the catalog task to reload (another node changed the configuration).
     reload: tokio::sync::Notify,
     signing_key: [u8; 32],
@@ -135,7 +135,7 @@ impl PgStore {
             pool,
             target,
             catalog: SharedCatalog::new(catalog),
-            catalog_version: Mutex::new(version),
+            catalog_version: Mutex::new(sync::Versions::loaded(version)),
             reload: tokio::sync::Notify::new(),
             signing_key: secrets.signing_key,
             admin_token_hash: secrets.admin_token_hash,

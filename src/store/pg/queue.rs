@@ -116,24 +116,30 @@ async fn claim(
     let mut pace = Pace::resume(row.get(2));
     let rate = webhook.settings.rate_limit;
     let ordered = webhook.settings.ordered;
-    let leased: i64 = tx
+    // This node's attempts that are over but not yet recorded hold leases without running
+    // (an ordered webhook's next delivery waits for the result all the same). Left out by id,
+    // not subtracted as a count: a result whose commit just removed its lease is still in
+    // `held` until its recorder takes this lock, and must not be left out twice.
+    let recording: Vec<Uuid> = if ordered {
+        Vec::new()
+    } else {
+        held.iter()
+            .filter(|(_, h)| h.webhook == uid(webhook_id) && h.recording)
+            .map(|(id, _)| *id)
+            .collect()
+    };
+    let running: i64 = tx
         .query_one(
             "SELECT count(*) FROM hookd_due
              WHERE account_seq = $1 AND webhook_id = $2 AND lease_owner IS NOT NULL
-               AND lease_until > now()",
-            &[&seq, &uid(webhook_id)],
+               AND lease_until > now() AND NOT (delivery_id = ANY($3))",
+            &[&seq, &uid(webhook_id), &recording],
         )
         .await
         .db(shared)?
         .get(0);
     let cap = if ordered { 1 } else { cap };
-    // This node's attempts that are over but not yet recorded hold leases without running.
-    let recording = held
-        .values()
-        .filter(|h| h.webhook == uid(webhook_id) && h.recording)
-        .count();
-    let running = (leased.max(0) as usize).saturating_sub(if ordered { 0 } else { recording });
-    let room = cap.saturating_sub(running);
+    let room = cap.saturating_sub(running.max(0) as usize);
     let (allowed, _) = pace.allowance(db_now as Millis, rate);
     let mut want = take.min(room).min(allowed);
     let mut next_due = None;

@@ -135,17 +135,43 @@ pub async fn notify_due(
     Ok(())
 }
 
+/// Which catalog versions this node's published catalog holds.
+#[derive(Debug, Clone, Copy)]
+pub struct Versions {
+    /// The version of the last whole catalog published, or of the last change of this node
+    /// applied right after it: every change up to here is in the catalog.
+    pub published: i64,
+    /// The newest change of this node applied to the catalog; a snapshot read before it
+    /// would undo it.
+    pub applied: i64,
+}
+
+impl Versions {
+    pub fn loaded(version: i64) -> Versions {
+        Versions {
+            published: version,
+            applied: version,
+        }
+    }
+}
+
 /// Publishes a change this node committed at `version` in its own catalog at once.
 pub fn apply_local(shared: &Shared, version: i64, change: impl FnOnce(&mut Catalog)) {
-    let mut published = shared
+    let mut versions = shared
         .catalog_version
         .lock()
         .unwrap_or_else(|e| e.into_inner());
+    if version <= versions.published {
+        // A snapshot read after this commit is published already: it holds the change, and
+        // perhaps later ones of the same records, which applying it now would undo.
+        return;
+    }
+    versions.applied = versions.applied.max(version);
     let mut catalog = shared.catalog.read().clone();
     change(&mut catalog);
     shared.catalog.publish(catalog);
-    if version == *published + 1 {
-        *published = version;
+    if version == versions.published + 1 {
+        versions.published = version;
     } else {
         // Other nodes' changes in between are not in this catalog yet: the poll reloads.
         shared.reload.notify_one();
@@ -177,21 +203,27 @@ async fn refresh(shared: &Shared) -> Result<(), Error> {
         .await
         .db(shared)?
         .get(0);
-    let published = *shared
+    let published = shared
         .catalog_version
         .lock()
-        .unwrap_or_else(|e| e.into_inner());
+        .unwrap_or_else(|e| e.into_inner())
+        .published;
     if version <= published {
         return Ok(());
     }
     let (version, catalog) = load(&client).await.map_err(Error::Storage)?;
-    let mut published = shared
+    let mut versions = shared
         .catalog_version
         .lock()
         .unwrap_or_else(|e| e.into_inner());
-    if version >= *published {
+    if version < versions.applied {
+        // Read before a change this node made and published meanwhile: publishing it would
+        // undo that change (a revoked token working again) until the next reload. That
+        // change is committed, so reading again finds it.
+        shared.reload.notify_one();
+    } else if version >= versions.published {
         shared.catalog.publish(catalog);
-        *published = version;
+        *versions = Versions::loaded(version);
     }
     Ok(())
 }

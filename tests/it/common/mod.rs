@@ -169,6 +169,39 @@ impl Server {
         env: &[(&str, &str)],
         prepare: impl FnOnce(&Path),
     ) -> Server {
+        let database = match backend() {
+            Backend::Redb => None,
+            Backend::Postgres => Some(
+                pg::cluster()
+                    .expect("PostgreSQL for a postgres test")
+                    .new_database(),
+            ),
+        };
+        Server::start_in(database, extra_config, env, prepare)
+    }
+
+    /// Starts a hookd node on the postgres backend with the database at `database_url`
+    /// (another node's, or one of a private PostgreSQL server), with extra TOML as
+    /// [`Server::start_with`] takes it. Nodes sharing a database form a cluster.
+    pub fn start_node(database_url: &str, extra_config: &str) -> Server {
+        Server::start_in(Some(database_url.to_string()), extra_config, &[], |_| {})
+    }
+
+    /// Starts another node on `first`'s database (`first` runs on the postgres backend).
+    pub fn join(first: &Server, extra_config: &str) -> Server {
+        let url = first
+            .database
+            .as_deref()
+            .expect("joining needs a server on the postgres backend");
+        Server::start_node(url, extra_config)
+    }
+
+    fn start_in(
+        database: Option<String>,
+        extra_config: &str,
+        env: &[(&str, &str)],
+        prepare: impl FnOnce(&Path),
+    ) -> Server {
         let tmp = tempfile::tempdir().expect("temp dir");
         let dir = tmp.path().to_path_buf();
         let mut server = Server {
@@ -182,14 +215,7 @@ impl Server {
                 .iter()
                 .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect(),
-            database: match backend() {
-                Backend::Redb => None,
-                Backend::Postgres => Some(
-                    pg::cluster()
-                        .expect("PostgreSQL for a postgres test")
-                        .new_database(),
-                ),
-            },
+            database,
         };
         std::fs::create_dir_all(server.data_dir()).expect("data dir");
         prepare(&server.data_dir());
@@ -469,6 +495,18 @@ pub fn request_with(
     body: Option<&[u8]>,
     headers: &[(&str, &str)],
 ) -> Resp {
+    try_request(method, url, token, body, headers).expect("HTTP request")
+}
+
+/// Like [`request_with`], with a failure to get any answer (the server is gone, say) as an
+/// error rather than a panic.
+pub fn try_request(
+    method: &str,
+    url: &str,
+    token: Option<&str>,
+    body: Option<&[u8]>,
+    headers: &[(&str, &str)],
+) -> Result<Resp, String> {
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .http_status_as_error(false)
         .timeout_global(Some(Duration::from_secs(30)))
@@ -491,7 +529,7 @@ pub fn request_with(
     let request = builder
         .body(body.map(<[u8]>::to_vec).unwrap_or_default())
         .unwrap();
-    let mut response = agent.run(request).expect("HTTP request");
+    let mut response = agent.run(request).map_err(|e| e.to_string())?;
     let status = response.status().as_u16();
     let headers = response
         .headers()
@@ -505,12 +543,12 @@ pub fn request_with(
         .read_to_string()
         .unwrap_or_default();
     let json = serde_json::from_str(&text).unwrap_or(Value::Null);
-    Resp {
+    Ok(Resp {
         status,
         headers,
         text,
         json,
-    }
+    })
 }
 
 /// Polls `check` until it returns `Some` or the deadline passes.
