@@ -246,6 +246,7 @@ impl AttemptContext {
         };
         if let Some(result) = result {
             self.metrics.attempt(result.outcome, result.duration_ms);
+            self.store.attempt_over(item.delivery_id).await;
             // An ordered webhook's next delivery waits until a failure is rescheduled; anything
             // else frees its slot now, while the result is being committed.
             if result.outcome.is_success() || !webhook.settings.ordered {

@@ -177,6 +177,16 @@ impl Store {
         matches!(self.inner.backend, Backend::Postgres(_))
     }
 
+    /// Notes that a delivery's attempt is over and its result about to be recorded, before
+    /// the scheduler hears of it: a shared queue's claims then stop counting it as running (its
+    /// lease lasts until the result is recorded), so its slot is taken again at once. Nothing to
+    /// do on the embedded store, whose slots are the scheduler's alone.
+    pub async fn attempt_over(&self, delivery_id: DeliveryId) {
+        if let Backend::Postgres(b) = &self.inner.backend {
+            b.attempt_over(delivery_id).await;
+        }
+    }
+
     // Health and identity ----------------------------------------------------------------------
 
     /// The storage fault that stopped the store's writes for good (until a restart), if one

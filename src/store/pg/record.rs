@@ -609,6 +609,11 @@ impl PgStore {
     /// Records an attempt's result in the next batch. While the database is unreachable the
     /// result waits and is tried again until it is recorded (or the store closes): nothing an
     /// attempt learnt is lost to an outage.
+    /// See [`crate::store::Store::attempt_over`].
+    pub async fn attempt_over(&self, delivery_id: crate::ids::DeliveryId) {
+        super::queue::recording(self.shared(), delivery_id).await;
+    }
+
     pub async fn record_attempt(
         &self,
         report: AttemptReport,
