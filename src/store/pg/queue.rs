@@ -45,11 +45,8 @@ impl PgStore {
         cap: usize,
         busy: &dyn Fn(DeliveryId) -> bool,
     ) -> Result<DueBatch, Error> {
-        let mut batch =
-            self.runtime()
-                .block_on(claim(self.shared(), webhook_id, now, take, cap))?;
-        batch.items.retain(|item| !busy(item.delivery_id));
-        Ok(batch)
+        self.runtime()
+            .block_on(claim(self.shared(), webhook_id, now, take, cap, busy))
     }
 
     fn runtime(&self) -> &tokio::runtime::Handle {
@@ -85,6 +82,7 @@ async fn claim(
     now: Millis,
     take: usize,
     cap: usize,
+    busy: &dyn Fn(DeliveryId) -> bool,
 ) -> Result<DueBatch, Error> {
     let mut held = shared.held.lock().await;
     let mut client = shared.client().await?;
@@ -251,6 +249,10 @@ async fn claim(
             Some(_) => None,
         };
     }
+    // An entry this node is still busy with (its attempt's result committed, the scheduler not
+    // told yet) is not this claim's: it is not held, so the orphan release gives its lease
+    // back within a second and a later look claims it.
+    items.retain(|item| !busy(item.delivery_id));
     for item in &items {
         held.insert(
             uid(item.delivery_id),

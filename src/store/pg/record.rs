@@ -480,53 +480,20 @@ async fn deactivate(
     )
     .await
     .batch(shared)?;
-    let notification_id = shared
-        .ids
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .notification(now);
-    let notification = NotificationRecord {
-        kind: "webhook.deactivated".into(),
-        account_id: webhook.account_id.clone(),
-        account_seq: seq as u64,
-        webhook_id: webhook.id,
-        created: now,
-        message: deactivation.message,
-        activation_url: Some(deactivation.activation_url),
-    };
-    tx.execute(
-        "INSERT INTO hookd_notifications (account_seq, id, record) VALUES ($1, $2, $3)",
-        &[&seq, &uid(notification_id), &super::to_json(&notification)?],
-    )
-    .await
-    .batch(shared)?;
-    let outcome = ingest_in(
+    let (_, _, stored, woken) = tell(
         tx,
         shared,
-        &[IngestRequest {
-            account_id: webhook.account_id.clone(),
-            events: vec![NewEvent {
-                event_type: DEACTIVATED_EVENT.to_string(),
-                data: deactivation.event_data,
-                idempotency_key: None,
-            }],
-            fan_out: FanOut::SubscribersExcept(webhook.id),
-            now,
-        }],
+        seq,
+        webhook,
+        now,
+        (
+            "webhook.deactivated",
+            deactivation.message,
+            Some(deactivation.activation_url),
+        ),
+        (DEACTIVATED_EVENT, deactivation.event_data),
     )
     .await?;
-    let stored = outcome
-        .results
-        .into_iter()
-        .next()
-        .and_then(|r| r.ok())
-        .and_then(|events| events.into_iter().next())
-        .and_then(|e| e.ok())
-        .ok_or_else(|| {
-            Fail::Error(Error::Internal(
-                "the deactivation event was not stored".into(),
-            ))
-        })?;
     Ok((
         deactivation.webhook,
         Deactivated {
@@ -537,7 +504,7 @@ async fn deactivate(
             filter_errors: stored.ingested.filter_errors,
             envelope: stored.envelope,
         },
-        outcome.woken,
+        woken,
     ))
 }
 
@@ -560,19 +527,60 @@ async fn warn(
         .map_or(Lang::default(), |e| e.account.language);
     let warning = rules::warning(webhook, report, language);
     super::config_ops::put_webhook(tx, shared, &warning.webhook).await?;
+    let (notification_id, notification, _, woken) = tell(
+        tx,
+        shared,
+        seq,
+        webhook,
+        report.date,
+        ("webhook.failing", warning.message, None),
+        (rules::FAILING_EVENT, warning.event_data),
+    )
+    .await?;
+    Ok((
+        warning.webhook,
+        Warned {
+            notification_id,
+            notification,
+        },
+        woken,
+    ))
+}
+
+/// What a webhook's deactivation and its early warning both write inside `tx`: a
+/// notification (`kind`, `message`, activation URL) and a system event (`event_type`, `data`)
+/// to the account's other webhooks that listen for it. Returns the notification, the stored
+/// event and the webhooks the event gave due work.
+async fn tell(
+    tx: &impl GenericClient,
+    shared: &Shared,
+    seq: i64,
+    webhook: &Webhook,
+    now: crate::time::Millis,
+    (kind, message, activation_url): (&str, String, Option<String>),
+    (event_type, data): (&str, Vec<u8>),
+) -> Result<
+    (
+        crate::ids::NotificationId,
+        NotificationRecord,
+        super::ingest::StoredEvent,
+        Vec<WebhookId>,
+    ),
+    Fail,
+> {
     let notification_id = shared
         .ids
         .lock()
         .unwrap_or_else(|e| e.into_inner())
-        .notification(report.date);
+        .notification(now);
     let notification = NotificationRecord {
-        kind: "webhook.failing".into(),
+        kind: kind.into(),
         account_id: webhook.account_id.clone(),
         account_seq: seq as u64,
         webhook_id: webhook.id,
-        created: report.date,
-        message: warning.message,
-        activation_url: None,
+        created: now,
+        message,
+        activation_url,
     };
     tx.execute(
         "INSERT INTO hookd_notifications (account_seq, id, record) VALUES ($1, $2, $3)",
@@ -586,34 +594,39 @@ async fn warn(
         &[IngestRequest {
             account_id: webhook.account_id.clone(),
             events: vec![NewEvent {
-                event_type: rules::FAILING_EVENT.to_string(),
-                data: warning.event_data,
+                event_type: event_type.to_string(),
+                data,
                 idempotency_key: None,
             }],
             fan_out: FanOut::SubscribersExcept(webhook.id),
-            now: report.date,
+            now,
         }],
     )
     .await?;
-    Ok((
-        warning.webhook,
-        Warned {
-            notification_id,
-            notification,
-        },
-        outcome.woken,
-    ))
+    let stored = outcome
+        .results
+        .into_iter()
+        .next()
+        .and_then(|r| r.ok())
+        .and_then(|events| events.into_iter().next())
+        .and_then(|e| e.ok())
+        .ok_or_else(|| {
+            Fail::Error(Error::Internal(format!(
+                "the {event_type} event was not stored"
+            )))
+        })?;
+    Ok((notification_id, notification, stored, outcome.woken))
 }
 
 impl PgStore {
-    /// Records an attempt's result in the next batch. While the database is unreachable the
-    /// result waits and is tried again until it is recorded (or the store closes): nothing an
-    /// attempt learnt is lost to an outage.
     /// See [`crate::store::Store::attempt_over`].
     pub async fn attempt_over(&self, delivery_id: crate::ids::DeliveryId) {
         super::queue::recording(self.shared(), delivery_id).await;
     }
 
+    /// Records an attempt's result in the next batch. While the database is unreachable the
+    /// result waits and is tried again until it is recorded (or the store closes): nothing an
+    /// attempt learnt is lost to an outage.
     pub async fn record_attempt(
         &self,
         report: AttemptReport,
