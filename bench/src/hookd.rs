@@ -275,6 +275,26 @@ impl Hookd {
         Ok(body["id"].as_str().unwrap_or_default().to_string())
     }
 
+    /// Waits until this node serves the webhook `id` made through another node: a change
+    /// reaches every node of a cluster within a second, and an event this node accepts before
+    /// then is not fanned out to that webhook.
+    pub async fn wait_for_webhook(&self, id: &str) -> Result<(), String> {
+        let path = format!("/v1/accounts/{ACCOUNT}/webhooks/{id}");
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let (status, _) = call(&self.target(), Method::GET, &path, None).await?;
+            if status == StatusCode::OK {
+                return Ok(());
+            }
+            if std::time::Instant::now() > deadline {
+                return Err(format!(
+                    "webhook {id} not known to the other node: {status}"
+                ));
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+
     /// Sends SIGTERM and waits for the exit (killing hookd if it takes longer than
     /// [`STOP_TIMEOUT`]). Returns how long it took.
     pub async fn stop(&mut self) -> Result<Duration, String> {

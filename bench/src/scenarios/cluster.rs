@@ -55,8 +55,10 @@ pub async fn run(ctx: &mut Ctx) -> Outcome {
     let (a, b) = two_nodes(ctx, dir.path()).await?;
     a.create_account().await?;
     let port = free_port()?;
-    a.create_webhook(&hook_url(port, 0), &["bench.*"], None)
+    let webhook = a
+        .create_webhook(&hook_url(port, 0), &["bench.*"], None)
         .await?;
+    b.wait_for_webhook(&webhook).await?;
     ctx.recorder.reset(1, events, false);
     let receiver = Server::receiver(([127, 0, 0, 1], port).into(), ctx.recorder.clone())
         .map_err(|e| format!("cannot start the receiver: {e}"))?;
@@ -94,8 +96,10 @@ pub async fn run(ctx: &mut Ctx) -> Outcome {
     // A node killed under load.
     let (mut a, b) = two_nodes(ctx, &dir.path().join("failover")).await?;
     a.create_account().await?;
-    a.create_webhook(&hook_url(port, 0), &["bench.*"], None)
+    let webhook = a
+        .create_webhook(&hook_url(port, 0), &["bench.*"], None)
         .await?;
+    b.wait_for_webhook(&webhook).await?;
     let rate = if ctx.scale.quick { 400.0 } else { 1_000.0 };
     let duration = Duration::from_secs(if ctx.scale.quick { 6 } else { 20 });
     let planned = (rate * duration.as_secs_f64()) as u64;
