@@ -540,7 +540,21 @@ impl Store {
 
     /// What an activation link leads to at `now`.
     pub async fn link_target(&self, token: &str, now: Millis) -> Result<LinkTarget, Error> {
-        on_backend!(self, b => b.link_target(token, now).await)
+        let Some(claims) = crate::links::verify(self.signing_key(), token) else {
+            return Ok(LinkTarget::Unknown);
+        };
+        let Some(webhook) = self.webhook_by_id(claims.webhook_id) else {
+            return Ok(LinkTarget::Unknown);
+        };
+        if now >= claims.expires || !rules::link_still_applies(&webhook, claims.deactivated) {
+            return Ok(LinkTarget::Gone);
+        }
+        let buffered = on_backend!(self, b => b.buffered_count(&webhook).await)?;
+        Ok(LinkTarget::Valid {
+            webhook,
+            buffered,
+            deactivated: claims.deactivated,
+        })
     }
 
     /// The scheduler's look at one webhook's queue: up to `take` deliveries due by `now` that

@@ -8,6 +8,7 @@ use tokio_postgres::types::Json;
 use tokio_postgres::{Client, Row};
 use uuid::Uuid;
 
+use super::ingest::{EventRow, write_buffer, write_deliveries, write_due, write_events};
 use super::schema::{self, META_ADMIN_TOKEN_HASH, META_NEXT_ACCOUNT_SEQ, META_SIGNING_KEY};
 use super::{PgStore, connect, uid};
 use crate::error::Error;
@@ -395,41 +396,21 @@ async fn write_page(
             }
         }
         Page::Events(rows) => {
-            let seq: Vec<i64> = rows.iter().map(|(s, _)| *s as i64).collect();
-            let ids: Vec<Uuid> = rows.iter().map(|(_, e)| uid(e.id)).collect();
-            let types: Vec<&str> = rows
-                .iter()
-                .map(|(_, e)| e.meta.event_type.as_str())
+            let rows: Vec<EventRow> = rows
+                .into_iter()
+                .map(|(seq, event)| EventRow {
+                    seq: seq as i64,
+                    id: uid(event.id),
+                    event_type: event.meta.event_type,
+                    created: event.meta.created,
+                    key: event.meta.idempotency_key,
+                    deliveries: event.meta.deliveries,
+                    data_start: event.meta.data_start as i32,
+                    data_end: event.meta.data_end as i32,
+                    envelope: event.envelope,
+                })
                 .collect();
-            let created: Vec<i64> = rows.iter().map(|(_, e)| e.meta.created).collect();
-            let keys: Vec<Option<&str>> = rows
-                .iter()
-                .map(|(_, e)| e.meta.idempotency_key.as_deref())
-                .collect();
-            let deliveries: Vec<Json<&Vec<(DeliveryId, WebhookId)>>> =
-                rows.iter().map(|(_, e)| Json(&e.meta.deliveries)).collect();
-            let starts: Vec<i32> = rows.iter().map(|(_, e)| e.meta.data_start as i32).collect();
-            let ends: Vec<i32> = rows.iter().map(|(_, e)| e.meta.data_end as i32).collect();
-            let envelopes: Vec<&[u8]> = rows.iter().map(|(_, e)| e.envelope.as_slice()).collect();
-            tx.execute(
-                "INSERT INTO hookd_events (account_seq, id, event_type, created_ms,
-                     idempotency_key, deliveries, data_start, data_end, envelope)
-                 SELECT * FROM unnest($1::bigint[], $2::uuid[], $3::text[], $4::bigint[],
-                     $5::text[], $6::jsonb[], $7::int[], $8::int[], $9::bytea[])",
-                &[
-                    &seq,
-                    &ids,
-                    &types,
-                    &created,
-                    &keys,
-                    &deliveries,
-                    &starts,
-                    &ends,
-                    &envelopes,
-                ],
-            )
-            .await
-            .map_err(storage)?;
+            write_events(tx, &rows).await.map_err(storage)?;
         }
         Page::Deliveries(rows) => {
             let mut out = Vec::with_capacity(rows.len());
@@ -443,47 +424,29 @@ async fn write_page(
                     super::delivery_json(&record)?,
                 ));
             }
-            let seq: Vec<i64> = out.iter().map(|r| r.0).collect();
-            let ids: Vec<Uuid> = out.iter().map(|r| r.1).collect();
-            let webhooks: Vec<Uuid> = out.iter().map(|r| r.2).collect();
-            let events: Vec<Uuid> = out.iter().map(|r| r.3).collect();
-            let statuses: Vec<&str> = out.iter().map(|r| r.4.as_str()).collect();
-            let records: Vec<&serde_json::Value> = out.iter().map(|r| &r.5).collect();
-            tx.execute(
-                "INSERT INTO hookd_deliveries (account_seq, id, webhook_id, event_id, status, record)
-                 SELECT * FROM unnest($1::bigint[], $2::uuid[], $3::uuid[], $4::uuid[],
-                     $5::text[], $6::jsonb[])",
-                &[&seq, &ids, &webhooks, &events, &statuses, &records],
-            )
-            .await
-            .map_err(storage)?;
+            write_deliveries(tx, &out).await.map_err(storage)?;
         }
         Page::Due(rows) => {
-            let seq: Vec<i64> = rows.iter().map(|r| r.account_seq as i64).collect();
-            let webhooks: Vec<Uuid> = rows.iter().map(|r| uid(r.webhook_id)).collect();
-            let keys: Vec<i64> = rows.iter().map(|r| r.due_key as i64).collect();
-            let ids: Vec<Uuid> = rows.iter().map(|r| uid(r.delivery_id)).collect();
-            let due: Vec<i64> = rows.iter().map(|r| r.due).collect();
-            tx.execute(
-                "INSERT INTO hookd_due (account_seq, webhook_id, due_key, delivery_id, due_ms)
-                 SELECT * FROM unnest($1::bigint[], $2::uuid[], $3::bigint[], $4::uuid[],
-                     $5::bigint[])",
-                &[&seq, &webhooks, &keys, &ids, &due],
-            )
-            .await
-            .map_err(storage)?;
+            let rows: Vec<(i64, Uuid, i64, Uuid, i64)> = rows
+                .iter()
+                .map(|r| {
+                    (
+                        r.account_seq as i64,
+                        uid(r.webhook_id),
+                        r.due_key as i64,
+                        uid(r.delivery_id),
+                        r.due,
+                    )
+                })
+                .collect();
+            write_due(tx, &rows).await.map_err(storage)?;
         }
         Page::Buffer(rows) => {
-            let seq: Vec<i64> = rows.iter().map(|r| r.account_seq as i64).collect();
-            let webhooks: Vec<Uuid> = rows.iter().map(|r| uid(r.webhook_id)).collect();
-            let ids: Vec<Uuid> = rows.iter().map(|r| uid(r.delivery_id)).collect();
-            tx.execute(
-                "INSERT INTO hookd_buffer (account_seq, webhook_id, delivery_id)
-                 SELECT * FROM unnest($1::bigint[], $2::uuid[], $3::uuid[])",
-                &[&seq, &webhooks, &ids],
-            )
-            .await
-            .map_err(storage)?;
+            let rows: Vec<(i64, Uuid, Uuid)> = rows
+                .iter()
+                .map(|r| (r.account_seq as i64, uid(r.webhook_id), uid(r.delivery_id)))
+                .collect();
+            write_buffer(tx, &rows).await.map_err(storage)?;
         }
         Page::Idempotency(rows) => {
             let seq: Vec<i64> = rows.iter().map(|r| r.account_seq as i64).collect();

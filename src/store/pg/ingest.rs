@@ -546,16 +546,16 @@ async fn resolve_idempotency(
 }
 
 /// An event row to insert.
-struct EventRow {
-    seq: i64,
-    id: Uuid,
-    event_type: String,
-    created: Millis,
-    key: Option<String>,
-    deliveries: Vec<(DeliveryId, WebhookId)>,
-    data_start: i32,
-    data_end: i32,
-    envelope: Vec<u8>,
+pub(super) struct EventRow {
+    pub seq: i64,
+    pub id: Uuid,
+    pub event_type: String,
+    pub created: Millis,
+    pub key: Option<String>,
+    pub deliveries: Vec<(DeliveryId, WebhookId)>,
+    pub data_start: i32,
+    pub data_end: i32,
+    pub envelope: Vec<u8>,
 }
 
 /// The rows a batch inserts, table by table.
@@ -573,51 +573,60 @@ struct Rows {
 impl Rows {
     /// One multi-row insert per table.
     async fn insert(self, tx: &impl GenericClient, shared: &Shared) -> Result<(), Fail> {
-        if !self.events.is_empty() {
-            let e = &self.events;
-            let seqs: Vec<i64> = e.iter().map(|r| r.seq).collect();
-            let ids: Vec<Uuid> = e.iter().map(|r| r.id).collect();
-            let types: Vec<&str> = e.iter().map(|r| r.event_type.as_str()).collect();
-            let created: Vec<i64> = e.iter().map(|r| r.created).collect();
-            let keys: Vec<Option<&str>> = e.iter().map(|r| r.key.as_deref()).collect();
-            let deliveries: Vec<Json<&Vec<(DeliveryId, WebhookId)>>> =
-                e.iter().map(|r| Json(&r.deliveries)).collect();
-            let starts: Vec<i32> = e.iter().map(|r| r.data_start).collect();
-            let ends: Vec<i32> = e.iter().map(|r| r.data_end).collect();
-            let envelopes: Vec<&[u8]> = e.iter().map(|r| r.envelope.as_slice()).collect();
-            tx.execute(
-                "INSERT INTO hookd_events (account_seq, id, event_type, created_ms,
-                     idempotency_key, deliveries, data_start, data_end, envelope)
-                 SELECT * FROM unnest($1::bigint[], $2::uuid[], $3::text[], $4::bigint[],
-                     $5::text[], $6::jsonb[], $7::int[], $8::int[], $9::bytea[])",
-                &[
-                    &seqs,
-                    &ids,
-                    &types,
-                    &created,
-                    &keys,
-                    &deliveries,
-                    &starts,
-                    &ends,
-                    &envelopes,
-                ],
-            )
-            .await
-            .batch(shared)?;
-        }
-        insert_deliveries(tx, shared, &self.deliveries).await?;
-        insert_due(tx, shared, &self.due).await?;
-        insert_buffer(tx, shared, &self.buffer).await?;
+        write_events(tx, &self.events).await.batch(shared)?;
+        write_deliveries(tx, &self.deliveries).await.batch(shared)?;
+        write_due(tx, &self.due).await.batch(shared)?;
+        write_buffer(tx, &self.buffer).await.batch(shared)?;
         Ok(())
     }
 }
 
-/// Inserts delivery rows: (seq, id, webhook, event, status, record).
-pub(super) async fn insert_deliveries(
-    tx: &impl GenericClient,
-    shared: &Shared,
+/// Inserts event rows: one multi-row statement (the ingest's batches and a store copy's pages
+/// both write events this way).
+pub(super) async fn write_events(
+    client: &impl GenericClient,
+    rows: &[EventRow],
+) -> Result<(), tokio_postgres::Error> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let seqs: Vec<i64> = rows.iter().map(|r| r.seq).collect();
+    let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
+    let types: Vec<&str> = rows.iter().map(|r| r.event_type.as_str()).collect();
+    let created: Vec<i64> = rows.iter().map(|r| r.created).collect();
+    let keys: Vec<Option<&str>> = rows.iter().map(|r| r.key.as_deref()).collect();
+    let deliveries: Vec<Json<&Vec<(DeliveryId, WebhookId)>>> =
+        rows.iter().map(|r| Json(&r.deliveries)).collect();
+    let starts: Vec<i32> = rows.iter().map(|r| r.data_start).collect();
+    let ends: Vec<i32> = rows.iter().map(|r| r.data_end).collect();
+    let envelopes: Vec<&[u8]> = rows.iter().map(|r| r.envelope.as_slice()).collect();
+    client
+        .execute(
+            "INSERT INTO hookd_events (account_seq, id, event_type, created_ms,
+                 idempotency_key, deliveries, data_start, data_end, envelope)
+             SELECT * FROM unnest($1::bigint[], $2::uuid[], $3::text[], $4::bigint[],
+                 $5::text[], $6::jsonb[], $7::int[], $8::int[], $9::bytea[])",
+            &[
+                &seqs,
+                &ids,
+                &types,
+                &created,
+                &keys,
+                &deliveries,
+                &starts,
+                &ends,
+                &envelopes,
+            ],
+        )
+        .await?;
+    Ok(())
+}
+
+/// Inserts delivery rows (seq, id, webhook, event, status, record).
+pub(super) async fn write_deliveries(
+    client: &impl GenericClient,
     rows: &[(i64, Uuid, Uuid, Uuid, String, serde_json::Value)],
-) -> Result<(), Fail> {
+) -> Result<(), tokio_postgres::Error> {
     if rows.is_empty() {
         return Ok(());
     }
@@ -627,23 +636,22 @@ pub(super) async fn insert_deliveries(
     let events: Vec<Uuid> = rows.iter().map(|r| r.3).collect();
     let statuses: Vec<&str> = rows.iter().map(|r| r.4.as_str()).collect();
     let records: Vec<&serde_json::Value> = rows.iter().map(|r| &r.5).collect();
-    tx.execute(
-        "INSERT INTO hookd_deliveries (account_seq, id, webhook_id, event_id, status, record)
-         SELECT * FROM unnest($1::bigint[], $2::uuid[], $3::uuid[], $4::uuid[], $5::text[],
-             $6::jsonb[])",
-        &[&seqs, &ids, &webhooks, &events, &statuses, &records],
-    )
-    .await
-    .batch(shared)?;
+    client
+        .execute(
+            "INSERT INTO hookd_deliveries (account_seq, id, webhook_id, event_id, status, record)
+             SELECT * FROM unnest($1::bigint[], $2::uuid[], $3::uuid[], $4::uuid[], $5::text[],
+                 $6::jsonb[])",
+            &[&seqs, &ids, &webhooks, &events, &statuses, &records],
+        )
+        .await?;
     Ok(())
 }
 
-/// Inserts due-queue rows: (seq, webhook, due key, delivery, due time).
-pub(super) async fn insert_due(
-    tx: &impl GenericClient,
-    shared: &Shared,
+/// Inserts due-queue rows (seq, webhook, due key, delivery, due time).
+pub(super) async fn write_due(
+    client: &impl GenericClient,
     rows: &[(i64, Uuid, i64, Uuid, i64)],
-) -> Result<(), Fail> {
+) -> Result<(), tokio_postgres::Error> {
     if rows.is_empty() {
         return Ok(());
     }
@@ -652,35 +660,34 @@ pub(super) async fn insert_due(
     let keys: Vec<i64> = rows.iter().map(|r| r.2).collect();
     let deliveries: Vec<Uuid> = rows.iter().map(|r| r.3).collect();
     let due: Vec<i64> = rows.iter().map(|r| r.4).collect();
-    tx.execute(
-        "INSERT INTO hookd_due (account_seq, webhook_id, due_key, delivery_id, due_ms)
-         SELECT * FROM unnest($1::bigint[], $2::uuid[], $3::bigint[], $4::uuid[], $5::bigint[])",
-        &[&seqs, &webhooks, &keys, &deliveries, &due],
-    )
-    .await
-    .batch(shared)?;
+    client
+        .execute(
+            "INSERT INTO hookd_due (account_seq, webhook_id, due_key, delivery_id, due_ms)
+             SELECT * FROM unnest($1::bigint[], $2::uuid[], $3::bigint[], $4::uuid[], $5::bigint[])",
+            &[&seqs, &webhooks, &keys, &deliveries, &due],
+        )
+        .await?;
     Ok(())
 }
 
-/// Inserts buffer rows: (seq, webhook, delivery).
-pub(super) async fn insert_buffer(
-    tx: &impl GenericClient,
-    shared: &Shared,
+/// Inserts buffer rows (seq, webhook, delivery).
+pub(super) async fn write_buffer(
+    client: &impl GenericClient,
     rows: &[(i64, Uuid, Uuid)],
-) -> Result<(), Fail> {
+) -> Result<(), tokio_postgres::Error> {
     if rows.is_empty() {
         return Ok(());
     }
     let seqs: Vec<i64> = rows.iter().map(|r| r.0).collect();
     let webhooks: Vec<Uuid> = rows.iter().map(|r| r.1).collect();
     let deliveries: Vec<Uuid> = rows.iter().map(|r| r.2).collect();
-    tx.execute(
-        "INSERT INTO hookd_buffer (account_seq, webhook_id, delivery_id)
-         SELECT * FROM unnest($1::bigint[], $2::uuid[], $3::uuid[])",
-        &[&seqs, &webhooks, &deliveries],
-    )
-    .await
-    .batch(shared)?;
+    client
+        .execute(
+            "INSERT INTO hookd_buffer (account_seq, webhook_id, delivery_id)
+             SELECT * FROM unnest($1::bigint[], $2::uuid[], $3::uuid[])",
+            &[&seqs, &webhooks, &deliveries],
+        )
+        .await?;
     Ok(())
 }
 

@@ -6,13 +6,13 @@ use std::collections::HashMap;
 use uuid::Uuid;
 
 use super::config_ops::{account_seq, lock_webhook, put_webhook};
-use super::{Db, Fail, PgStore, apply_catalog, from_json, sync, uid};
+use super::{Batch, Db, Fail, PgStore, apply_catalog, from_json, sync, uid};
 use crate::error::Error;
 use crate::ids::{AccountId, DeliveryId, NotificationId, WebhookId, v7_floor};
-use crate::links;
+use crate::model::Webhook;
 use crate::records::{DeliveryRecord, DeliveryStatus, NotificationRecord};
 use crate::store::rules;
-use crate::store::types::{Activation, LinkTarget};
+use crate::store::types::Activation;
 use crate::time::Millis;
 
 /// A batch's failure as the API's error.
@@ -205,8 +205,9 @@ impl PgStore {
             statuses.push(record.status.as_str());
             values.push(super::delivery_json(&record)?);
         }
-        super::ingest::insert_due(&*tx, shared, &due)
+        super::ingest::write_due(&*tx, &due)
             .await
+            .batch(shared)
             .map_err(plain)?;
         if !ids.is_empty() {
             let statement = tx
@@ -408,18 +409,9 @@ impl PgStore {
         Ok((items, next))
     }
 
-    /// What an activation link leads to at `now`.
-    pub async fn link_target(&self, token: &str, now: Millis) -> Result<LinkTarget, Error> {
+    /// How many deliveries of the webhook wait in the buffer (for its activation page).
+    pub async fn buffered_count(&self, webhook: &Webhook) -> Result<u64, Error> {
         let shared = self.shared();
-        let Some(claims) = links::verify(&shared.signing_key, token) else {
-            return Ok(LinkTarget::Unknown);
-        };
-        let Some(webhook) = shared.catalog.read().webhook_by_id(claims.webhook_id) else {
-            return Ok(LinkTarget::Unknown);
-        };
-        if now >= claims.expires || !rules::link_still_applies(&webhook, claims.deactivated) {
-            return Ok(LinkTarget::Gone);
-        }
         let seq = shared
             .catalog
             .read()
@@ -430,15 +422,11 @@ impl PgStore {
         let buffered: i64 = client
             .query_one(
                 "SELECT count(*) FROM hookd_buffer WHERE account_seq = $1 AND webhook_id = $2",
-                &[&seq, &uid(claims.webhook_id)],
+                &[&seq, &uid(webhook.id)],
             )
             .await
             .db(shared)?
             .get(0);
-        Ok(LinkTarget::Valid {
-            webhook,
-            buffered: buffered.max(0) as u64,
-            deactivated: claims.deactivated,
-        })
+        Ok(buffered.max(0) as u64)
     }
 }

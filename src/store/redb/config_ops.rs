@@ -416,11 +416,6 @@ impl RedbStore {
             .map(|e| e.account.clone())
     }
 
-    /// A webhook by its id.
-    pub fn webhook_by_id(&self, id: WebhookId) -> Option<Arc<Webhook>> {
-        self.catalog().read().webhook_by_id(id)
-    }
-
     /// See [`WriteCtx::create_account`].
     pub async fn create_account(
         &self,

@@ -8,12 +8,11 @@ use super::tables::*;
 use super::{RedbStore, WriteCtx};
 use crate::error::Error;
 use crate::ids::{AccountId, EventId, NotificationId, WebhookId, v7_floor};
-use crate::links::{self};
 use crate::model::Webhook;
 use crate::records::{DeliveryRecord, DeliveryStatus, NotificationRecord, StoredEvent};
 use crate::store::rules::{self, DEACTIVATED_EVENT};
 use crate::store::types::{
-    Activation, AttemptReport, Deactivated, DeliveryPolicy, FanOut, LinkTarget, NewEvent, Warned,
+    Activation, AttemptReport, Deactivated, DeliveryPolicy, FanOut, NewEvent, Warned,
 };
 use crate::time::Millis;
 
@@ -436,33 +435,18 @@ impl RedbStore {
         .await
     }
 
-    /// What an activation link leads to at `now`.
-    pub async fn link_target(&self, token: &str, now: Millis) -> Result<LinkTarget, Error> {
-        let Some(claims) = links::verify(self.signing_key(), token) else {
-            return Ok(LinkTarget::Unknown);
-        };
-        let Some(webhook) = self.webhook_by_id(claims.webhook_id) else {
-            return Ok(LinkTarget::Unknown);
-        };
-        if now >= claims.expires || !rules::link_still_applies(&webhook, claims.deactivated) {
-            return Ok(LinkTarget::Gone);
-        }
-        let id = claims.webhook_id.as_u128();
-        let buffered = self
-            .read(move |tx| {
-                let buffer = tx.open_table(BUFFER)?;
-                let mut n = 0u64;
-                for entry in buffer.range((id, 0u128)..=(id, u128::MAX))? {
-                    entry?;
-                    n += 1;
-                }
-                Ok(n)
-            })
-            .await?;
-        Ok(LinkTarget::Valid {
-            webhook,
-            buffered,
-            deactivated: claims.deactivated,
+    /// How many deliveries of the webhook wait in the buffer (for its activation page).
+    pub async fn buffered_count(&self, webhook: &Webhook) -> Result<u64, Error> {
+        let id = webhook.id.as_u128();
+        self.read(move |tx| {
+            let buffer = tx.open_table(BUFFER)?;
+            let mut n = 0u64;
+            for entry in buffer.range((id, 0u128)..=(id, u128::MAX))? {
+                entry?;
+                n += 1;
+            }
+            Ok(n)
         })
+        .await
     }
 }
